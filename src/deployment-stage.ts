@@ -1,0 +1,66 @@
+/**
+ * One place a project's model is deployed to, in order.
+ *
+ * Account and region are each either fixed when the template is synthesized, or a
+ * CloudFormation parameter that the data scientist fills in when creating the project
+ * (the original system's "dynamic accounts").
+ */
+export interface DeploymentStage {
+  /**
+   * Stage name: lowercase letters, digits and hyphens, starting with a letter, at most 20
+   * characters. Used in the stack name `<project-name>-deploy-<stage>`, the SSM parameters
+   * `/mlops/<project-name>/<stage>/...` and the template file `<stage>.template.json`.
+   */
+  readonly name: string;
+
+  /**
+   * The 12-digit account to deploy to.
+   *
+   * @default - the project's own account, unless `accountParameterName` is set
+   */
+  readonly account?: string;
+
+  /**
+   * Name of a CloudFormation parameter (12 digits) that holds the account, entered when the
+   * project is created. Stages that name the same parameter share it.
+   *
+   * @default - no parameter
+   */
+  readonly accountParameterName?: string;
+
+  /**
+   * The region to deploy to.
+   *
+   * @default - the project's own region, unless `regionParameterName` is set
+   */
+  readonly region?: string;
+
+  /**
+   * Name of a CloudFormation parameter that holds the region, entered when the project is
+   * created. Stages that name the same parameter share it.
+   *
+   * @default - no parameter
+   */
+  readonly regionParameterName?: string;
+
+  /**
+   * Whether a manual approval precedes the deployment.
+   *
+   * @default - true for every stage but the first
+   */
+  readonly requireApproval?: boolean;
+
+  /**
+   * ARN of the role the pipeline assumes in the target account to run the CloudFormation action.
+   *
+   * @default - the CDK bootstrap deploy role `cdk-<qualifier>-deploy-role-<account>-<region>`
+   */
+  readonly actionRoleArn?: string;
+
+  /**
+   * ARN of the role CloudFormation runs as in the target account.
+   *
+   * @default - the CDK bootstrap execution role `cdk-<qualifier>-cfn-exec-role-<account>-<region>`
+   */
+  readonly deploymentRoleArn?: string;
+}

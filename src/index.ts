@@ -1,0 +1,3 @@
+export * from './seed-code-asset';
+export * from './seed-code';
+export * from './deployment-stage';

@@ -1,0 +1,220 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { IgnoreStrategy, Stack } from 'aws-cdk-lib';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+
+/**
+ * The starter apps shipped in this package's `seed_code/` folder.
+ */
+export enum BundledSeedApp {
+  /** SageMaker Pipeline (preprocess, XGBoost train, evaluate, register) for the build repository. */
+  BUILD_APP = 'build_app',
+  /** The build app with training in the project's own container (Dockerfile, build and push). */
+  BYOC_BUILD_APP = 'byoc_build_app',
+  /** CDK app that deploys the newest approved model to one endpoint per stage. */
+  DEPLOY_APP = 'deploy_app',
+}
+
+/**
+ * Files and folders left out of every seed code archive unless `defaultExcludes` is turned off.
+ */
+export const DEFAULT_SEED_CODE_EXCLUDES: string[] = [
+  '.git',
+  '__pycache__',
+  '*.pyc',
+  '.venv',
+  'node_modules',
+  'cdk.out',
+  '.pytest_cache',
+  '.DS_Store',
+];
+
+/** The SSM parameter names the original system publishes for each bundled app. */
+const DEFAULT_OBJECT_KEY_PARAMETERS: Record<string, string> = {
+  [BundledSeedApp.BUILD_APP]: '/mlops/code/build',
+  [BundledSeedApp.BYOC_BUILD_APP]: '/mlops/code/build/byoc',
+  [BundledSeedApp.DEPLOY_APP]: '/mlops/code/deploy',
+};
+
+/**
+ * Options for packaging a folder of seed code.
+ */
+export interface SeedCodeAssetOptions {
+  /**
+   * Glob patterns to leave out, added to the default excludes.
+   *
+   * @default - only the default excludes
+   */
+  readonly exclude?: string[];
+
+  /**
+   * Whether to leave out `.git`, `__pycache__`, `*.pyc`, `.venv`, `node_modules`, `cdk.out`,
+   * `.pytest_cache` and `.DS_Store`.
+   *
+   * @default true
+   */
+  readonly defaultExcludes?: boolean;
+}
+
+/**
+ * Properties for a `SeedCodeAsset`.
+ */
+export interface SeedCodeAssetProps extends SeedCodeAssetOptions {
+  /**
+   * Path to the folder to zip. Relative paths are resolved from the current working directory.
+   */
+  readonly path: string;
+}
+
+/**
+ * Names of the SSM parameters that publish where a seed code archive is.
+ */
+export interface SeedCodeLocationParameters {
+  /**
+   * Name of the parameter that holds the bucket name.
+   *
+   * @default '/mlops/code/seed_bucket'
+   */
+  readonly bucketParameterName?: string;
+
+  /**
+   * Name of the parameter that holds the object key.
+   *
+   * @default - the original system's name for a bundled app (`/mlops/code/build`,
+   * `/mlops/code/build/byoc`, `/mlops/code/deploy`); required for any other folder
+   */
+  readonly objectKeyParameterName?: string;
+}
+
+/**
+ * A folder of starter code, zipped as an S3 asset, that seeds the git repositories of new projects.
+ *
+ * Packaging uses CDK's own asset staging (no Docker). The object key is derived from the
+ * content only, so the same folder always gives the same key and any change gives a new one.
+ * It works in an ordinary stack and inside a Service Catalog product stack that has an asset bucket.
+ */
+export class SeedCodeAsset extends Construct {
+  /**
+   * Absolute path of one of the apps bundled in this package's `seed_code/` folder.
+   *
+   * Resolved relative to the installed package, so it works from `node_modules` and from the
+   * Python and Java packages, which embed the npm package.
+   */
+  public static bundledAppPath(app: BundledSeedApp): string {
+    return path.join(__dirname, '..', 'seed_code', app);
+  }
+
+  /**
+   * A seed code asset made from one of the apps bundled in this package.
+   */
+  public static fromBundledApp(scope: Construct, id: string, app: BundledSeedApp, options: SeedCodeAssetOptions = {}): SeedCodeAsset {
+    const asset = new SeedCodeAsset(scope, id, { ...options, path: SeedCodeAsset.bundledAppPath(app) });
+    asset.bundledApp = app;
+    return asset;
+  }
+
+  /** The underlying S3 asset. */
+  public readonly asset: s3assets.Asset;
+
+  /** Name of the bucket that holds the archive. */
+  public readonly bucketName: string;
+
+  /** Key of the archive in the bucket; changes whenever the folder's content changes. */
+  public readonly objectKey: string;
+
+  /** Absolute path of the folder that was zipped. */
+  public readonly sourcePath: string;
+
+  private bundledApp?: BundledSeedApp;
+
+  constructor(scope: Construct, id: string, props: SeedCodeAssetProps) {
+    super(scope, id);
+    const exclude = [...(props.defaultExcludes === false ? [] : DEFAULT_SEED_CODE_EXCLUDES), ...(props.exclude ?? [])];
+    this.sourcePath = path.resolve(props.path);
+    assertSeedFolder(this.sourcePath, exclude);
+
+    this.asset = new s3assets.Asset(this, 'Asset', { path: this.sourcePath, exclude });
+    this.bucketName = this.asset.s3BucketName;
+    this.objectKey = this.asset.s3ObjectKey;
+  }
+
+  /**
+   * Allow a principal to read the archive (CodeCommit reads it with the caller's credentials).
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    // Only the one object: the bucket is shared with every other asset of the app.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resourceArns: [this.objectArn()],
+    });
+  }
+
+  /**
+   * What a CodeCommit repository needs to start with this code as its first commit.
+   *
+   * @param branch the branch the first commit is made on
+   */
+  public repositoryCode(branch: string = 'main'): codecommit.Code {
+    return codecommit.Code.fromAsset(this.asset, branch);
+  }
+
+  /**
+   * Publish the archive's location as SSM parameters, the way the original system shares seed
+   * code with product templates (`{{resolve:ssm:...}}` references).
+   */
+  public publishLocation(parameters: SeedCodeLocationParameters = {}): ssm.IStringParameter[] {
+    const objectKeyParameterName = parameters.objectKeyParameterName
+      ?? (this.bundledApp ? DEFAULT_OBJECT_KEY_PARAMETERS[this.bundledApp] : undefined);
+    if (!objectKeyParameterName) {
+      throw new Error(`SeedCodeAsset ${this.node.path}: objectKeyParameterName is required to publish the location of '${this.sourcePath}' (it has a default only for the bundled apps: ${Object.values(BundledSeedApp).join(', ')})`);
+    }
+    const bucketParameterName = parameters.bucketParameterName ?? '/mlops/code/seed_bucket';
+    const stack = Stack.of(this);
+    // Several assets share one bucket parameter; create it once per stack.
+    const bucketParameterId = `SeedCodeBucketParameter${bucketParameterName.replace(/[^A-Za-z0-9]/g, '')}`;
+    const bucketParameter = (stack.node.tryFindChild(bucketParameterId) as ssm.StringParameter | undefined)
+      ?? new ssm.StringParameter(stack, bucketParameterId, {
+        parameterName: bucketParameterName,
+        stringValue: this.bucketName,
+        description: 'Bucket that holds the seed code of SageMaker project templates',
+      });
+    const keyParameter = new ssm.StringParameter(this, 'ObjectKeyParameter', {
+      parameterName: objectKeyParameterName,
+      stringValue: this.objectKey,
+      description: `Object key of the seed code archive of ${path.basename(this.sourcePath)}`,
+    });
+    return [bucketParameter, keyParameter];
+  }
+
+  private objectArn(): string {
+    return Stack.of(this).formatArn({ service: 's3', region: '', account: '', resource: this.bucketName, resourceName: this.objectKey });
+  }
+}
+
+function assertSeedFolder(folder: string, exclude: string[]): void {
+  if (!fs.existsSync(folder)) {
+    throw new Error(`SeedCodeAsset: path '${folder}' does not exist; give the folder of starter code to zip`);
+  }
+  if (!fs.statSync(folder).isDirectory()) {
+    throw new Error(`SeedCodeAsset: path '${folder}' is a file; give a folder of starter code to zip`);
+  }
+  const ignore = IgnoreStrategy.fromCopyOptions({ exclude }, folder);
+  if (!hasIncludedFile(folder, ignore)) {
+    throw new Error(`SeedCodeAsset: folder '${folder}' is empty (after excluding ${exclude.join(', ') || 'nothing'}); a repository cannot start from no files`);
+  }
+}
+
+function hasIncludedFile(dir: string, ignore: IgnoreStrategy): boolean {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (ignore.ignores(full)) continue;
+    if (entry.isFile() || entry.isSymbolicLink()) return true;
+    if (entry.isDirectory() && hasIncludedFile(full, ignore)) return true;
+  }
+  return false;
+}
