@@ -3,3 +3,8 @@ export * from './seed-code';
 export * from './deployment-stage';
 export * from './build-pipeline';
 export * from './deploy-pipeline';
+export * from './mlops-project-template';
+export * from './project-portfolio';
+export * from './templates/basic-project-template';
+export * from './templates/dynamic-accounts-project-template';
+export * from './templates/byoc-project-template';

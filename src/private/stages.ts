@@ -86,3 +86,13 @@ function regionParameter(scope: Construct, name: string): CfnParameter {
     constraintDescription: "must be an AWS region name such as 'eu-west-1'",
   });
 }
+
+/** The original system's dynamic accounts: dev here, preprod and prod entered at project creation. */
+export function defaultStages(): DeploymentStage[] {
+  return [
+    { name: 'dev' },
+    { name: 'preprod', accountParameterName: 'PreProdAccount', regionParameterName: 'DeploymentRegion' },
+    { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' },
+  ];
+}
+

@@ -1,0 +1,330 @@
+import { Aspects, Aws, CfnParameter, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import { Construct } from 'constructs';
+import { BuildPipeline } from './build-pipeline';
+import { DeployPipeline } from './deploy-pipeline';
+import { DeploymentStage } from './deployment-stage';
+import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG } from './private/names';
+import { findPortfolioDefaults } from './private/portfolio-link';
+import { RolePathAspect } from './private/role-path';
+import { defaultStages, resolveStages, ResolvedStage } from './private/stages';
+import { SeedCode } from './seed-code';
+import { BundledSeedApp } from './seed-code-asset';
+
+/**
+ * Properties for an `MLOpsProjectTemplate`.
+ */
+export interface MLOpsProjectTemplateProps {
+  /**
+   * Name of the Service Catalog product, as data scientists see it in SageMaker Studio.
+   *
+   * @default - the construct id
+   */
+  readonly productName?: string;
+
+  /**
+   * Description of the product.
+   *
+   * @default - a description of the model build and deploy pipelines
+   */
+  readonly description?: string;
+
+  /**
+   * Where models are deployed, in order.
+   *
+   * @default - `dev` in the project's own account and region, then `preprod` and `prod` in the
+   * accounts of the parameters `PreProdAccount` and `ProdAccount`, in the region of the
+   * parameter `DeploymentRegion`
+   */
+  readonly stages?: DeploymentStage[];
+
+  /**
+   * Starter code of the model build repository.
+   *
+   * @default - the bundled `build_app`, or `byoc_build_app` when `bringYourOwnContainer` is set
+   */
+  readonly buildSeedCode?: SeedCode;
+
+  /**
+   * Starter code of the model deploy repository.
+   *
+   * @default - the bundled `deploy_app`
+   */
+  readonly deploySeedCode?: SeedCode;
+
+  /**
+   * Train in the project's own container: adds an ECR repository (scanned on push, pullable by
+   * the deployment accounts) and a Docker build before the SageMaker pipeline runs.
+   *
+   * @default false
+   */
+  readonly bringYourOwnContainer?: boolean;
+
+  /**
+   * Branch of both repositories that the pipelines follow.
+   *
+   * @default 'main'
+   */
+  readonly branch?: string;
+
+  /**
+   * Qualifier of the CDK bootstrap roles in the deployment accounts.
+   *
+   * @default 'hnb659fds'
+   */
+  readonly bootstrapQualifier?: string;
+
+  /**
+   * What happens to buckets, the key, the model package group and the repositories when a
+   * project is deleted or they are replaced. Only `RemovalPolicy.DESTROY` deletes what data
+   * scientists made.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Bucket that holds the template's file assets (the seed code) for Service Catalog.
+   *
+   * @default - the asset bucket of the `ProjectPortfolio` the template is created in
+   */
+  readonly assetBucket?: s3.IBucket;
+
+  /**
+   * Name of a customer managed policy in the project's account to set as permissions boundary
+   * on every role the template creates.
+   *
+   * @default - the boundary of the `ProjectPortfolio` the template is created in, if any
+   */
+  readonly permissionsBoundaryPolicyName?: string;
+}
+
+const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
+
+/**
+ * The Service Catalog product stack a SageMaker project is created from.
+ *
+ * It takes the parameters SageMaker fills in (`SageMakerProjectName`, `SageMakerProjectId`),
+ * tags every resource with them, creates what the project's pipelines share (an artifact bucket,
+ * one KMS key, the model package group, a pipeline artifact bucket and, for BYOC, an ECR
+ * repository) and composes a `BuildPipeline` and a `DeployPipeline`.
+ */
+export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
+  /** Name of the product in Service Catalog. */
+  public readonly productName: string;
+
+  /** Description of the product. */
+  public readonly productDescription: string;
+
+  /** The SageMaker project name (a parameter reference). */
+  public readonly projectName: string;
+
+  /** The SageMaker project id (a parameter reference). */
+  public readonly projectId: string;
+
+  /** The parameter `SageMakerProjectName`. */
+  public readonly projectNameParameter: CfnParameter;
+
+  /** The parameter `SageMakerProjectId`. */
+  public readonly projectIdParameter: CfnParameter;
+
+  /** The project's one KMS key: artifacts, pipeline artifacts, and the deployment accounts' reads. */
+  public readonly projectKey: kms.Key;
+
+  /** Bucket for SageMaker pipeline data and model artifacts, readable and writable by the deployment accounts. */
+  public readonly artifactBucket: s3.Bucket;
+
+  /** Bucket both CodePipelines keep their artifacts in. */
+  public readonly pipelineArtifactBucket: s3.Bucket;
+
+  /** The model registry group `<project-name>-<project-id>`. */
+  public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
+
+  /** Name of the model package group. */
+  public readonly modelPackageGroupName: string;
+
+  /** The ECR repository of a bring-your-own-container template. */
+  public readonly containerRepository?: ecr.Repository;
+
+  /** The model building CI/CD. */
+  public readonly buildPipeline: BuildPipeline;
+
+  /** The model deployment CI/CD. */
+  public readonly deployPipeline: DeployPipeline;
+
+  constructor(scope: Construct, id: string, props: MLOpsProjectTemplateProps = {}) {
+    const portfolioDefaults = findPortfolioDefaults(scope);
+    super(scope, id, { assetBucket: props.assetBucket ?? portfolioDefaults?.assetBucket });
+
+    this.productName = props.productName ?? id;
+    this.productDescription = props.description ?? DEFAULT_DESCRIPTION;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.projectNameParameter = new CfnParameter(this, 'SageMakerProjectName', {
+      type: 'String',
+      description: 'Name of the SageMaker project',
+      minLength: 1,
+      maxLength: 32,
+      allowedPattern: PROJECT_NAME_PATTERN,
+      constraintDescription: 'must be 1-32 letters, digits or hyphens, starting and ending with a letter or digit',
+    });
+    this.projectIdParameter = new CfnParameter(this, 'SageMakerProjectId', {
+      type: 'String',
+      description: 'Id SageMaker generated for the project',
+      minLength: 1,
+      maxLength: 16,
+      allowedPattern: PROJECT_ID_PATTERN,
+      constraintDescription: 'must be 1-16 lowercase letters, digits or hyphens',
+    });
+    this.projectName = this.projectNameParameter.valueAsString;
+    this.projectId = this.projectIdParameter.valueAsString;
+    Tags.of(this).add(PROJECT_NAME_TAG, this.projectName);
+    Tags.of(this).add(PROJECT_ID_TAG, this.projectId);
+
+    const stages = resolveStages(this, props.stages ?? defaultStages(), `MLOpsProjectTemplate ${id}`);
+    const deploymentAccounts = otherAccounts(stages);
+
+    this.projectKey = new kms.Key(this, 'ProjectKey', {
+      description: `Encrypts the artifacts of SageMaker project ${this.projectName}`,
+      enableKeyRotation: true,
+      alias: `alias/mlops/${this.projectName}-${this.projectId}`,
+      removalPolicy,
+      pendingWindow: Duration.days(30),
+    });
+    for (const account of deploymentAccounts) {
+      // Endpoints in the deployment accounts read model artifacts encrypted with this key.
+      this.projectKey.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `DeploymentAccount${account.index}`,
+        principals: [new iam.AccountPrincipal(account.account)],
+        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        resources: ['*'],
+      }));
+    }
+
+    // Named by id, account and region: project names may hold capitals, which S3 rejects, and
+    // repeat across regions. At most 6 + 16 + 1 + 12 + 1 + 14 = 50 characters.
+    this.artifactBucket = this.newBucket('ArtifactBucket', `${BUCKET_PREFIX}${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`, removalPolicy);
+    for (const account of deploymentAccounts) {
+      this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `DeploymentAccountReadWrite${account.index}`,
+        principals: [new iam.AccountPrincipal(account.account)],
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+        resources: [this.artifactBucket.bucketArn, this.artifactBucket.arnForObjects('*')],
+      }));
+    }
+    // At most 15 + 16 + 1 + 12 + 1 + 14 = 59 characters.
+    this.pipelineArtifactBucket = this.newBucket('PipelineArtifactBucket', `${BUCKET_PREFIX}pipeline-${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`, removalPolicy);
+
+    this.modelPackageGroupName = `${this.projectName}-${this.projectId}`;
+    this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
+      modelPackageGroupName: this.modelPackageGroupName,
+      modelPackageGroupDescription: `Models of SageMaker project ${this.projectName}`,
+      modelPackageGroupPolicy: deploymentAccounts.length > 0 ? this.modelPackageGroupPolicy(deploymentAccounts) : undefined,
+    });
+    this.modelPackageGroup.applyRemovalPolicy(removalPolicy);
+
+    if (props.bringYourOwnContainer) {
+      this.containerRepository = new ecr.Repository(this, 'ContainerRepository', {
+        // ECR names must be lowercase, so the id stands for the project here.
+        repositoryName: `${BUCKET_PREFIX}${this.projectId}`,
+        imageScanOnPush: true,
+        imageTagMutability: ecr.TagMutability.MUTABLE,
+        encryption: ecr.RepositoryEncryption.AES_256,
+        removalPolicy,
+      });
+      for (const account of deploymentAccounts) {
+        this.containerRepository.addToResourcePolicy(new iam.PolicyStatement({
+          sid: `DeploymentAccountPull${account.index}`,
+          principals: [new iam.AccountPrincipal(account.account)],
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        }));
+      }
+    }
+
+    const common = {
+      projectName: this.projectName,
+      projectId: this.projectId,
+      modelPackageGroupName: this.modelPackageGroupName,
+      artifactBucket: this.artifactBucket,
+      pipelineArtifactBucket: this.pipelineArtifactBucket,
+      branch: props.branch,
+      repositoryRemovalPolicy: removalPolicy,
+    };
+    this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
+      ...common,
+      seedCode: props.buildSeedCode
+        ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
+      ecrRepository: this.containerRepository,
+    });
+    this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
+      ...common,
+      seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+      stages: props.stages ?? defaultStages(),
+      bootstrapQualifier: props.bootstrapQualifier,
+    });
+
+    Aspects.of(this).add(new RolePathAspect());
+    const boundary = props.permissionsBoundaryPolicyName ?? portfolioDefaults?.permissionsBoundaryPolicyName;
+    if (boundary) {
+      iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', boundary));
+    }
+  }
+
+  private newBucket(id: string, bucketName: string, removalPolicy: RemovalPolicy): s3.Bucket {
+    return new s3.Bucket(this, id, {
+      bucketName,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.projectKey,
+      bucketKeyEnabled: true,
+      versioned: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+    });
+  }
+
+  private modelPackageGroupPolicy(accounts: DeploymentAccount[]): any {
+    const groupArn = this.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.modelPackageGroupName });
+    const packagesArn = this.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.modelPackageGroupName}/*` });
+    const principals = accounts.map(a => new iam.AccountPrincipal(a.account));
+    return new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'DeploymentAccountsReadGroup',
+          principals,
+          actions: ['sagemaker:DescribeModelPackageGroup'],
+          resources: [groupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DeploymentAccountsUsePackages',
+          principals,
+          actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+          resources: [packagesArn],
+        }),
+      ],
+    }).toJSON();
+  }
+}
+
+interface DeploymentAccount {
+  readonly account: string;
+  readonly index: number;
+}
+
+/** Accounts other than the project's own that stages deploy to, each once. */
+function otherAccounts(stages: ResolvedStage[]): DeploymentAccount[] {
+  const seen = new Set<string>();
+  const accounts: DeploymentAccount[] = [];
+  for (const stage of stages) {
+    if (stage.isProjectAccount || seen.has(stage.account)) continue;
+    seen.add(stage.account);
+    accounts.push({ account: stage.account, index: accounts.length + 1 });
+  }
+  return accounts;
+}

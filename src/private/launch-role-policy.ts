@@ -1,0 +1,172 @@
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { BUCKET_PREFIX, ROLE_PATH } from './names';
+
+export interface LaunchRolePolicyOptions {
+  readonly assetBucket: s3.IBucket;
+  readonly permissionsBoundaryPolicyName?: string;
+}
+
+/** `arn:<partition>:<service>:<region>:<account>:<resource>` in the launching account and region. */
+function arn(service: string, resource: string, region: string = Aws.REGION, account: string = Aws.ACCOUNT_ID): string {
+  return `arn:${Aws.PARTITION}:${service}:${region}:${account}:${resource}`;
+}
+
+/**
+ * What the launch role needs to create, update and delete the stacks of this library's
+ * templates, and no more: each statement names the resource types (and, where names are fixed,
+ * the name prefixes) that the templates create, in the launching account and region.
+ *
+ * Instead of the original system's IAMFullAccess and `iam:PassRole` on `*`, roles can only be
+ * managed and passed under the library's role path.
+ */
+export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.PolicyStatement[] {
+  const roleArn = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role${ROLE_PATH}*`;
+  const boundaryCondition = options.permissionsBoundaryPolicyName
+    ? { StringEquals: { 'iam:PermissionsBoundary': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${options.permissionsBoundaryPolicyName}` } }
+    : undefined;
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'ProductStacks',
+      actions: [
+        'cloudformation:CreateStack', 'cloudformation:DeleteStack', 'cloudformation:UpdateStack',
+        'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResource',
+        'cloudformation:DescribeStackResources', 'cloudformation:GetTemplate', 'cloudformation:SetStackPolicy',
+        'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet',
+        'cloudformation:DeleteChangeSet', 'cloudformation:ListChangeSets', 'cloudformation:ContinueUpdateRollback',
+        'cloudformation:TagResource', 'cloudformation:UntagResource',
+      ],
+      // Service Catalog names the stacks it provisions SC-<account>-pp-<id>.
+      resources: [arn('cloudformation', 'stack/SC-*'), arn('cloudformation', 'changeSet/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ValidateTemplates',
+      // These two actions take no resource.
+      actions: ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadTemplatesAndSeedCode',
+      actions: ['s3:GetObject'],
+      resources: [
+        options.assetBucket.arnForObjects('*'),
+        // Product templates are file assets in the CDK bootstrap bucket.
+        `arn:${Aws.PARTITION}:s3:::cdk-*-assets-${Aws.ACCOUNT_ID}-${Aws.REGION}/*`,
+      ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectRoles',
+      actions: [
+        'iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateAssumeRolePolicy',
+        'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags',
+        'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary',
+      ],
+      resources: [roleArn],
+      conditions: boundaryCondition,
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassProjectRoles',
+      actions: ['iam:PassRole'],
+      resources: [roleArn],
+      conditions: {
+        StringEquals: {
+          'iam:PassedToService': ['codebuild.amazonaws.com', 'codepipeline.amazonaws.com', 'events.amazonaws.com', 'sagemaker.amazonaws.com'],
+        },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectBuckets',
+      actions: [
+        's3:CreateBucket', 's3:DeleteBucket', 's3:GetBucketLocation', 's3:ListBucket',
+        's3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy',
+        's3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration',
+        's3:GetBucketVersioning', 's3:PutBucketVersioning',
+        's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock',
+        's3:GetBucketOwnershipControls', 's3:PutBucketOwnershipControls',
+        's3:GetBucketTagging', 's3:PutBucketTagging',
+        's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration',
+        's3:GetBucketLogging', 's3:PutBucketLogging',
+      ],
+      resources: [`arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateProjectKey',
+      // CreateKey has no resource until the key exists.
+      actions: ['kms:CreateKey'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageProjectKeys',
+      actions: [
+        'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
+        'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion',
+        'kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias',
+        'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey',
+      ],
+      resources: [arn('kms', 'key/*'), arn('kms', 'alias/mlops/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectRepositories',
+      actions: [
+        'codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
+        'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName',
+        'codecommit:TagResource', 'codecommit:UntagResource', 'codecommit:ListTagsForResource',
+      ],
+      resources: [arn('codecommit', '*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectBuilds',
+      actions: [
+        'codebuild:CreateProject', 'codebuild:DeleteProject', 'codebuild:UpdateProject', 'codebuild:BatchGetProjects',
+      ],
+      resources: [arn('codebuild', 'project/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectPipelines',
+      actions: [
+        'codepipeline:CreatePipeline', 'codepipeline:DeletePipeline', 'codepipeline:UpdatePipeline', 'codepipeline:GetPipeline',
+        'codepipeline:GetPipelineState', 'codepipeline:TagResource', 'codepipeline:UntagResource', 'codepipeline:ListTagsForResource',
+      ],
+      resources: [arn('codepipeline', '*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectEventRules',
+      actions: [
+        'events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule',
+        'events:PutTargets', 'events:RemoveTargets', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource',
+      ],
+      resources: [arn('events', 'rule/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectParameters',
+      actions: [
+        'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:GetParameters',
+        'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource', 'ssm:ListTagsForResource',
+      ],
+      // The project's stage parameters, and the seed code locations read through {{resolve:ssm:...}}.
+      resources: [arn('ssm', 'parameter/mlops/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectModelRegistry',
+      actions: [
+        'sagemaker:CreateModelPackageGroup', 'sagemaker:DeleteModelPackageGroup', 'sagemaker:DescribeModelPackageGroup',
+        'sagemaker:PutModelPackageGroupPolicy', 'sagemaker:GetModelPackageGroupPolicy', 'sagemaker:DeleteModelPackageGroupPolicy',
+        'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags',
+      ],
+      resources: [arn('sagemaker', 'model-package-group/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectContainerRepositories',
+      actions: [
+        'ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories',
+        'ecr:SetRepositoryPolicy', 'ecr:GetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy',
+        'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability', 'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy',
+        'ecr:TagResource', 'ecr:UntagResource', 'ecr:ListTagsForResource',
+      ],
+      resources: [arn('ecr', `repository/${BUCKET_PREFIX}*`)],
+    }),
+  ];
+  return statements;
+}

@@ -1,0 +1,18 @@
+/** Path every role the library creates gets, so the launch role can pass and manage exactly those. */
+export const ROLE_PATH = '/sagemaker-project-templates/';
+
+/** Prefix of every bucket a project template creates; the launch role manages only these. */
+export const BUCKET_PREFIX = 'mlops-';
+
+/** Tags SageMaker uses to connect resources to a project. */
+export const PROJECT_NAME_TAG = 'sagemaker:project-name';
+export const PROJECT_ID_TAG = 'sagemaker:project-id';
+
+/** SageMaker's own pattern for project names (1-32 characters). */
+export const PROJECT_NAME_PATTERN = '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$';
+
+/**
+ * Project ids as SageMaker generates them (`p-` and 12 lowercase letters or digits), and any
+ * lowercase id up to 16 characters: the id goes into S3 bucket names, which must be lowercase.
+ */
+export const PROJECT_ID_PATTERN = '^[a-z0-9](-*[a-z0-9]){0,15}$';

@@ -1,0 +1,377 @@
+import * as fs from 'fs';
+import { Aspects, CfnParameter, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import { Construct } from 'constructs';
+import { MLOpsProjectTemplate } from './mlops-project-template';
+import { launchRoleStatements } from './private/launch-role-policy';
+import { ROLE_PATH } from './private/names';
+import { linkPortfolio } from './private/portfolio-link';
+import { RolePathAspect } from './private/role-path';
+import { libraryVersion } from './private/version';
+
+/**
+ * Properties for a `ProjectPortfolio`.
+ */
+export interface ProjectPortfolioProps {
+  /**
+   * Name of the portfolio.
+   *
+   * @default 'SageMaker Organization Templates'
+   */
+  readonly displayName?: string;
+
+  /**
+   * Who provides the portfolio, at most 50 characters.
+   *
+   * @default 'administrator'
+   */
+  readonly providerName?: string;
+
+  /**
+   * Description of the portfolio.
+   *
+   * @default 'SageMaker project templates of the organization'
+   */
+  readonly description?: string;
+
+  /**
+   * Name of an SSM parameter that holds the ARN of a role (typically the SageMaker Studio
+   * execution role) given access to the portfolio. It is read when the stack is deployed,
+   * through the CloudFormation parameter `ExecutionRoleArn`, whose default it is.
+   *
+   * @default - '/mlops/role/lead' when no other principal is given (`roles`, `users`,
+   * `groups`, `principalArns`), otherwise none
+   */
+  readonly executionRoleParameterName?: string;
+
+  /**
+   * Roles given access to the portfolio.
+   *
+   * @default - none
+   */
+  readonly roles?: iam.IRole[];
+
+  /**
+   * Users given access to the portfolio.
+   *
+   * @default - none
+   */
+  readonly users?: iam.IUser[];
+
+  /**
+   * Groups given access to the portfolio.
+   *
+   * @default - none
+   */
+  readonly groups?: iam.IGroup[];
+
+  /**
+   * ARNs of IAM roles, users or groups given access to the portfolio.
+   *
+   * @default - none
+   */
+  readonly principalArns?: string[];
+
+  /**
+   * Role Service Catalog launches the products as.
+   *
+   * @default - a role allowed to create exactly what the templates of this library create
+   */
+  readonly launchRole?: iam.IRole;
+
+  /**
+   * Name of a customer managed policy, in every account the products are launched in, set as
+   * permissions boundary on the launch role and on every role the templates create.
+   *
+   * @default - no boundary
+   */
+  readonly permissionsBoundaryPolicyName?: string;
+
+  /**
+   * Accounts the portfolio is shared with.
+   *
+   * @default - not shared
+   */
+  readonly shareWithAccounts?: string[];
+
+  /**
+   * TagOptions offered on every product of the portfolio: tag key to allowed values.
+   *
+   * @default - none
+   */
+  readonly tagOptions?: { [key: string]: string[] };
+
+  /**
+   * Name of the bucket that holds the templates' seed code for Service Catalog.
+   *
+   * Must be fixed at synth time: product templates refer to it by name, also in accounts the
+   * portfolio is shared with.
+   *
+   * @default - `sagemaker-project-templates-<account>-<region>` when the stack's account and region
+   * are known at synth time; otherwise the same name from the deploy-time account and region,
+   * which works in the portfolio's own account only
+   */
+  readonly assetBucketName?: string;
+}
+
+/**
+ * Options for adding a template to the portfolio as a product.
+ */
+export interface AddTemplateOptions {
+  /**
+   * Name of the product.
+   *
+   * @default - the template's `productName`
+   */
+  readonly productName?: string;
+
+  /**
+   * Description of the product.
+   *
+   * @default - the template's description
+   */
+  readonly description?: string;
+
+  /**
+   * Owner of the product.
+   *
+   * @default - the portfolio's provider name
+   */
+  readonly owner?: string;
+
+  /**
+   * Distributor of the product.
+   *
+   * @default - none
+   */
+  readonly distributor?: string;
+
+  /**
+   * Email address to ask for support.
+   *
+   * @default - none
+   */
+  readonly supportEmail?: string;
+
+  /**
+   * URL to ask for support.
+   *
+   * @default - none
+   */
+  readonly supportUrl?: string;
+
+  /**
+   * How to get support.
+   *
+   * @default - none
+   */
+  readonly supportDescription?: string;
+
+  /**
+   * Name of the version this synthesis makes.
+   *
+   * A template that changes needs a new version name: the version's snapshot is locked.
+   *
+   * @default - `v<library version>`, so upgrading this library adds a new version
+   */
+  readonly versionName?: string;
+
+  /**
+   * Description of the version.
+   *
+   * @default - 'Made with cdk-sagemaker-project-templates <library version>'
+   */
+  readonly versionDescription?: string;
+
+  /**
+   * Folder with the snapshots of earlier versions. Commit it: every version found in it stays
+   * available, so projects made from it keep working and can be updated in SageMaker Studio.
+   *
+   * @default 'product-stack-snapshots'
+   */
+  readonly snapshotDirectory?: string;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ACCOUNT = /^\d{12}$/;
+
+/**
+ * The Service Catalog portfolio through which SageMaker project templates reach data scientists.
+ *
+ * It gives principals access, holds the launch role and the bucket for the templates' seed
+ * code, and turns each added `MLOpsProjectTemplate` into a product visible in SageMaker Studio.
+ */
+export class ProjectPortfolio extends Construct {
+  /** The portfolio. */
+  public readonly portfolio: servicecatalog.Portfolio;
+
+  /** Role Service Catalog launches products as. */
+  public readonly launchRole: iam.IRole;
+
+  /** Bucket that holds the templates' file assets (seed code). */
+  public readonly assetBucket: s3.Bucket;
+
+  /** Products added so far, in order. */
+  public readonly products: servicecatalog.CloudFormationProduct[] = [];
+
+  private readonly providerName: string;
+  private readonly tagOptions?: servicecatalog.TagOptions;
+  private readonly ownedLaunchRole?: iam.Role;
+
+  constructor(scope: Construct, id: string, props: ProjectPortfolioProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.providerName = props.providerName ?? 'administrator';
+    if (!Token.isUnresolved(this.providerName) && (this.providerName.length < 1 || this.providerName.length > 50)) {
+      throw new Error(`ProjectPortfolio ${id}: providerName '${this.providerName}' has ${this.providerName.length} characters; use 1-50`);
+    }
+    for (const account of props.shareWithAccounts ?? []) {
+      if (!Token.isUnresolved(account) && !ACCOUNT.test(account)) {
+        throw new Error(`ProjectPortfolio ${id}: shareWithAccounts contains '${account}', which is not an AWS account id; use exactly 12 digits`);
+      }
+    }
+
+    this.portfolio = new servicecatalog.Portfolio(this, 'Portfolio', {
+      displayName: props.displayName ?? 'SageMaker Organization Templates',
+      providerName: this.providerName,
+      description: props.description ?? 'SageMaker project templates of the organization',
+    });
+
+    this.assetBucket = new s3.Bucket(this, 'AssetBucket', {
+      bucketName: props.assetBucketName ?? defaultAssetBucketName(stack),
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Provisioned projects keep pointing at the seed code of their version.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    if (props.launchRole) {
+      this.launchRole = props.launchRole;
+    } else {
+      this.ownedLaunchRole = new iam.Role(this, 'LaunchRole', {
+        assumedBy: new iam.ServicePrincipal('servicecatalog.amazonaws.com'),
+        path: '/service-role/',
+        description: 'Launches SageMaker project templates',
+      });
+      for (const statement of launchRoleStatements({ assetBucket: this.assetBucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName })) {
+        this.ownedLaunchRole.addToPrincipalPolicy(statement);
+      }
+      this.launchRole = this.ownedLaunchRole;
+    }
+
+    this.giveAccess(props);
+    for (const account of props.shareWithAccounts ?? []) {
+      this.portfolio.shareWithAccount(account);
+    }
+    if (props.tagOptions && Object.keys(props.tagOptions).length > 0) {
+      this.tagOptions = new servicecatalog.TagOptions(this, 'TagOptions', { allowedValuesForTags: props.tagOptions });
+      this.portfolio.associateTagOptions(this.tagOptions);
+    }
+
+    Aspects.of(this).add(new RolePathAspect(ROLE_PATH));
+    if (props.permissionsBoundaryPolicyName) {
+      iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', props.permissionsBoundaryPolicyName));
+    }
+    linkPortfolio(this, { assetBucket: this.assetBucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName });
+  }
+
+  /**
+   * Offer a template as a product of this portfolio, visible in SageMaker Studio.
+   *
+   * The current version is added, and every earlier version whose snapshot is in the snapshot
+   * directory, so projects made from them keep working.
+   */
+  public addTemplate(template: MLOpsProjectTemplate, options: AddTemplateOptions = {}): servicecatalog.CloudFormationProduct {
+    const id = template.node.id;
+    validateProductOptions(id, options);
+    const versionName = options.versionName ?? `v${libraryVersion()}`;
+    const directory = options.snapshotDirectory ?? 'product-stack-snapshots';
+    const history = new servicecatalog.ProductStackHistory(this, `${id}History`, {
+      productStack: template,
+      currentVersionName: versionName,
+      currentVersionLocked: true,
+      description: options.versionDescription ?? `Made with cdk-sagemaker-project-templates ${libraryVersion()}`,
+      directory,
+    });
+    const earlier = snapshotVersions(directory, `${Names.uniqueId(history)}.${template.artifactId}.`)
+      .filter(name => name !== versionName)
+      .map(name => history.versionFromSnapshot(name));
+
+    const product = new servicecatalog.CloudFormationProduct(this, id, {
+      productName: options.productName ?? template.productName,
+      description: options.description ?? template.productDescription,
+      owner: options.owner ?? this.providerName,
+      distributor: options.distributor,
+      supportEmail: options.supportEmail,
+      supportUrl: options.supportUrl,
+      supportDescription: options.supportDescription,
+      productVersions: [...earlier, history.currentVersion()],
+    });
+    // Only products with this tag appear in SageMaker Studio.
+    Tags.of(product).add('sagemaker:studio-visibility', 'true');
+    this.portfolio.addProduct(product);
+    this.portfolio.setLaunchRole(product, this.launchRole);
+    this.products.push(product);
+    return product;
+  }
+
+  private giveAccess(props: ProjectPortfolioProps): void {
+    for (const role of props.roles ?? []) this.portfolio.giveAccessToRole(role);
+    for (const user of props.users ?? []) this.portfolio.giveAccessToUser(user);
+    for (const group of props.groups ?? []) this.portfolio.giveAccessToGroup(group);
+    (props.principalArns ?? []).forEach((arn, index) => {
+      new servicecatalog.CfnPortfolioPrincipalAssociation(this, `PrincipalAssociation${index}`, {
+        portfolioId: this.portfolio.portfolioId,
+        principalArn: arn,
+        principalType: 'IAM',
+      });
+    });
+    const othersGiven = [props.roles, props.users, props.groups, props.principalArns].some(list => (list ?? []).length > 0);
+    const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : '/mlops/role/lead');
+    if (parameterName) {
+      const executionRoleArn = new CfnParameter(Stack.of(this), 'ExecutionRoleArn', {
+        type: 'AWS::SSM::Parameter::Value<String>',
+        description: 'SSM parameter that holds the ARN of the role (e.g. the SageMaker Studio execution role) that may use the portfolio',
+        default: parameterName,
+        minLength: 1,
+      });
+      new servicecatalog.CfnPortfolioPrincipalAssociation(this, 'ExecutionRoleAssociation', {
+        portfolioId: this.portfolio.portfolioId,
+        principalArn: executionRoleArn.valueAsString,
+        principalType: 'IAM',
+      });
+    }
+  }
+}
+
+function defaultAssetBucketName(stack: Stack): string {
+  return `sagemaker-project-templates-${stack.account}-${stack.region}`;
+}
+
+function validateProductOptions(id: string, options: AddTemplateOptions): void {
+  if (options.supportEmail !== undefined && !Token.isUnresolved(options.supportEmail) && !EMAIL.test(options.supportEmail)) {
+    throw new Error(`ProjectPortfolio.addTemplate(${id}): supportEmail '${options.supportEmail}' is not an email address; use the form name@example.com`);
+  }
+  if (options.supportUrl !== undefined && !Token.isUnresolved(options.supportUrl) && !/^https?:\/\/\S+$/.test(options.supportUrl)) {
+    throw new Error(`ProjectPortfolio.addTemplate(${id}): supportUrl '${options.supportUrl}' is not a URL; use an http:// or https:// address`);
+  }
+  if (options.versionName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(options.versionName)) {
+    throw new Error(`ProjectPortfolio.addTemplate(${id}): versionName '${options.versionName}' is invalid; use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+}
+
+/** Version names of the snapshots in `directory` that belong to one product stack history. */
+function snapshotVersions(directory: string, prefix: string): string[] {
+  if (!fs.existsSync(directory)) return [];
+  const suffix = '.product.template.json';
+  return fs.readdirSync(directory)
+    .filter(file => file.startsWith(prefix) && file.endsWith(suffix))
+    .map(file => file.slice(prefix.length, file.length - suffix.length))
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}
+

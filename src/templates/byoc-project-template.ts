@@ -1,0 +1,57 @@
+import { Construct } from 'constructs';
+import { MLOpsProjectTemplate, MLOpsProjectTemplateProps } from '../mlops-project-template';
+
+/**
+ * Properties for a `ByocProjectTemplate`.
+ */
+export interface ByocProjectTemplateProps extends MLOpsProjectTemplateProps {
+  /**
+   * The 12-digit PREPROD account models are deployed to.
+   *
+   * @default - entered when the project is created (parameter `PreProdAccount`)
+   */
+  readonly preProdAccount?: string;
+
+  /**
+   * The 12-digit PROD account models are deployed to.
+   *
+   * @default - entered when the project is created (parameter `ProdAccount`)
+   */
+  readonly prodAccount?: string;
+
+  /**
+   * Region of the PREPROD and PROD deployments.
+   *
+   * @default - entered when the project is created (parameter `DeploymentRegion`)
+   */
+  readonly deploymentRegion?: string;
+}
+
+/**
+ * The original system's bring-your-own-container template: the model is trained in the
+ * project's own image, built by a `DockerBuild` action and pushed to an ECR repository that
+ * the deployment accounts may pull from.
+ */
+export class ByocProjectTemplate extends MLOpsProjectTemplate {
+  constructor(scope: Construct, id: string, props: ByocProjectTemplateProps = {}) {
+    super(scope, id, {
+      ...props,
+      productName: props.productName ?? 'MLOps template for real-time deployment using your own container',
+      description: props.description ?? 'This template includes a model building pipeline that includes a workflow to build your own containers, pre-process, train, evaluate and register a model. The deploy pipeline creates a dev, preprod and production endpoint.',
+      stages: props.stages ?? [
+        { name: 'dev' },
+        fixedOrEntered('preprod', props.preProdAccount, 'PreProdAccount', props.deploymentRegion),
+        fixedOrEntered('prod', props.prodAccount, 'ProdAccount', props.deploymentRegion),
+      ],
+      bringYourOwnContainer: true,
+    });
+  }
+}
+
+function fixedOrEntered(name: string, account: string | undefined, accountParameterName: string, region: string | undefined) {
+  return {
+    name,
+    ...(account !== undefined ? { account } : { accountParameterName }),
+    ...(region !== undefined ? { region } : { regionParameterName: 'DeploymentRegion' }),
+  };
+}

@@ -1,0 +1,46 @@
+import { App, Stack } from 'aws-cdk-lib';
+import {
+  BasicProjectTemplate,
+  ByocProjectTemplate,
+  DynamicAccountsProjectTemplate,
+  ProjectPortfolio,
+} from '../../src';
+
+/** Fixed, fake accounts: the example synthesizes offline, without credentials or lookups. */
+export const EXAMPLE_ENV = { account: '111111111111', region: 'eu-west-1' };
+
+export interface ExampleAppOptions {
+  /** Where the cloud assembly goes. */
+  readonly outdir: string;
+  /** Where product version snapshots go. */
+  readonly snapshotDirectory: string;
+}
+
+/**
+ * The example organisation: one portfolio in its DEV account offering the three built-in
+ * templates. The Python and Java versions under test/polyglot must make the same thing.
+ */
+export function buildExampleApp(options: ExampleAppOptions): App {
+  const app = new App({ outdir: options.outdir });
+  const stack = new Stack(app, 'SageMakerProjectTemplates', { env: EXAMPLE_ENV });
+
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
+    displayName: 'SageMaker Organization Templates',
+    providerName: 'ML Platform Team',
+  });
+  const support = {
+    supportEmail: 'ml-platform@example.com',
+    supportUrl: 'https://wiki.example.com/ml-platform',
+    supportDescription: 'Ask the ML platform team',
+    snapshotDirectory: options.snapshotDirectory,
+  };
+
+  portfolio.addTemplate(new BasicProjectTemplate(portfolio, 'Basic', {
+    preProdAccount: '222222222222',
+    prodAccount: '333333333333',
+    deploymentRegion: 'eu-west-1',
+  }), support);
+  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), support);
+  portfolio.addTemplate(new ByocProjectTemplate(portfolio, 'Byoc'), support);
+  return app;
+}
