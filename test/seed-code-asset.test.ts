@@ -1,0 +1,188 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import { BundledSeedApp, DEFAULT_SEED_CODE_EXCLUDES, SeedCode, SeedCodeAsset } from '../src';
+import { emptyFolder, folderWith } from './util/fs-fixtures';
+import { productTemplate } from './util/product-template';
+
+function newStack(): Stack {
+  return new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+}
+
+function keyOf(dir: string, options: { exclude?: string[] } = {}): string {
+  const asset = new SeedCodeAsset(newStack(), 'Seed', { path: dir, ...options });
+  return asset.asset.assetHash;
+}
+
+describe('SeedCodeAsset', () => {
+  test.each(Object.values(BundledSeedApp))('the bundled app %s is found inside the package', app => {
+    const dir = SeedCodeAsset.bundledAppPath(app);
+    expect(fs.statSync(dir).isDirectory()).toBe(true);
+    expect(dir).toBe(path.resolve(__dirname, '..', 'seed_code', app));
+    const asset = SeedCodeAsset.fromBundledApp(newStack(), 'Seed', app);
+    expect(asset.sourcePath).toBe(dir);
+  });
+
+  test('the object key depends only on content: same folder, same key; one changed byte, new key', () => {
+    const a = folderWith({ 'pipeline.py': 'print(1)\n', 'README.md': '# hi\n' });
+    const b = folderWith({ 'pipeline.py': 'print(1)\n', 'README.md': '# hi\n' });
+    const c = folderWith({ 'pipeline.py': 'print(2)\n', 'README.md': '# hi\n' });
+    expect(keyOf(a)).toBe(keyOf(b));
+    expect(keyOf(a)).not.toBe(keyOf(c));
+  });
+
+  test('leaves out the default excludes', () => {
+    expect(DEFAULT_SEED_CODE_EXCLUDES).toEqual(['.git', '__pycache__', '*.pyc', '.venv', 'node_modules', 'cdk.out', '.pytest_cache', '.DS_Store']);
+    const clean = folderWith({ 'app.py': 'x = 1\n' });
+    const dirty = folderWith({
+      'app.py': 'x = 1\n',
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      '__pycache__/app.cpython-311.pyc': 'bytecode',
+      'lib/mod.pyc': 'bytecode',
+      '.venv/bin/python': '#!',
+      'node_modules/x/index.js': '',
+      'cdk.out/manifest.json': '{}',
+      '.pytest_cache/v/cache': '',
+      '.DS_Store': 'mac',
+    });
+    expect(keyOf(dirty)).toBe(keyOf(clean));
+  });
+
+  test('adds the user excludes to the defaults', () => {
+    const clean = folderWith({ 'app.py': 'x = 1\n' });
+    const withData = folderWith({ 'app.py': 'x = 1\n', 'data/big.csv': '1,2,3\n', '.git/HEAD': 'x' });
+    expect(keyOf(withData)).not.toBe(keyOf(clean));
+    expect(keyOf(withData, { exclude: ['data'] })).toBe(keyOf(clean));
+  });
+
+  test('a missing folder is an error naming the path', () => {
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: '/nonexistent/seed' }))
+      .toThrow(/path '\/nonexistent\/seed' does not exist/);
+  });
+
+  test('a file instead of a folder is an error naming the path', () => {
+    const dir = folderWith({ 'only.txt': 'x' });
+    const file = path.join(dir, 'only.txt');
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: file })).toThrow(`path '${file}' is a file`);
+  });
+
+  test('an empty folder, or one with only excluded files, is an error naming the path', () => {
+    const empty = emptyFolder();
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: empty })).toThrow(`folder '${empty}' is empty`);
+    const onlyExcluded = folderWith({ '__pycache__/a.pyc': 'x', '.DS_Store': 'x' });
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: onlyExcluded })).toThrow(`folder '${onlyExcluded}' is empty`);
+  });
+
+  test('exposes bucket and key, and grantRead allows reading that one object only', () => {
+    const stack = newStack();
+    const asset = new SeedCodeAsset(stack, 'Seed', { path: folderWith({ 'a.py': 'a' }) });
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+    asset.grantRead(role);
+    expect(asset.bucketName).toBe('cdk-hnb659fds-assets-111111111111-eu-west-1');
+    expect(asset.objectKey).toBe(`${asset.asset.assetHash}.zip`);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{
+          Action: ['s3:GetObject', 's3:GetObjectVersion'],
+          Effect: 'Allow',
+          Resource: {
+            'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`/${asset.asset.assetHash}\\.zip$`)])],
+          },
+        }],
+      },
+    });
+  });
+
+  test('gives CodeCommit what it needs to create a repository from it', () => {
+    const stack = newStack();
+    const asset = new SeedCodeAsset(stack, 'Seed', { path: folderWith({ 'a.py': 'a' }) });
+    new codecommit.Repository(stack, 'Repo', { repositoryName: 'r', code: asset.repositoryCode('develop') });
+    Template.fromStack(stack).hasResourceProperties('AWS::CodeCommit::Repository', {
+      Code: {
+        BranchName: 'develop',
+        S3: { Bucket: 'cdk-hnb659fds-assets-111111111111-eu-west-1', Key: `${asset.asset.assetHash}.zip` },
+      },
+    });
+  });
+
+  test('inside a Service Catalog product stack the archive is in the product asset bucket', () => {
+    const stack = newStack();
+    const assetBucket = new s3.Bucket(stack, 'Assets', { bucketName: 'org-template-assets' });
+    const product = new servicecatalog.ProductStack(stack, 'Product', { assetBucket });
+    const seed = SeedCode.fromBundledApp(BundledSeedApp.BUILD_APP);
+    new codecommit.Repository(product, 'Repo', { repositoryName: 'r', code: seed.repositoryCode(product, 'main') });
+    new servicecatalog.CloudFormationProduct(stack, 'P', {
+      productName: 'p', owner: 'o',
+      productVersions: [{ productVersionName: 'v1', cloudFormationTemplate: servicecatalog.CloudFormationTemplate.fromProductStack(product) }],
+    });
+    productTemplate(product).hasResourceProperties('AWS::CodeCommit::Repository', {
+      Code: { BranchName: 'main', S3: { Bucket: 'org-template-assets', Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') } },
+    });
+    // The parent stack copies the archive into the asset bucket.
+    Template.fromStack(stack).resourceCountIs('Custom::CDKBucketDeployment', 1);
+  });
+
+  test('publishes its location in SSM with the original system\'s names by default', () => {
+    const stack = newStack();
+    SeedCodeAsset.fromBundledApp(stack, 'Build', BundledSeedApp.BUILD_APP).publishLocation();
+    SeedCodeAsset.fromBundledApp(stack, 'Byoc', BundledSeedApp.BYOC_BUILD_APP).publishLocation();
+    SeedCodeAsset.fromBundledApp(stack, 'Deploy', BundledSeedApp.DEPLOY_APP).publishLocation();
+    const template = Template.fromStack(stack);
+    for (const name of ['/mlops/code/seed_bucket', '/mlops/code/build', '/mlops/code/build/byoc', '/mlops/code/deploy']) {
+      template.hasResourceProperties('AWS::SSM::Parameter', { Name: name, Type: 'String' });
+    }
+    // One bucket parameter, shared.
+    expect(Object.keys(template.findResources('AWS::SSM::Parameter', { Properties: { Name: '/mlops/code/seed_bucket' } }))).toHaveLength(1);
+  });
+
+  test('publishes under names the user chooses; a folder of their own needs a key parameter name', () => {
+    const stack = newStack();
+    const own = new SeedCodeAsset(stack, 'Llm', { path: folderWith({ 'train.py': 'x' }) });
+    expect(() => own.publishLocation()).toThrow(/objectKeyParameterName is required/);
+    own.publishLocation({ bucketParameterName: '/org/seed/bucket', objectKeyParameterName: '/org/seed/llm_build' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/org/seed/bucket' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/org/seed/llm_build', Value: `${own.asset.assetHash}.zip` });
+  });
+});
+
+describe('SeedCode', () => {
+  test('fromSsmParameters reads the location when the stack is deployed', () => {
+    const stack = newStack();
+    const code = SeedCode.fromSsmParameters('/mlops/code/llm_build');
+    const config = code.bind(stack);
+    expect(stack.resolve(config.bucketName)).toBe('{{resolve:ssm:/mlops/code/seed_bucket}}');
+    expect(stack.resolve(config.objectKey)).toBe('{{resolve:ssm:/mlops/code/llm_build}}');
+  });
+
+  test('fromBundledApp zips a bundled app once per stack however often it is bound', () => {
+    const stack = newStack();
+    const code = SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP);
+    const a = code.bind(stack);
+    const b = SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP).bind(stack);
+    expect(a.objectKey).toBe(b.objectKey);
+    expect(stack.node.findAll().filter(c => c instanceof SeedCodeAsset)).toHaveLength(1);
+  });
+
+  test('fromAsset refuses an asset of another stack, saying what to do', () => {
+    const app = new App();
+    const one = new Stack(app, 'One');
+    const two = new Stack(app, 'Two');
+    const asset = new SeedCodeAsset(one, 'Seed', { path: folderWith({ 'a.py': 'a' }) });
+    expect(() => SeedCode.fromAsset(asset).bind(two)).toThrow(/is in stack 'One' but is used in 'Two'/);
+  });
+
+  test('fromBucket grants reading exactly that object', () => {
+    const stack = newStack();
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+    SeedCode.fromBucket('my-seeds', 'build.zip').bind(stack, role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::my-seeds/build.zip']] } }] },
+    });
+  });
+});
