@@ -1,21 +1,294 @@
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import {
+  artifactKeyOf,
+  createSeededRepository,
+  plainTextEnvironment,
+  validateBranchName,
+  validatePhysicalName,
+  validatePipelineName,
+  validateRepositoryName,
+} from './private/pipeline-common';
+import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
+import { SeedCode } from './seed-code';
+import { BundledSeedApp } from './seed-code-asset';
 
 /**
  * Properties for a `BuildPipeline`.
  */
 export interface BuildPipelineProps {
   /**
-   * The SageMaker project name.
+   * The SageMaker project name (`SageMakerProjectName`), at most 32 characters.
    */
   readonly projectName: string;
+
+  /**
+   * The SageMaker project id (`SageMakerProjectId`), at most 16 characters.
+   */
+  readonly projectId: string;
+
+  /**
+   * The model package group the SageMaker pipeline registers models in.
+   */
+  readonly modelPackageGroupName: string;
+
+  /**
+   * The project's model artifact bucket. Its `encryptionKey` is used as the artifact key
+   * unless `artifactKey` is given.
+   */
+  readonly artifactBucket: s3.IBucket;
+
+  /**
+   * The KMS key that encrypts the model artifact bucket.
+   *
+   * @default - `artifactBucket.encryptionKey`; one of the two is required
+   */
+  readonly artifactKey?: kms.IKey;
+
+  /**
+   * The code the build repository starts with.
+   *
+   * @default - the bundled build app, or the bundled BYOC build app when `ecrRepository` is given
+   */
+  readonly seedCode?: SeedCode;
+
+  /**
+   * Name of the CodeCommit repository.
+   *
+   * @default `<projectName>-build`
+   */
+  readonly repositoryName?: string;
+
+  /**
+   * The branch that holds the seed code and whose pushes start the pipeline.
+   *
+   * @default 'main'
+   */
+  readonly branch?: string;
+
+  /**
+   * What happens to the repository when the project is deleted.
+   *
+   * @default RemovalPolicy.RETAIN - the repository holds the data scientists' work
+   */
+  readonly repositoryRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Name of the CodePipeline.
+   *
+   * @default `<projectName>-build`
+   */
+  readonly pipelineName?: string;
+
+  /**
+   * Name of the SageMaker pipeline the build creates or updates and starts.
+   *
+   * @default `<projectName>-<projectId>`
+   */
+  readonly sageMakerPipelineName?: string;
+
+  /**
+   * Bucket for the CodePipeline's own artifacts.
+   *
+   * @default - a new bucket, encrypted with the account's S3 KMS key and TLS-only
+   */
+  readonly pipelineArtifactBucket?: s3.IBucket;
+
+  /**
+   * The role the SageMaker pipeline and its jobs run as.
+   *
+   * @default - a new role that may run processing and training jobs named `pipelines-*`,
+   * register model packages in the project's group, read and write the artifact bucket,
+   * write `/aws/sagemaker/*` logs and pull SageMaker's images (and `ecrRepository`'s)
+   */
+  readonly sageMakerExecutionRole?: iam.IRole;
+
+  /**
+   * Bring your own container: the repository the build's Docker image is pushed to.
+   *
+   * When given, a privileged `DockerBuild` action runs the repository's
+   * `buildspec-docker.yml` before `SMPipeline`, and both builds get `ECR_REPO_URI`.
+   *
+   * @default - no container build
+   */
+  readonly ecrRepository?: ecr.IRepository;
+
+  /**
+   * Build image of the CodeBuild projects.
+   *
+   * @default codebuild.LinuxBuildImage.STANDARD_7_0
+   */
+  readonly buildImage?: codebuild.IBuildImage;
+
+  /**
+   * Compute type of the CodeBuild projects.
+   *
+   * @default codebuild.ComputeType.SMALL
+   */
+  readonly computeType?: codebuild.ComputeType;
+
+  /**
+   * How long a build may run; the SMPipeline build waits for the SageMaker pipeline.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * More plain-text environment variables for the builds, overriding the defaults of the same name.
+   *
+   * @default - none
+   */
+  readonly environmentVariables?: { [key: string]: string };
 }
 
 /**
- * Placeholder, being written.
+ * The model build CI/CD of a SageMaker project: a CodeCommit repository seeded with a
+ * SageMaker pipeline definition, and a CodePipeline that on every push upserts and starts
+ * that SageMaker pipeline (stages `Source` and `Build`).
+ *
+ * Add actions to `buildStage`, for example a manual approval after `SMPipeline`:
+ * `buildPipeline.buildStage.addAction(new ManualApprovalAction({ actionName: 'Manual_Approval', runOrder: 2 }))`.
  */
 export class BuildPipeline extends Construct {
+  /** The repository of the build code. */
+  public readonly repository: codecommit.IRepository;
+
+  /** The source code checked out from `repository`. */
+  public readonly sourceOutput: codepipeline.Artifact;
+
+  /** The CodeBuild project that upserts and starts the SageMaker pipeline (`SMPipeline`). */
+  public readonly sageMakerPipelineProject: codebuild.Project;
+
+  /**
+   * The CodeBuild project that builds and pushes the container image (`DockerBuild`).
+   *
+   * @default - undefined unless `ecrRepository` is given
+   */
+  public readonly dockerBuildProject?: codebuild.Project;
+
+  /** The CodePipeline. */
+  public readonly pipeline: codepipeline.Pipeline;
+
+  /** The `Build` stage, to add actions to. */
+  public readonly buildStage: codepipeline.IStage;
+
+  /** The role the SageMaker pipeline runs as. */
+  public readonly sageMakerExecutionRole: iam.IRole;
+
+  /** Name of the SageMaker pipeline. */
+  public readonly sageMakerPipelineName: string;
+
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
-    void props;
+    const owner = `BuildPipeline ${this.node.path}`;
+
+    const branch = props.branch ?? 'main';
+    validateBranchName(owner, branch);
+    const repositoryName = props.repositoryName ?? `${props.projectName}-build`;
+    validateRepositoryName(owner, repositoryName);
+    const pipelineName = props.pipelineName ?? `${props.projectName}-build`;
+    validatePipelineName(owner, pipelineName);
+    this.sageMakerPipelineName = props.sageMakerPipelineName ?? `${props.projectName}-${props.projectId}`;
+    validatePhysicalName(owner, 'sageMakerPipelineName', this.sageMakerPipelineName, 256, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
+      "letters and digits, with single or repeated '-' between them");
+    const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
+
+    this.repository = createSeededRepository(this, 'Repository', {
+      repositoryName,
+      branch,
+      seedCode: props.seedCode
+        ?? SeedCode.fromBundledApp(props.ecrRepository ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
+      removalPolicy: props.repositoryRemovalPolicy,
+    });
+
+    this.sageMakerExecutionRole = props.sageMakerExecutionRole ?? createSageMakerExecutionRole(this, 'SageMakerExecutionRole', {
+      artifactBucket: props.artifactBucket,
+      artifactKey,
+      modelPackageGroupName: props.modelPackageGroupName,
+      ecrRepository: props.ecrRepository,
+    });
+
+    const ecrVariables: { [key: string]: string } = props.ecrRepository ? { ECR_REPO_URI: props.ecrRepository.repositoryUri } : {};
+    const buildEnvironment = (privileged: boolean, variables: { [key: string]: string }): codebuild.BuildEnvironment => ({
+      buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
+      computeType: props.computeType ?? codebuild.ComputeType.SMALL,
+      privileged,
+      environmentVariables: plainTextEnvironment(variables, props.environmentVariables),
+    });
+
+    this.sageMakerPipelineProject = new codebuild.PipelineProject(this, 'SageMakerPipelineProject', {
+      description: 'Creates or updates and starts the SageMaker pipeline of the model build repository',
+      buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec.yml'),
+      timeout: props.timeout ?? Duration.hours(1),
+      environment: buildEnvironment(false, {
+        SAGEMAKER_PROJECT_NAME: props.projectName,
+        SAGEMAKER_PROJECT_ID: props.projectId,
+        MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
+        AWS_REGION: Aws.REGION,
+        SAGEMAKER_PIPELINE_NAME: this.sageMakerPipelineName,
+        SAGEMAKER_PIPELINE_DESCRIPTION: `${props.projectName} model build pipeline`,
+        SAGEMAKER_PIPELINE_ROLE_ARN: this.sageMakerExecutionRole.roleArn,
+        ARTIFACT_BUCKET: props.artifactBucket.bucketName,
+        ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
+        ...ecrVariables,
+      }),
+    });
+    grantSageMakerPipelineUpsert(this.sageMakerPipelineProject, this.sageMakerPipelineName);
+    grantPassToSageMaker(this.sageMakerPipelineProject, this.sageMakerExecutionRole);
+    // The SageMaker SDK uploads the pipeline's scripts to the artifact bucket.
+    grantArtifactReadWrite(this.sageMakerPipelineProject, props.artifactBucket, artifactKey);
+
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName,
+      pipelineType: codepipeline.PipelineType.V2,
+      artifactBucket: props.pipelineArtifactBucket,
+      // One account only; the default bucket is then encrypted with the S3 KMS key, and no
+      // key alias is made (an alias is a fixed name that would clash between projects).
+      crossAccountKeys: false,
+      restartExecutionOnUpdate: false,
+    });
+
+    this.sourceOutput = new codepipeline.Artifact('SourceOutput');
+    this.pipeline.addStage({
+      stageName: 'Source',
+      actions: [new actions.CodeCommitSourceAction({
+        actionName: 'CodeCommit',
+        repository: this.repository,
+        branch,
+        output: this.sourceOutput,
+      })],
+    });
+
+    this.buildStage = this.pipeline.addStage({ stageName: 'Build' });
+    if (props.ecrRepository) {
+      this.dockerBuildProject = new codebuild.PipelineProject(this, 'DockerBuildProject', {
+        description: 'Builds the model container image and pushes it to the project repository',
+        buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-docker.yml'),
+        timeout: props.timeout ?? Duration.hours(1),
+          environment: buildEnvironment(true, { AWS_REGION: Aws.REGION, ...ecrVariables }),
+      });
+      props.ecrRepository.grantPullPush(this.dockerBuildProject);
+      this.buildStage.addAction(new actions.CodeBuildAction({
+        actionName: 'DockerBuild',
+        project: this.dockerBuildProject,
+        input: this.sourceOutput,
+        runOrder: 1,
+      }));
+    }
+    this.buildStage.addAction(new actions.CodeBuildAction({
+      actionName: 'SMPipeline',
+      project: this.sageMakerPipelineProject,
+      input: this.sourceOutput,
+      runOrder: props.ecrRepository ? 2 : 1,
+    }));
   }
 }

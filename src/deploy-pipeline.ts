@@ -1,21 +1,433 @@
+import { ArnFormat, Aws, CfnCapabilities, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { DeploymentStage } from './deployment-stage';
+import {
+  artifactKeyOf,
+  createSeededRepository,
+  plainTextEnvironment,
+  validateBranchName,
+  validatePipelineName,
+  validateRepositoryName,
+} from './private/pipeline-common';
+import {
+  bootstrapRoleArns,
+  pascalStageName,
+  securityScanBuildSpec,
+  validateApprovalStatuses,
+  validatePascalNamesUnique,
+  validateQualifier,
+} from './private/pipeline-deploy';
+import { modelPackageArns } from './private/pipeline-roles';
+import { resolveStages } from './private/stages';
+import { SeedCode } from './seed-code';
+import { BundledSeedApp } from './seed-code-asset';
 
 /**
  * Properties for a `DeployPipeline`.
  */
 export interface DeployPipelineProps {
   /**
-   * The SageMaker project name.
+   * The SageMaker project name (`SageMakerProjectName`), at most 32 characters.
    */
   readonly projectName: string;
+
+  /**
+   * The SageMaker project id (`SageMakerProjectId`), at most 16 characters.
+   */
+  readonly projectId: string;
+
+  /**
+   * The model package group whose approved models are deployed.
+   */
+  readonly modelPackageGroupName: string;
+
+  /**
+   * The project's model artifact bucket, passed to the deploy app.
+   */
+  readonly artifactBucket: s3.IBucket;
+
+  /**
+   * The KMS key that encrypts the model artifact bucket.
+   *
+   * @default - `artifactBucket.encryptionKey`; one of the two is required
+   */
+  readonly artifactKey?: kms.IKey;
+
+  /**
+   * Where the model is deployed, in order; one pipeline stage each.
+   *
+   * Every stage is deployed by a CloudFormation action in the pipeline's own region, assuming
+   * roles in the stage's account. The stage's region names the default CDK bootstrap roles
+   * and is published for the deploy app, but the pipeline does not run actions in other
+   * regions: that needs an artifact bucket per region, which a Service Catalog product
+   * stack cannot create.
+   */
+  readonly stages: DeploymentStage[];
+
+  /**
+   * The code the deploy repository starts with.
+   *
+   * @default - the bundled deploy app
+   */
+  readonly seedCode?: SeedCode;
+
+  /**
+   * Name of the CodeCommit repository.
+   *
+   * @default `<projectName>-deploy`
+   */
+  readonly repositoryName?: string;
+
+  /**
+   * The branch that holds the seed code and whose pushes start the pipeline.
+   *
+   * @default 'main'
+   */
+  readonly branch?: string;
+
+  /**
+   * What happens to the repository when the project is deleted.
+   *
+   * @default RemovalPolicy.RETAIN - the repository holds the data scientists' work
+   */
+  readonly repositoryRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Name of the CodePipeline.
+   *
+   * @default `<projectName>-deploy`
+   */
+  readonly pipelineName?: string;
+
+  /**
+   * Qualifier of the CDK bootstrap stacks in the stage accounts, which names the default
+   * action and deployment roles.
+   *
+   * @default 'hnb659fds'
+   */
+  readonly bootstrapQualifier?: string;
+
+  /**
+   * Model package approval statuses whose state-change events start the pipeline.
+   *
+   * @default ['Approved', 'Rejected']
+   */
+  readonly modelApprovalStatuses?: string[];
+
+  /**
+   * Whether to scan the synthesized templates with checkov, failing the pipeline on any
+   * finding. Suppress a rule for one resource in the deploy app with checkov's
+   * `Metadata.checkov.skip` entries.
+   *
+   * @default true
+   */
+  readonly securityScan?: boolean;
+
+  /**
+   * Whether to publish each stage's account and region as SSM String parameters
+   * `/mlops/<projectName>/<stage>/account_id` and `/mlops/<projectName>/<stage>/region`,
+   * which the deploy app reads.
+   *
+   * @default true
+   */
+  readonly publishStageParameters?: boolean;
+
+  /**
+   * Build image of the CodeBuild projects.
+   *
+   * @default codebuild.LinuxBuildImage.STANDARD_7_0
+   */
+  readonly buildImage?: codebuild.IBuildImage;
+
+  /**
+   * Compute type of the CodeBuild projects.
+   *
+   * @default codebuild.ComputeType.SMALL
+   */
+  readonly computeType?: codebuild.ComputeType;
+
+  /**
+   * More plain-text environment variables for the synth build, overriding the defaults of the same name.
+   *
+   * @default - none
+   */
+  readonly environmentVariables?: { [key: string]: string };
+
+  /**
+   * Bucket for the CodePipeline's artifacts. The stages' roles must be able to read it and
+   * decrypt with its key: statements for them are added to its bucket and key policies, which
+   * only works for a bucket and key defined in this app.
+   *
+   * @default - a new bucket encrypted with a new KMS key that the stages' roles may use
+   */
+  readonly pipelineArtifactBucket?: s3.IBucket;
 }
 
 /**
- * Placeholder, being written.
+ * The model deployment CI/CD of a SageMaker project: a CodeCommit repository seeded with a
+ * CDK app, and a CodePipeline that synthesizes it into one template per stage, scans the
+ * templates, and deploys them stage by stage, across accounts, with CloudFormation.
+ *
+ * It starts on pushes to the branch and when a model package of the project's group is
+ * approved or rejected.
  */
 export class DeployPipeline extends Construct {
+  /** The repository of the deploy code. */
+  public readonly repository: codecommit.IRepository;
+
+  /** The CodePipeline. */
+  public readonly pipeline: codepipeline.Pipeline;
+
+  /** The CodeBuild project that synthesizes the deploy app (`Synth`). */
+  public readonly synthProject: codebuild.Project;
+
+  /**
+   * The CodeBuild project that scans the synthesized templates (`SecurityScan`).
+   *
+   * @default - undefined when `securityScan` is false
+   */
+  public readonly securityScanProject?: codebuild.Project;
+
+  /** The synthesized templates, `<stage>.template.json` at the root. */
+  public readonly synthOutput: codepipeline.Artifact;
+
+  /** The EventBridge rule that starts the pipeline on model package approval changes. */
+  public readonly modelApprovalRule: events.Rule;
+
+  /**
+   * The SSM parameters with each stage's account and region, in stage order
+   * (`account_id` then `region` for each stage); empty when `publishStageParameters` is false.
+   */
+  public readonly stageParameters: ssm.IStringParameter[];
+
+  /** The deployment stages of the pipeline, in order (`DeployDev`, `DeployPreProd`, ...). */
+  public readonly deployStages: codepipeline.IStage[];
+
   constructor(scope: Construct, id: string, props: DeployPipelineProps) {
     super(scope, id);
-    void props;
+    const owner = `DeployPipeline ${this.node.path}`;
+
+    const stages = resolveStages(this, props.stages, 'DeployPipeline');
+    validatePascalNamesUnique(owner, stages);
+    const branch = props.branch ?? 'main';
+    validateBranchName(owner, branch);
+    const repositoryName = props.repositoryName ?? `${props.projectName}-deploy`;
+    validateRepositoryName(owner, repositoryName);
+    const pipelineName = props.pipelineName ?? `${props.projectName}-deploy`;
+    validatePipelineName(owner, pipelineName);
+    const qualifier = props.bootstrapQualifier ?? 'hnb659fds';
+    validateQualifier(owner, qualifier);
+    const approvalStatuses = props.modelApprovalStatuses ?? ['Approved', 'Rejected'];
+    validateApprovalStatuses(owner, approvalStatuses);
+    const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
+
+    this.repository = createSeededRepository(this, 'Repository', {
+      repositoryName,
+      branch,
+      seedCode: props.seedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+      removalPolicy: props.repositoryRemovalPolicy,
+    });
+
+    this.stageParameters = [];
+    if (props.publishStageParameters ?? true) {
+      for (const stage of stages) {
+        const pascal = pascalStageName(stage.name);
+        this.stageParameters.push(
+          new ssm.StringParameter(this, `${pascal}AccountIdParameter`, {
+            parameterName: `/mlops/${props.projectName}/${stage.name}/account_id`,
+            stringValue: stage.account,
+            description: `Account of the ${stage.name} deployment stage`,
+          }),
+          new ssm.StringParameter(this, `${pascal}RegionParameter`, {
+            parameterName: `/mlops/${props.projectName}/${stage.name}/region`,
+            stringValue: stage.region,
+            description: `Region of the ${stage.name} deployment stage`,
+          }),
+        );
+      }
+    }
+
+    const environment = (variables: { [key: string]: string }): codebuild.BuildEnvironment => ({
+      buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
+      computeType: props.computeType ?? codebuild.ComputeType.SMALL,
+      environmentVariables: plainTextEnvironment(variables, props.environmentVariables),
+    });
+
+    this.synthProject = new codebuild.PipelineProject(this, 'SynthProject', {
+      description: 'Synthesizes the deploy app into one CloudFormation template per stage',
+      buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec.yml'),
+      environment: environment({
+        MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
+        PROJECT_ID: props.projectId,
+        PROJECT_NAME: props.projectName,
+        ARTIFACT_BUCKET: props.artifactBucket.bucketName,
+        ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
+        AWS_REGION: Aws.REGION,
+        DEPLOYMENT_STAGES: stages.map(stage => stage.name).join(','),
+      }),
+    });
+    this.grantSynthReads(props.projectName, props.modelPackageGroupName);
+
+    const artifactBucket = props.pipelineArtifactBucket ?? this.createArtifactBucket();
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName,
+      pipelineType: codepipeline.PipelineType.V2,
+      artifactBucket,
+      restartExecutionOnUpdate: false,
+    });
+    // A new pipeline runs at once; the deploy app reads the stage parameters when it synthesizes.
+    this.pipeline.node.addDependency(...this.stageParameters);
+
+    const sourceOutput = new codepipeline.Artifact('SourceOutput');
+    this.pipeline.addStage({
+      stageName: 'Source',
+      actions: [new actions.CodeCommitSourceAction({
+        actionName: 'CodeCommit',
+        repository: this.repository,
+        branch,
+        output: sourceOutput,
+      })],
+    });
+
+    this.synthOutput = new codepipeline.Artifact('SynthOutput');
+    const buildStage = this.pipeline.addStage({ stageName: 'Build' });
+    buildStage.addAction(new actions.CodeBuildAction({
+      actionName: 'Synth',
+      project: this.synthProject,
+      input: sourceOutput,
+      outputs: [this.synthOutput],
+      runOrder: 1,
+    }));
+
+    if (props.securityScan ?? true) {
+      // checkov: maintained, has CloudFormation security rules like the original's cfn-nag,
+      // and installs from PyPI in any CodeBuild Python image (cfn-nag needs Ruby gems).
+      this.securityScanProject = new codebuild.PipelineProject(this, 'SecurityScanProject', {
+        description: 'Scans the synthesized CloudFormation templates with checkov',
+        buildSpec: securityScanBuildSpec(),
+        environment: environment({}),
+      });
+      buildStage.addAction(new actions.CodeBuildAction({
+        actionName: 'SecurityScan',
+        project: this.securityScanProject,
+        input: this.synthOutput,
+        runOrder: 2,
+      }));
+    }
+
+    this.deployStages = stages.map(stage => {
+      const pascal = pascalStageName(stage.name);
+      const defaults = bootstrapRoleArns(stage, qualifier);
+      const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, stage.actionRoleArn ?? defaults.actionRoleArn, { mutable: false });
+      const deploymentRole = iam.Role.fromRoleArn(this, `${pascal}DeploymentRole`, stage.deploymentRoleArn ?? defaults.deploymentRoleArn, { mutable: false });
+      allowArtifactRead(artifactBucket, [actionRole, deploymentRole]);
+
+      const deployStage = this.pipeline.addStage({ stageName: `Deploy${pascal}` });
+      if (stage.requireApproval) {
+        deployStage.addAction(new actions.ManualApprovalAction({
+          actionName: `Approve_${pascal}`,
+          additionalInformation: `Deploy the model of ${props.projectName} to ${stage.name}`,
+          runOrder: 1,
+        }));
+      }
+      deployStage.addAction(new actions.CloudFormationCreateUpdateStackAction({
+        actionName: `Deploy_CFN_${pascal}`,
+        stackName: `${props.projectName}-deploy-${stage.name}`,
+        templatePath: this.synthOutput.atPath(`${stage.name}.template.json`),
+        cfnCapabilities: [CfnCapabilities.AUTO_EXPAND, CfnCapabilities.NAMED_IAM],
+        adminPermissions: false,
+        role: actionRole,
+        deploymentRole,
+        runOrder: stage.requireApproval ? 2 : 1,
+      }));
+      return deployStage;
+    });
+
+    this.modelApprovalRule = new events.Rule(this, 'ModelApprovalRule', {
+      description: `Starts the deploy pipeline of ${props.projectName} when a model package's approval status changes`,
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        detailType: ['SageMaker Model Package State Change'],
+        detail: {
+          ModelPackageGroupName: [props.modelPackageGroupName],
+          ModelApprovalStatus: approvalStatuses,
+        },
+      },
+      targets: [new targets.CodePipeline(this.pipeline)],
+    });
   }
+
+  /** The synth build reads the stage parameters and finds the newest approved model package. */
+  private grantSynthReads(projectName: string, modelPackageGroupName: string): void {
+    const stack = Stack.of(this);
+    const parameterArn = (name: string) => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.synthProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+      resources: [parameterArn(`mlops/${projectName}`), parameterArn(`mlops/${projectName}/*`)],
+    }));
+    const { groups, packages } = modelPackageArns(this, modelPackageGroupName);
+    this.synthProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeModelPackageGroup'],
+      resources: groups,
+    }));
+    this.synthProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeModelPackage'],
+      resources: packages,
+    }));
+    // sagemaker:ListModelPackages does not support resource-level permissions.
+    this.synthProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:ListModelPackages'],
+      resources: ['*'],
+    }));
+  }
+
+  private createArtifactBucket(): s3.Bucket {
+    // Our own key rather than `crossAccountKeys: true`, whose key alias is a fixed name that
+    // would clash between two projects made from the same template.
+    const encryptionKey = new kms.Key(this, 'ArtifactsBucketKey', {
+      description: 'Encrypts the artifacts of a SageMaker project deploy pipeline',
+      enableKeyRotation: true,
+      // Pipeline artifacts are transient; as CodePipeline's own default key.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return new s3.Bucket(this, 'ArtifactsBucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
+
+/**
+ * Let roles of the stage accounts read the pipeline's artifacts.
+ *
+ * Added to the bucket and key policies directly: when an account is a token (a CloudFormation
+ * parameter) CDK cannot tell that it differs from the pipeline's, and its own grants would
+ * only (pretend to) add the permission to the imported role.
+ */
+function allowArtifactRead(bucket: s3.IBucket, roles: iam.IRole[]): void {
+  const principals = roles.map(role => new iam.ArnPrincipal(role.roleArn));
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    principals,
+    actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
+    resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+  }));
+  bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
+    principals,
+    actions: ['kms:Decrypt', 'kms:DescribeKey'],
+    // In a key policy, '*' is the key itself.
+    resources: ['*'],
+  }));
 }

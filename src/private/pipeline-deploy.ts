@@ -1,0 +1,95 @@
+import { Aws, Token } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import { ResolvedStage } from './stages';
+
+/** Approval statuses of a model package that SageMaker emits state-change events for. */
+export const MODEL_APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'];
+
+/** What `cdk bootstrap --qualifier` accepts. */
+const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
+
+export function validateQualifier(owner: string, qualifier: string): void {
+  if (Token.isUnresolved(qualifier)) return;
+  if (!QUALIFIER.test(qualifier)) {
+    throw new Error(`${owner}: bootstrapQualifier '${qualifier}' is invalid; use 1-10 letters, digits, '_' or '-' (the qualifier given to 'cdk bootstrap', default 'hnb659fds')`);
+  }
+}
+
+export function validateApprovalStatuses(owner: string, statuses: string[]): void {
+  if (statuses.length === 0) {
+    throw new Error(`${owner}: modelApprovalStatuses is empty; give one or more of ${MODEL_APPROVAL_STATUSES.join(', ')}`);
+  }
+  statuses.forEach((status, index) => {
+    if (!MODEL_APPROVAL_STATUSES.includes(status)) {
+      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is not a model approval status; use ${MODEL_APPROVAL_STATUSES.join(', ')}`);
+    }
+  });
+}
+
+/** `dev` → `Dev`, `preprod` → `PreProd`, `eu-prod` → `EuProd`: the suffix of stage and action names. */
+export function pascalStageName(stageName: string): string {
+  return stageName
+    .split('-')
+    .filter(part => part.length > 0)
+    .map(part => part === 'preprod' ? 'PreProd' : part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Throw if two stage names give the same pipeline stage name, e.g. `eu-prod` and `euprod`. */
+export function validatePascalNamesUnique(owner: string, stages: ResolvedStage[]): void {
+  const seen = new Map<string, string>();
+  for (const stage of stages) {
+    const pascal = pascalStageName(stage.name);
+    const other = seen.get(pascal);
+    if (other !== undefined) {
+      throw new Error(`${owner}: stages '${other}' and '${stage.name}' both become pipeline stage 'Deploy${pascal}'; rename one so that their names differ other than in '-'`);
+    }
+    seen.set(pascal, stage.name);
+  }
+}
+
+/** The CDK bootstrap roles of a stage's account and region. */
+export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { actionRoleArn: string; deploymentRoleArn: string } {
+  const prefix = `arn:${Aws.PARTITION}:iam::${stage.account}:role/cdk-${qualifier}`;
+  const suffix = `${stage.account}-${stage.region}`;
+  return {
+    actionRoleArn: `${prefix}-deploy-role-${suffix}`,
+    deploymentRoleArn: `${prefix}-cfn-exec-role-${suffix}`,
+  };
+}
+
+/** Version range of checkov the scan installs: new rules within a major version, no breaking CLI changes. */
+export const CHECKOV_VERSION = 'checkov>=3.2,<4';
+
+/**
+ * Build spec that scans the synthesized templates (`*.template.json`) with checkov and
+ * fails on any finding.
+ */
+export function securityScanBuildSpec(): codebuild.BuildSpec {
+  return codebuild.BuildSpec.fromObject({
+    version: '0.2',
+    env: { shell: 'bash' },
+    phases: {
+      install: {
+        commands: [
+          // A virtual environment keeps checkov's dependencies off the image's Python.
+          'python3 -m venv /tmp/checkov',
+          `/tmp/checkov/bin/pip install --quiet '${CHECKOV_VERSION}'`,
+        ],
+      },
+      build: {
+        commands: [
+          // One command: arrays and shell options do not outlive a command line.
+          [
+            'shopt -s nullglob',
+            'templates=(*.template.json)',
+            'if [ ${#templates[@]} -eq 0 ]; then echo "No *.template.json in the synth output" >&2; exit 1; fi',
+            'args=()',
+            'for t in "${templates[@]}"; do args+=(--file "$t"); done',
+            '/tmp/checkov/bin/checkov --framework cloudformation --compact --quiet "${args[@]}"',
+          ].join('; '),
+        ],
+      },
+    },
+  });
+}

@@ -1,0 +1,61 @@
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import { SeedCode } from '../../src/seed-code';
+
+/** Seed code already in S3: no asset staging, so the tests stay fast and need no seed_code folder. */
+export const BUILD_SEED = SeedCode.fromBucket('seed-bucket', 'build_app.zip');
+export const DEPLOY_SEED = SeedCode.fromBucket('seed-bucket', 'deploy_app.zip');
+
+/** A stack with a KMS-encrypted model artifact bucket, as a project template has. */
+export function projectStack(id: string = 'Project'): { stack: Stack; artifactBucket: s3.Bucket } {
+  const app = new App();
+  const stack = new Stack(app, id);
+  const artifactBucket = projectArtifactBucket(stack);
+  return { stack, artifactBucket };
+}
+
+export function projectArtifactBucket(stack: Stack): s3.Bucket {
+  return new s3.Bucket(stack, 'ArtifactBucket', {
+    encryption: s3.BucketEncryption.KMS,
+    encryptionKey: new kms.Key(stack, 'ArtifactKey'),
+    enforceSSL: true,
+  });
+}
+
+/**
+ * A Service Catalog product stack as the project templates make: project name and id are
+ * the parameters SageMaker fills in.
+ */
+export function productStack(): { product: servicecatalog.ProductStack; artifactBucket: s3.Bucket; projectName: string; projectId: string } {
+  const app = new App();
+  const parent = new Stack(app, 'Portfolio');
+  const product = new servicecatalog.ProductStack(parent, 'P', {
+    assetBucket: new s3.Bucket(parent, 'B', { bucketName: 'my-assets-bucket' }),
+  });
+  const projectName = new CfnParameter(product, 'SageMakerProjectName', { type: 'String', minLength: 1, maxLength: 32 }).valueAsString;
+  const projectId = new CfnParameter(product, 'SageMakerProjectId', { type: 'String', minLength: 1, maxLength: 16 }).valueAsString;
+  return { product, artifactBucket: projectArtifactBucket(product), projectName, projectId };
+}
+
+/** Every IAM statement of the template's policies, with its policy's logical id. */
+export function iamStatements(template: Template): Array<{ policy: string; Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown }> {
+  const result = [];
+  for (const [policy, resource] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+    for (const statement of resource.Properties.PolicyDocument.Statement) {
+      result.push({ policy, ...statement });
+    }
+  }
+  return result;
+}
+
+export function asList<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** The logical id of the IAM role a `Fn::GetAtt [role, Arn]` points to. */
+export function roleLogicalId(arn: any): string {
+  return arn['Fn::GetAtt'][0];
+}
