@@ -1,0 +1,284 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import {
+  BasicProjectTemplate,
+  ByocProjectTemplate,
+  DynamicAccountsProjectTemplate,
+  MLOpsProjectTemplate,
+  ProjectPortfolio,
+} from '../src';
+import { evaluate, refersTo } from './util/cfn-eval';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+
+function synthTemplate(make: (portfolio: ProjectPortfolio) => MLOpsProjectTemplate): { template: Template; construct: MLOpsProjectTemplate } {
+  const app = new App();
+  const stack = new Stack(app, 'Portfolio', { env: ENV });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const construct = make(portfolio);
+  portfolio.addTemplate(construct, { snapshotDirectory: fs.mkdtempSync(path.join(os.tmpdir(), 'snap-')) });
+  const assembly = app.synth();
+  const json = JSON.parse(fs.readFileSync(path.join(assembly.directory, construct.templateFile), 'utf-8'));
+  return { template: Template.fromJSON(json), construct };
+}
+
+const basic = synthTemplate(p => new BasicProjectTemplate(p, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-central-1' }));
+const dynamic = synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Dynamic'));
+const byoc = synthTemplate(p => new ByocProjectTemplate(p, 'Byoc'));
+const builtIns: [string, { template: Template; construct: MLOpsProjectTemplate }][] = [['basic', basic], ['dynamic accounts', dynamic], ['BYOC', byoc]];
+
+const LONGEST = {
+  SageMakerProjectName: 'A'.repeat(32),
+  SageMakerProjectId: 'p'.repeat(16),
+  PreProdAccount: '222222222222',
+  ProdAccount: '333333333333',
+  DeploymentRegion: 'ap-southeast-5',
+  'AWS::AccountId': '123456789012',
+  'AWS::Region': 'ap-southeast-5',
+  'AWS::Partition': 'aws-iso-b',
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::StackName': 'SC-123456789012-pp-abcdefghijklm',
+};
+
+describe.each(builtIns)('built-in %s template', (_name, { template }) => {
+  test('takes the project name and id SageMaker fills in, with SageMaker\'s constraints', () => {
+    template.hasParameter('SageMakerProjectName', { Type: 'String', MinLength: 1, MaxLength: 32, AllowedPattern: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$' });
+    template.hasParameter('SageMakerProjectId', { Type: 'String', MinLength: 1, MaxLength: 16, AllowedPattern: '^[a-z0-9](-*[a-z0-9]){0,15}$' });
+  });
+
+  test('tags every taggable resource with the project name and id', () => {
+    const taggable = ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::CodeCommit::Repository', 'AWS::CodeBuild::Project', 'AWS::CodePipeline::Pipeline', 'AWS::IAM::Role', 'AWS::SageMaker::ModelPackageGroup'];
+    for (const type of taggable) {
+      const resources = template.findResources(type);
+      expect(Object.keys(resources).length).toBeGreaterThan(0);
+      for (const [id, resource] of Object.entries<any>(resources)) {
+        const tags = resource.Properties.Tags;
+        expect({ id, tags }).toEqual({ id, tags: expect.arrayContaining([
+          { Key: 'sagemaker:project-name', Value: { Ref: 'SageMakerProjectName' } },
+          { Key: 'sagemaker:project-id', Value: { Ref: 'SageMakerProjectId' } },
+        ]) });
+      }
+    }
+  });
+
+  test('encrypts, versions, blocks public access to and requires TLS on its buckets, with the one project key', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    const key = Object.keys(template.findResources('AWS::KMS::Key'))[0];
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const bucket of Object.values<any>(buckets)) {
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault)
+        .toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } });
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    }
+    for (const policy of Object.values<any>(template.findResources('AWS::S3::BucketPolicy'))) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
+        Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }));
+    }
+  });
+
+  test('retains what the project holds when it is deleted or replaced', () => {
+    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SageMaker::ModelPackageGroup', 'AWS::CodeCommit::Repository', 'AWS::ECR::Repository']) {
+      for (const resource of Object.values<any>(template.findResources(type))) {
+        expect({ type, DeletionPolicy: resource.DeletionPolicy, UpdateReplacePolicy: resource.UpdateReplacePolicy })
+          .toEqual({ type, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      }
+    }
+  });
+
+  test('names the model package group <project-name>-<project-id>', () => {
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: { 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-', { Ref: 'SageMakerProjectId' }]] },
+    });
+  });
+
+  test('every physical name stays inside its AWS limit for the longest project name and id', () => {
+    const limits: [string, string, number][] = [
+      ['AWS::S3::Bucket', 'BucketName', 63],
+      ['AWS::IAM::Role', 'RoleName', 64],
+      ['AWS::CodePipeline::Pipeline', 'Name', 100],
+      ['AWS::CodeBuild::Project', 'Name', 255],
+      ['AWS::ECR::Repository', 'RepositoryName', 256],
+      ['AWS::KMS::Alias', 'AliasName', 256],
+      ['AWS::CodeCommit::Repository', 'RepositoryName', 100],
+      ['AWS::SageMaker::ModelPackageGroup', 'ModelPackageGroupName', 63],
+      ['AWS::SSM::Parameter', 'Name', 2048],
+    ];
+    let measured = 0;
+    for (const [type, property, limit] of limits) {
+      for (const resource of Object.values<any>(template.findResources(type))) {
+        const name = resource.Properties[property];
+        if (name === undefined) continue;
+        const longest = evaluate(name, LONGEST);
+        expect({ type, longest, length: longest.length <= limit }).toEqual({ type, longest, length: true });
+        measured++;
+      }
+    }
+    expect(measured).toBeGreaterThanOrEqual(8);
+  });
+
+  test('two projects never collide: every fixed name includes the project name or id', () => {
+    const named: [string, string][] = [
+      ['AWS::S3::Bucket', 'BucketName'], ['AWS::CodePipeline::Pipeline', 'Name'], ['AWS::CodeCommit::Repository', 'RepositoryName'],
+      ['AWS::ECR::Repository', 'RepositoryName'], ['AWS::KMS::Alias', 'AliasName'], ['AWS::SSM::Parameter', 'Name'],
+      ['AWS::CodeBuild::Project', 'Name'], ['AWS::IAM::Role', 'RoleName'],
+    ];
+    for (const [type, property] of named) {
+      for (const resource of Object.values<any>(template.findResources(type))) {
+        const name = resource.Properties[property];
+        if (name === undefined) continue;
+        expect({ type, name, unique: refersTo(name, ['SageMakerProjectName', 'SageMakerProjectId']) }).toEqual({ type, name, unique: true });
+      }
+    }
+    // S3 names are global: they carry the id, account and region.
+    for (const bucket of Object.values<any>(template.findResources('AWS::S3::Bucket'))) {
+      expect(refersTo(bucket.Properties.BucketName, ['SageMakerProjectId', 'AWS::AccountId', 'AWS::Region'])).toBe(true);
+      const text = JSON.stringify(bucket.Properties.BucketName);
+      for (const ref of ['SageMakerProjectId', 'AWS::AccountId', 'AWS::Region']) expect(text).toContain(ref);
+    }
+  });
+
+  test('puts every role under the library\'s path, where the launch role may pass it', () => {
+    for (const role of Object.values<any>(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.Path).toBe('/sagemaker-project-templates/');
+    }
+  });
+
+  test('composes a build and a deploy pipeline that share the pipeline artifact bucket', () => {
+    const pipelines = Object.values<any>(template.findResources('AWS::CodePipeline::Pipeline'));
+    expect(pipelines).toHaveLength(2);
+    const stores = pipelines.map(p => JSON.stringify(p.Properties.ArtifactStore.Location));
+    expect(stores[0]).toBe(stores[1]);
+    expect(stores[0]).toContain('PipelineArtifactBucket');
+    for (const pipeline of pipelines) expect(pipeline.Properties.PipelineType).toBe('V2');
+  });
+});
+
+describe('deployment accounts', () => {
+  test('basic: the fixed PREPROD and PROD accounts may read the model registry, artifacts and key', () => {
+    const { template } = basic;
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DeploymentAccountsUsePackages',
+          Action: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+          Principal: { AWS: [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+          ] },
+        })]),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'DeploymentAccountReadWrite1',
+        Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
+      })]) },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'DeploymentAccount2',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] } },
+      })]) },
+    });
+    expect(template.findParameters('PreProdAccount')).toEqual({});
+  });
+
+  test('dynamic accounts: PreProdAccount, ProdAccount (12 digits) and DeploymentRegion are entered at creation', () => {
+    const { template } = dynamic;
+    for (const name of ['PreProdAccount', 'ProdAccount']) {
+      template.hasParameter(name, { Type: 'String', AllowedPattern: '^\\d{12}$' });
+    }
+    template.hasParameter('DeploymentRegion', { Type: 'String', AllowedPattern: '^[a-z]{2,4}(-[a-z]+)+-\\d{1,2}$' });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'DeploymentAccountReadWrite2',
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] } },
+      })]) },
+    });
+  });
+
+  test('the parameter constraints accept real values and reject malformed ones', () => {
+    const params = dynamic.template.toJSON().Parameters;
+    const accept = (name: string, value: string) => new RegExp(params[name].AllowedPattern).test(value);
+    expect(accept('PreProdAccount', '123456789012')).toBe(true);
+    expect(accept('PreProdAccount', '12345678901')).toBe(false);
+    expect(accept('DeploymentRegion', 'eu-west-1')).toBe(true);
+    expect(accept('DeploymentRegion', 'us-gov-west-1')).toBe(true);
+    expect(accept('DeploymentRegion', 'Europe')).toBe(false);
+    expect(accept('SageMakerProjectName', 'churn-model-2')).toBe(true);
+    expect(accept('SageMakerProjectName', 'churn_model')).toBe(false);
+    expect(accept('SageMakerProjectName', 'a'.repeat(33))).toBe(false);
+    expect(accept('SageMakerProjectId', 'p-abcdefgh1234')).toBe(true);
+    expect(accept('SageMakerProjectId', 'P-ABC')).toBe(false);
+  });
+});
+
+describe('BYOC', () => {
+  test('an ECR repository named after the project id, scanned on push, pullable by the deployment accounts', () => {
+    const { template } = byoc;
+    template.hasResource('AWS::ECR::Repository', {
+      Properties: Match.objectLike({
+        RepositoryName: { 'Fn::Join': ['', ['mlops-', { Ref: 'SageMakerProjectId' }]] },
+        ImageScanningConfiguration: { ScanOnPush: true },
+        RepositoryPolicyText: { Statement: Match.arrayWith([Match.objectLike({
+          Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] } },
+        })]) },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('builds the container before the SageMaker pipeline runs', () => {
+    const pipeline = Object.values<any>(byoc.template.findResources('AWS::CodePipeline::Pipeline'))
+      .find(p => JSON.stringify(p.Properties.Stages).includes('SMPipeline'));
+    const build = pipeline.Properties.Stages.find((s: any) => s.Name === 'Build');
+    expect(build.Actions.map((a: any) => [a.Name, a.RunOrder])).toEqual([['DockerBuild', 1], ['SMPipeline', 2]]);
+  });
+
+  test('only BYOC has a container repository', () => {
+    basic.template.resourceCountIs('AWS::ECR::Repository', 0);
+    dynamic.template.resourceCountIs('AWS::ECR::Repository', 0);
+  });
+});
+
+describe('MLOpsProjectTemplate options', () => {
+  test('removal can be opted into', () => {
+    const { template } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Disposable', { stages: [{ name: 'dev' }], removalPolicy: RemovalPolicy.DESTROY }));
+    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SageMaker::ModelPackageGroup', 'AWS::CodeCommit::Repository']) {
+      for (const resource of Object.values<any>(template.findResources(type))) {
+        expect({ type, policy: resource.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
+      }
+    }
+  });
+
+  test('any number of stages, with SSM parameters for each', () => {
+    const { template } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Four', {
+      stages: [{ name: 'dev' }, { name: 'qa', account: '444444444444' }, { name: 'preprod', account: '222222222222' }, { name: 'prod', account: '333333333333', region: 'us-east-1' }],
+    }));
+    for (const stage of ['dev', 'qa', 'preprod', 'prod']) {
+      for (const leaf of ['account_id', 'region']) {
+        template.hasResourceProperties('AWS::SSM::Parameter', {
+          Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, `/${stage}/${leaf}`]] },
+        });
+      }
+    }
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
+      Value: 'us-east-1',
+    });
+  });
+
+  test('the product name defaults to the construct id', () => {
+    const { construct } = synthTemplate(p => new MLOpsProjectTemplate(p, 'MyTemplate', { stages: [{ name: 'dev' }] }));
+    expect(construct.productName).toBe('MyTemplate');
+  });
+});

@@ -1,0 +1,294 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { BundledSeedApp, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, SeedCode } from '../src';
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+const VERSION = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf-8')).version;
+
+function tmpSnapshots(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'snapshots-'));
+}
+
+function newStack(): Stack {
+  return new Stack(new App(), 'Portfolio', { env: ENV });
+}
+
+/** A light template: seed code from SSM keeps the parent stack free of asset copies. */
+function lightTemplate(portfolio: ProjectPortfolio, id: string): MLOpsProjectTemplate {
+  return new MLOpsProjectTemplate(portfolio, id, {
+    productName: `Template ${id}`,
+    stages: [{ name: 'dev' }],
+    buildSeedCode: SeedCode.fromSsmParameters('/mlops/code/build'),
+    deploySeedCode: SeedCode.fromSsmParameters('/mlops/code/deploy'),
+  });
+}
+
+describe('ProjectPortfolio with defaults', () => {
+  const stack = newStack();
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const snapshotDirectory = tmpSnapshots();
+  const template = new DynamicAccountsProjectTemplate(portfolio, 'Dynamic');
+  portfolio.addTemplate(template, {
+    supportEmail: 'ml-platform@example.com',
+    supportUrl: 'https://wiki.example.com/ml',
+    supportDescription: 'Ask the ML platform team',
+    distributor: 'Platform',
+    snapshotDirectory,
+  });
+  const t = Template.fromStack(stack);
+
+  test('has the original system\'s portfolio name and provider', () => {
+    t.hasResourceProperties('AWS::ServiceCatalog::Portfolio', {
+      DisplayName: 'SageMaker Organization Templates',
+      ProviderName: 'administrator',
+    });
+  });
+
+  test('gives access to the role in the SSM parameter /mlops/role/lead through ExecutionRoleArn', () => {
+    t.hasParameter('ExecutionRoleArn', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/mlops/role/lead' });
+    t.hasResourceProperties('AWS::ServiceCatalog::PortfolioPrincipalAssociation', {
+      PortfolioId: { Ref: Match.stringLikeRegexp('Portfolio') },
+      PrincipalARN: { Ref: 'ExecutionRoleArn' },
+      PrincipalType: 'IAM',
+    });
+  });
+
+  test('makes a product visible in SageMaker Studio with its support details and version', () => {
+    t.hasResourceProperties('AWS::ServiceCatalog::CloudFormationProduct', {
+      Name: 'Dynamic Accounts MLOps template for real-time deployment',
+      Owner: 'administrator',
+      Distributor: 'Platform',
+      SupportEmail: 'ml-platform@example.com',
+      SupportUrl: 'https://wiki.example.com/ml',
+      SupportDescription: 'Ask the ML platform team',
+      ProvisioningArtifactParameters: [Match.objectLike({ Name: `v${VERSION}` })],
+      Tags: Match.arrayWith([{ Key: 'sagemaker:studio-visibility', Value: 'true' }]),
+    });
+  });
+
+  test('associates the product with the portfolio under a launch role constraint', () => {
+    const products = t.findResources('AWS::ServiceCatalog::CloudFormationProduct');
+    const productId = Object.keys(products)[0];
+    t.hasResourceProperties('AWS::ServiceCatalog::PortfolioProductAssociation', { ProductId: { Ref: productId } });
+    t.hasResourceProperties('AWS::ServiceCatalog::LaunchRoleConstraint', {
+      ProductId: { Ref: productId },
+      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('LaunchRole'), 'Arn'] },
+    });
+  });
+
+  test('the launch role is for Service Catalog, under /service-role/, with no managed policy', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      Path: '/service-role/',
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'servicecatalog.amazonaws.com' } }] },
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  test('the launch role passes and manages only the roles under the library\'s path', () => {
+    const statements = launchRoleStatements(t);
+    const pass = statements.find(s => s.Sid === 'PassProjectRoles');
+    expect(pass.Action).toBe('iam:PassRole');
+    expect(JSON.stringify(pass.Resource)).toContain(':role/sagemaker-project-templates/*');
+    expect(pass.Condition.StringEquals['iam:PassedToService']).toEqual(
+      ['codebuild.amazonaws.com', 'codepipeline.amazonaws.com', 'events.amazonaws.com', 'sagemaker.amazonaws.com']);
+    const roles = statements.find(s => s.Sid === 'ProjectRoles');
+    expect(JSON.stringify(roles.Resource)).toContain(':role/sagemaker-project-templates/*');
+    expect(roles.Action).not.toContain('iam:AttachRolePolicy');
+  });
+
+  test('the launch role has no wildcard action and uses * only where AWS takes no resource', () => {
+    const statements = launchRoleStatements(t);
+    for (const statement of statements) {
+      for (const action of [statement.Action].flat()) {
+        expect(action).not.toMatch(/\*/);
+      }
+      if (statement.Resource === '*') {
+        expect([statement.Action].flat().sort()).toEqual(
+          statement.Sid === 'CreateProjectKey' ? ['kms:CreateKey'] : ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate']);
+      }
+    }
+    expect(statements.map(s => s.Sid)).toEqual([
+      'ProductStacks', 'ValidateTemplates', 'ReadTemplatesAndSeedCode', 'ProjectRoles', 'PassProjectRoles', 'ProjectBuckets',
+      'CreateProjectKey', 'ManageProjectKeys', 'ProjectRepositories', 'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules',
+      'ProjectParameters', 'ProjectModelRegistry', 'ProjectContainerRepositories',
+    ]);
+    const buckets = statements.find(s => s.Sid === 'ProjectBuckets');
+    expect(JSON.stringify(buckets.Resource)).toContain(':s3:::mlops-*');
+  });
+
+  test('keeps seed code in a retained, encrypted asset bucket named after account and region', () => {
+    t.hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        BucketName: 'sagemaker-project-templates-111111111111-eu-west-1',
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  test('writes a snapshot of the current version', () => {
+    expect(fs.readdirSync(snapshotDirectory).filter(f => f.endsWith(`.v${VERSION}.product.template.json`))).toHaveLength(1);
+  });
+});
+
+function launchRoleStatements(t: Template): any[] {
+  const policies = t.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('LaunchRole') }] },
+  });
+  return Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('ProjectPortfolio access', () => {
+  test('roles, users, groups and ARNs replace the default SSM parameter', () => {
+    const stack = newStack();
+    new ProjectPortfolio(stack, 'Portfolio', {
+      roles: [iam.Role.fromRoleArn(stack, 'Lead', 'arn:aws:iam::111111111111:role/lead')],
+      users: [new iam.User(stack, 'Alice')],
+      groups: [new iam.Group(stack, 'DataScientists')],
+      principalArns: ['arn:aws:iam::111111111111:role/other'],
+    });
+    const t = Template.fromStack(stack);
+    expect(t.findParameters('ExecutionRoleArn')).toEqual({});
+    t.resourceCountIs('AWS::ServiceCatalog::PortfolioPrincipalAssociation', 4);
+    t.hasResourceProperties('AWS::ServiceCatalog::PortfolioPrincipalAssociation', { PrincipalARN: 'arn:aws:iam::111111111111:role/other' });
+    t.hasResourceProperties('AWS::ServiceCatalog::PortfolioPrincipalAssociation', { PrincipalARN: 'arn:aws:iam::111111111111:role/lead' });
+  });
+
+  test('an SSM parameter name of the user\'s choice', () => {
+    const stack = newStack();
+    new ProjectPortfolio(stack, 'Portfolio', { executionRoleParameterName: '/org/studio/role' });
+    Template.fromStack(stack).hasParameter('ExecutionRoleArn', { Default: '/org/studio/role' });
+  });
+
+  test('shares with accounts and offers TagOptions', () => {
+    const stack = newStack();
+    new ProjectPortfolio(stack, 'Portfolio', {
+      shareWithAccounts: ['222222222222'],
+      tagOptions: { 'cost-center': ['ml-1', 'ml-2'] },
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ServiceCatalog::PortfolioShare', { AccountId: '222222222222' });
+    t.resourceCountIs('AWS::ServiceCatalog::TagOption', 2);
+    t.hasResourceProperties('AWS::ServiceCatalog::TagOption', { Key: 'cost-center', Value: 'ml-1' });
+    t.resourceCountIs('AWS::ServiceCatalog::TagOptionAssociation', 2);
+  });
+
+  test('uses a launch role the user supplies instead of creating one', () => {
+    const stack = newStack();
+    const launchRole = iam.Role.fromRoleArn(stack, 'Launch', 'arn:aws:iam::111111111111:role/service-role/org-launch');
+    const portfolio = new ProjectPortfolio(stack, 'Portfolio', { launchRole });
+    portfolio.addTemplate(lightTemplate(portfolio, 'A'), { snapshotDirectory: tmpSnapshots() });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::IAM::Role', 0);
+    t.hasResourceProperties('AWS::ServiceCatalog::LaunchRoleConstraint', { RoleArn: 'arn:aws:iam::111111111111:role/service-role/org-launch' });
+  });
+
+  test('a permissions boundary applies to the launch role and every role of the templates', () => {
+    const stack = newStack();
+    const portfolio = new ProjectPortfolio(stack, 'Portfolio', { permissionsBoundaryPolicyName: 'org-boundary' });
+    const template = lightTemplate(portfolio, 'A');
+    portfolio.addTemplate(template, { snapshotDirectory: tmpSnapshots() });
+    const boundary = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:policy/org-boundary']] };
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', { Path: '/service-role/', PermissionsBoundary: boundary });
+    const launchStatements = launchRoleStatements(Template.fromStack(stack));
+    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': boundary } });
+    const roles = Template.fromJSON(readProductTemplate(stack, template)).findResources('AWS::IAM::Role');
+    expect(Object.keys(roles).length).toBeGreaterThan(0);
+    for (const role of Object.values<any>(roles)) {
+      expect(role.Properties.PermissionsBoundary).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']] });
+      expect(role.Properties.Path).toBe('/sagemaker-project-templates/');
+    }
+  });
+});
+
+function readProductTemplate(stack: Stack, template: MLOpsProjectTemplate): any {
+  const assembly = (stack.node.root as App).synth();
+  return JSON.parse(fs.readFileSync(path.join(assembly.directory, template.templateFile), 'utf-8'));
+}
+
+describe('ProjectPortfolio products and versions', () => {
+  test('grows by three resources per product (product, association, launch constraint)', () => {
+    const counts = [1, 2, 3].map(n => {
+      const stack = newStack();
+      const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+      for (let i = 0; i < n; i++) portfolio.addTemplate(lightTemplate(portfolio, `T${i}`), { snapshotDirectory: tmpSnapshots() });
+      return Object.keys(Template.fromStack(stack).toJSON().Resources).length;
+    });
+    expect(counts[1] - counts[0]).toBe(3);
+    expect(counts[2] - counts[1]).toBe(3);
+  });
+
+  test('many templates share one seed code copy into the asset bucket', () => {
+    const stack = newStack();
+    const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+    for (const id of ['A', 'B']) {
+      portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, id, { stages: [{ name: 'dev' }], buildSeedCode: SeedCode.fromBundledApp(BundledSeedApp.BUILD_APP) }), { snapshotDirectory: tmpSnapshots() });
+    }
+    Template.fromStack(stack).resourceCountIs('Custom::CDKBucketDeployment', 1);
+    expect(portfolio.products).toHaveLength(2);
+  });
+
+  test('keeps every earlier version found in the snapshot directory, and the current one last', () => {
+    const snapshotDirectory = tmpSnapshots();
+    const make = (versionName: string) => {
+      const stack = newStack();
+      const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+      portfolio.addTemplate(lightTemplate(portfolio, 'A'), { versionName, snapshotDirectory });
+      return stack;
+    };
+    (make('v1.0.0').node.root as App).synth();
+    (make('v1.2.0').node.root as App).synth();
+    const t = Template.fromStack(make('v1.10.0'));
+    t.hasResourceProperties('AWS::ServiceCatalog::CloudFormationProduct', {
+      ProvisioningArtifactParameters: [
+        Match.objectLike({ Name: 'v1.0.0' }),
+        Match.objectLike({ Name: 'v1.2.0' }),
+        Match.objectLike({ Name: 'v1.10.0' }),
+      ],
+    });
+  });
+
+  test('a changed template under an existing version name is refused', () => {
+    const snapshotDirectory = tmpSnapshots();
+    const first = newStack();
+    const p1 = new ProjectPortfolio(first, 'Portfolio');
+    p1.addTemplate(lightTemplate(p1, 'A'), { versionName: 'v1', snapshotDirectory });
+    (first.node.root as App).synth();
+    const second = newStack();
+    const p2 = new ProjectPortfolio(second, 'Portfolio');
+    const changed = new MLOpsProjectTemplate(p2, 'A', {
+      productName: 'Template A', stages: [{ name: 'dev' }, { name: 'qa' }],
+      buildSeedCode: SeedCode.fromSsmParameters('/mlops/code/build'), deploySeedCode: SeedCode.fromSsmParameters('/mlops/code/deploy'),
+    });
+    p2.addTemplate(changed, { versionName: 'v1', snapshotDirectory });
+    expect(() => (second.node.root as App).synth()).toThrow(/Template has changed for ProductStack Version v1/);
+  });
+});
+
+describe('ProjectPortfolio rejects bad input', () => {
+  const cases: [string, () => void, RegExp][] = [
+    ['providerName too long', () => new ProjectPortfolio(newStack(), 'P', { providerName: 'x'.repeat(51) }), /providerName 'x{51}' has 51 characters; use 1-50/],
+    ['share account malformed', () => new ProjectPortfolio(newStack(), 'P', { shareWithAccounts: ['12345'] }), /shareWithAccounts contains '12345'.*12 digits/],
+    ['support email', () => {
+      const p = new ProjectPortfolio(newStack(), 'P');
+      p.addTemplate(lightTemplate(p, 'A'), { supportEmail: 'not-an-email' });
+    }, /supportEmail 'not-an-email' is not an email address/],
+    ['support url', () => {
+      const p = new ProjectPortfolio(newStack(), 'P');
+      p.addTemplate(lightTemplate(p, 'A'), { supportUrl: 'wiki/ml' });
+    }, /supportUrl 'wiki\/ml' is not a URL/],
+    ['version name', () => {
+      const p = new ProjectPortfolio(newStack(), 'P');
+      p.addTemplate(lightTemplate(p, 'A'), { versionName: 'v 1' });
+    }, /versionName 'v 1' is invalid/],
+  ];
+  test.each(cases)('%s', (_name, make, message) => {
+    expect(make).toThrow(message);
+  });
+});
