@@ -74,4 +74,9 @@ project.addTask('example', {
   exec: 'ts-node --project tsconfig.dev.json test/example/main.ts',
 });
 
+project.addTask('bench', {
+  description: 'Measure synth time, template sizes, per-project footprint and package sizes (prints a table, writes bench-results.json)',
+  exec: 'ts-node --project tsconfig.dev.json test/bench/bench.ts',
+});
+
 project.synth();
