@@ -1,0 +1,118 @@
+"""Per-stage endpoint settings, read from ``config/<stage>.yml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class StageConfigError(ValueError):
+    """A stage's YAML file is missing or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class DataCapture:
+    """Whether the endpoint records requests/responses to S3, and for what share of them."""
+
+    enabled: bool = False
+    sampling_percentage: int = 100
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Target tracking on invocations per instance between ``min_capacity`` and ``max_capacity``."""
+
+    min_capacity: int
+    max_capacity: int
+    target_invocations_per_instance: int
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """How one stage's endpoint is sized and monitored."""
+
+    instance_type: str
+    instance_count: int = 1
+    variant_weight: float = 1.0
+    data_capture: DataCapture = DataCapture()
+    autoscaling: Optional[Autoscaling] = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], source: str = "stage config") -> "StageConfig":
+        """Validate ``raw`` (parsed YAML) so that mistakes fail at synth time, not at deploy time."""
+
+        def fail(message: str) -> StageConfigError:
+            return StageConfigError(f"{source}: {message}")
+
+        known = {"instance_type", "instance_count", "variant_weight", "data_capture", "autoscaling"}
+        unknown = set(raw) - known
+        if unknown:
+            raise fail(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
+
+        instance_type = raw.get("instance_type")
+        if not isinstance(instance_type, str) or not instance_type.startswith("ml."):
+            raise fail(f"instance_type must be a SageMaker instance type such as ml.m5.large, got {instance_type!r}")
+        instance_count = _positive_int(raw.get("instance_count", 1), "instance_count", fail)
+        variant_weight = raw.get("variant_weight", 1.0)
+        if isinstance(variant_weight, bool) or not isinstance(variant_weight, (int, float)) or variant_weight <= 0:
+            raise fail(f"variant_weight must be a number > 0, got {variant_weight!r}")
+
+        capture_raw = raw.get("data_capture") or {}
+        enabled = capture_raw.get("enabled", False)
+        if not isinstance(enabled, bool):
+            raise fail(f"data_capture.enabled must be true or false, got {enabled!r}")
+        sampling = _positive_int(capture_raw.get("sampling_percentage", 100), "data_capture.sampling_percentage", fail)
+        if sampling > 100:
+            raise fail(f"data_capture.sampling_percentage must be 1-100, got {sampling}")
+
+        autoscaling = None
+        scaling_raw = raw.get("autoscaling")
+        if scaling_raw:
+            autoscaling = Autoscaling(
+                min_capacity=_positive_int(scaling_raw.get("min_capacity"), "autoscaling.min_capacity", fail),
+                max_capacity=_positive_int(scaling_raw.get("max_capacity"), "autoscaling.max_capacity", fail),
+                target_invocations_per_instance=_positive_int(
+                    scaling_raw.get("target_invocations_per_instance"),
+                    "autoscaling.target_invocations_per_instance",
+                    fail,
+                ),
+            )
+            if not autoscaling.min_capacity <= instance_count <= autoscaling.max_capacity:
+                raise fail(
+                    "autoscaling needs min_capacity <= instance_count <= max_capacity, got "
+                    f"{autoscaling.min_capacity} <= {instance_count} <= {autoscaling.max_capacity}"
+                )
+
+        return cls(
+            instance_type=instance_type,
+            instance_count=instance_count,
+            variant_weight=float(variant_weight),
+            data_capture=DataCapture(enabled=enabled, sampling_percentage=sampling),
+            autoscaling=autoscaling,
+        )
+
+
+def _positive_int(value: Any, name: str, fail) -> int:
+    # bool is a subclass of int in Python; "true" is never a valid count.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(f"{name} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def load_stage_config(stage: str, config_dir: Path = CONFIG_DIR) -> StageConfig:
+    """Read and validate ``<config_dir>/<stage>.yml``."""
+    path = config_dir / f"{stage}.yml"
+    if not path.is_file():
+        raise StageConfigError(
+            f"No settings for stage '{stage}': create {path.name} in {config_dir} "
+            "(copy dev.yml and adjust it), or remove the stage from DEPLOYMENT_STAGES."
+        )
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise StageConfigError(f"{path.name}: expected a mapping of settings")
+    return StageConfig.from_dict(raw, source=path.name)
