@@ -274,7 +274,7 @@ export class BuildPipeline extends Construct {
         description: 'Builds the model container image and pushes it to the project repository',
         buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-docker.yml'),
         timeout: props.timeout ?? Duration.hours(1),
-          environment: buildEnvironment(true, { AWS_REGION: Aws.REGION, ...ecrVariables }),
+        environment: buildEnvironment(true, { AWS_REGION: Aws.REGION, ...ecrVariables }),
       });
       props.ecrRepository.grantPullPush(this.dockerBuildProject);
       this.buildStage.addAction(new actions.CodeBuildAction({

@@ -246,11 +246,14 @@ export class DeployPipeline extends Construct {
           new ssm.StringParameter(this, `${pascal}AccountIdParameter`, {
             parameterName: `/mlops/${props.projectName}/${stage.name}/account_id`,
             stringValue: stage.account,
+            // The name starts with '/', which CDK cannot see when the project name is a token.
+            simpleName: false,
             description: `Account of the ${stage.name} deployment stage`,
           }),
           new ssm.StringParameter(this, `${pascal}RegionParameter`, {
             parameterName: `/mlops/${props.projectName}/${stage.name}/region`,
             stringValue: stage.region,
+            simpleName: false,
             description: `Region of the ${stage.name} deployment stage`,
           }),
         );

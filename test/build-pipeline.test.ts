@@ -93,9 +93,9 @@ describe('BuildPipeline with defaults and the design document\'s manual approval
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        'source': ['aws.codecommit'],
-        'resources': [{ 'Fn::GetAtt': [logicalId(build.repository), 'Arn'] }],
-        'detail': { referenceName: ['main'] },
+        source: ['aws.codecommit'],
+        resources: [{ 'Fn::GetAtt': [logicalId(build.repository), 'Arn'] }],
+        detail: { referenceName: ['main'] },
       },
       Targets: [Match.objectLike({ Arn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: logicalId(build.pipeline) }])]) }) })],
     });

@@ -25,7 +25,7 @@ function branchNameProblem(branch: string): string | undefined {
   if (branch.length > 256) return 'it is longer than 256 characters';
   // Control characters, space and ~ ^ : ? * [ \ are never allowed in a ref.
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return "it contains a space, a control character or one of ~ ^ : ? * [ \\";
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
   if (branch.includes('..')) return "it contains '..'";
   if (branch.includes('@{')) return "it contains '@{'";
   if (branch === '@') return "it is '@'";
@@ -91,7 +91,10 @@ export function artifactKeyOf(owner: string, bucket: s3.IBucket, key?: kms.IKey)
 }
 
 /** Plain-text CodeBuild environment variables, `extra` winning over `defaults`. */
-export function plainTextEnvironment(defaults: { [key: string]: string }, extra: { [key: string]: string } = {}): { [name: string]: codebuild.BuildEnvironmentVariable } {
+export function plainTextEnvironment(
+  defaults: { [key: string]: string },
+  extra: { [key: string]: string } = {},
+): { [name: string]: codebuild.BuildEnvironmentVariable } {
   const merged = { ...defaults, ...extra };
   const result: { [name: string]: codebuild.BuildEnvironmentVariable } = {};
   for (const [name, value] of Object.entries(merged)) {

@@ -50,8 +50,10 @@ export function productTemplate(product: servicecatalog.ProductStack): Template 
 }
 
 /** Every IAM statement of the template's policies, with its policy's logical id. */
-export function iamStatements(template: Template): Array<{ policy: string; Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown }> {
-  const result = [];
+export interface Statement { policy: string; Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown }
+
+export function iamStatements(template: Template): Statement[] {
+  const result: Statement[] = [];
   for (const [policy, resource] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
     for (const statement of resource.Properties.PolicyDocument.Statement) {
       result.push({ policy, ...statement });

@@ -1,0 +1,397 @@
+import { CfnParameter } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DeployPipeline, DeployPipelineProps } from '../src/deploy-pipeline';
+import {
+  actionsOnAnyResource,
+  DEPLOY_SEED,
+  environmentNames,
+  environmentValue,
+  iamStatements,
+  logicalId,
+  overlyBroadStatements,
+  productStack,
+  productTemplate,
+  projectStack,
+  propertiesOf,
+  stageLayout,
+} from './util/pipeline-fixtures';
+
+const SYNTH_ENVIRONMENT = [
+  'ARTIFACT_BUCKET',
+  'ARTIFACT_BUCKET_KMS_ID',
+  'AWS_REGION',
+  'DEPLOYMENT_STAGES',
+  'MODEL_PACKAGE_GROUP_NAME',
+  'PROJECT_ID',
+  'PROJECT_NAME',
+];
+
+/** `arn:${Partition}:iam::<account>:role/cdk-<qualifier>-<kind>-<account>-<region>` as CloudFormation renders it. */
+function bootstrapRole(kind: 'deploy-role' | 'cfn-exec-role', account: string | { Ref: string }, qualifier = 'hnb659fds', region: string | { Ref: string } = { Ref: 'AWS::Region' }) {
+  const parts: any[] = ['arn:', { Ref: 'AWS::Partition' }, ':iam::', account, `:role/cdk-${qualifier}-${kind}-`, account, '-', region];
+  // CloudFormation joins adjacent literal strings.
+  const merged = parts.reduce((result: any[], part) => {
+    if (typeof part === 'string' && typeof result[result.length - 1] === 'string') result[result.length - 1] += part;
+    else result.push(part);
+    return result;
+  }, []);
+  return { 'Fn::Join': ['', merged] };
+}
+
+function resourcePolicyStatements(template: Template, type: 'AWS::S3::BucketPolicy' | 'AWS::KMS::Key'): any[] {
+  return Object.values(template.findResources(type))
+    .flatMap((resource: any) => (resource.Properties.PolicyDocument ?? resource.Properties.KeyPolicy).Statement);
+}
+
+/** Whether some statement of the bucket policies (or key policies) lets `principal` do `action`. */
+function resourcePolicyAllows(template: Template, type: 'AWS::S3::BucketPolicy' | 'AWS::KMS::Key', principal: unknown, action: string): boolean {
+  return resourcePolicyStatements(template, type).some(statement =>
+    statement.Effect === 'Allow'
+    && [statement.Action].flat().includes(action)
+    && JSON.stringify([statement.Principal.AWS].flat()).includes(JSON.stringify(principal)));
+}
+
+describe('DeployPipeline with the original three stages', () => {
+  const { stack, artifactBucket } = projectStack();
+  const prodAccount = new CfnParameter(stack, 'ProdAccount', { type: 'String' }).valueAsString;
+  const deploy = new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1a2b3c4d5e6f',
+    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [{ name: 'dev' }, { name: 'preprod', account: '222222222222', region: 'eu-central-1' }, { name: 'prod', account: prodAccount }],
+  });
+  const template = Template.fromStack(stack);
+  const pipeline = propertiesOf(template, deploy.pipeline);
+  const action = (stage: string, name: string) => pipeline.Stages.find((s: any) => s.Name === stage).Actions.find((a: any) => a.Name === name);
+
+  test('stages and actions in order: approvals before PreProd and Prod', () => {
+    expect(pipeline.PipelineType).toBe('V2');
+    expect(pipeline.Name).toBe('churn-deploy');
+    expect(stageLayout(pipeline)).toEqual([
+      ['Source', [['CodeCommit', 1]]],
+      ['Build', [['Synth', 1], ['SecurityScan', 2]]],
+      ['DeployDev', [['Deploy_CFN_Dev', 1]]],
+      ['DeployPreProd', [['Approve_PreProd', 1], ['Deploy_CFN_PreProd', 2]]],
+      ['DeployProd', [['Approve_Prod', 1], ['Deploy_CFN_Prod', 2]]],
+    ]);
+    expect(deploy.deployStages.map(stage => stage.stageName)).toEqual(['DeployDev', 'DeployPreProd', 'DeployProd']);
+    expect(action('DeployProd', 'Approve_Prod').ActionTypeId).toMatchObject({ Category: 'Approval', Provider: 'Manual' });
+  });
+
+  test('the repository is seeded on main and kept when the project is deleted', () => {
+    template.hasResource('AWS::CodeCommit::Repository', {
+      Properties: { RepositoryName: 'churn-deploy', Code: { BranchName: 'main', S3: { Bucket: 'seed-bucket', Key: 'deploy_app.zip' } } },
+      DeletionPolicy: 'Retain',
+    });
+    expect(action('Source', 'CodeCommit').Configuration).toMatchObject({ BranchName: 'main', PollForSourceChanges: false });
+  });
+
+  test('each stage deploys <stage>.template.json of SynthOutput as <project>-deploy-<stage> with the bootstrap roles', () => {
+    const expectations: Array<[string, string, string | { Ref: string }]> = [
+      ['DeployDev', 'dev', { Ref: 'AWS::AccountId' }],
+      ['DeployPreProd', 'preprod', '222222222222'],
+      ['DeployProd', 'prod', { Ref: 'ProdAccount' }],
+    ];
+    for (const [stageName, stage, account] of expectations) {
+      const region = stage === 'preprod' ? 'eu-central-1' : { Ref: 'AWS::Region' };
+      const pascal = stageName.replace('Deploy', '');
+      const deployAction = action(stageName, `Deploy_CFN_${pascal}`);
+      expect(deployAction.ActionTypeId).toMatchObject({ Category: 'Deploy', Provider: 'CloudFormation' });
+      expect(deployAction.InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
+      expect(deployAction.Configuration).toEqual({
+        StackName: `churn-deploy-${stage}`,
+        ActionMode: 'CREATE_UPDATE',
+        TemplatePath: `SynthOutput::${stage}.template.json`,
+        Capabilities: 'CAPABILITY_AUTO_EXPAND,CAPABILITY_NAMED_IAM',
+        RoleArn: bootstrapRole('cfn-exec-role', account, 'hnb659fds', region),
+      });
+      expect(deployAction.RoleArn).toEqual(bootstrapRole('deploy-role', account, 'hnb659fds', region));
+      // Every stage is deployed from the pipeline's own region (see the `stages` doc comment).
+      expect(deployAction.Region).toBeUndefined();
+    }
+  });
+
+  test('the pipeline role may assume each stage\'s action role', () => {
+    const assumable = iamStatements(template)
+      .filter(statement => statement.Action === 'sts:AssumeRole')
+      .map(statement => statement.Resource);
+    for (const account of [{ Ref: 'AWS::AccountId' }, { Ref: 'ProdAccount' }]) {
+      expect(assumable).toContainEqual(bootstrapRole('deploy-role', account));
+    }
+    expect(assumable).toContainEqual(bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'eu-central-1'));
+  });
+
+  test('the stage roles may read the artifacts and decrypt them, also when the account is a parameter', () => {
+    const artifactBucketId = logicalId(deploy.pipeline.artifactBucket);
+    expect(pipeline.ArtifactStore).toMatchObject({
+      Location: { Ref: artifactBucketId },
+      EncryptionKey: { Type: 'KMS', Id: { 'Fn::GetAtt': [logicalId(deploy.pipeline.artifactBucket.encryptionKey!), 'Arn'] } },
+    });
+    for (const account of [{ Ref: 'AWS::AccountId' }, { Ref: 'ProdAccount' }]) {
+      for (const kind of ['deploy-role', 'cfn-exec-role'] as const) {
+        const principal = bootstrapRole(kind, account);
+        expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', principal, 's3:GetObject*')).toBe(true);
+        expect(resourcePolicyAllows(template, 'AWS::KMS::Key', principal, 'kms:Decrypt')).toBe(true);
+      }
+    }
+    const preProd = bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'eu-central-1');
+    expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', preProd, 's3:GetObject*')).toBe(true);
+    expect(resourcePolicyAllows(template, 'AWS::KMS::Key', preProd, 'kms:Decrypt')).toBe(true);
+    // Only read: the stages write nothing back.
+    for (const statement of resourcePolicyStatements(template, 'AWS::S3::BucketPolicy').filter(s => s.Effect === 'Allow')) {
+      expect([statement.Action].flat().filter((a: string) => a.startsWith('s3:Put') || a.startsWith('s3:Delete'))).toEqual([]);
+    }
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.resourceCountIs('AWS::KMS::Alias', 0);
+  });
+
+  test('the synth build runs buildspec.yml with exactly the original variables, and outputs SynthOutput', () => {
+    const synth = propertiesOf(template, deploy.synthProject);
+    expect(synth.Source).toEqual({ Type: 'CODEPIPELINE', BuildSpec: 'buildspec.yml' });
+    expect(environmentNames(synth)).toEqual(SYNTH_ENVIRONMENT);
+    expect(environmentValue(synth, 'DEPLOYMENT_STAGES')).toBe('dev,preprod,prod');
+    expect(environmentValue(synth, 'PROJECT_NAME')).toBe('churn');
+    expect(environmentValue(synth, 'PROJECT_ID')).toBe('p-1a2b3c4d5e6f');
+    expect(environmentValue(synth, 'MODEL_PACKAGE_GROUP_NAME')).toBe('churn-p-1a2b3c4d5e6f');
+    expect(environmentValue(synth, 'AWS_REGION')).toEqual({ Ref: 'AWS::Region' });
+    expect(environmentValue(synth, 'ARTIFACT_BUCKET')).toEqual({ Ref: logicalId(artifactBucket) });
+    expect(environmentValue(synth, 'ARTIFACT_BUCKET_KMS_ID')).toEqual({ 'Fn::GetAtt': [logicalId(artifactBucket.encryptionKey!), 'Arn'] });
+    expect(action('Build', 'Synth').OutputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
+    expect(deploy.synthOutput.artifactName).toBe('SynthOutput');
+  });
+
+  test('the synth build may read the project\'s parameters and the group\'s model packages only', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: logicalId(deploy.synthProject.role!) }] } });
+    const statements = iamStatements(template).filter(statement => statement.policy in policies);
+    const ssmArn = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/${name}`]] });
+    const sageMakerArn = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${name}`]] });
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+      Resource: [ssmArn('mlops/churn'), ssmArn('mlops/churn/*')],
+    }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sagemaker:DescribeModelPackage', Resource: sageMakerArn('model-package/churn-p-1a2b3c4d5e6f/*') }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sagemaker:DescribeModelPackageGroup', Resource: sageMakerArn('model-package-group/churn-p-1a2b3c4d5e6f') }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sagemaker:ListModelPackages', Resource: '*' }));
+  });
+
+  test('the security scan installs a bounded checkov and fails on findings in *.template.json', () => {
+    const scan = propertiesOf(template, deploy.securityScanProject!);
+    expect(action('Build', 'SecurityScan').InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
+    const spec = JSON.parse(scan.Source.BuildSpec);
+    expect(spec.phases.install.commands.join('\n')).toMatch(/pip install --quiet 'checkov>=3\.\d+,<4'/);
+    const build = spec.phases.build.commands.join('\n');
+    expect(build).toContain('*.template.json');
+    expect(build).toContain('checkov --framework cloudformation');
+    expect(build).not.toMatch(/soft-fail/);
+    // The buildspec is valid bash.
+    expect(spec.env.shell).toBe('bash');
+  });
+
+  test('stage parameters hold each stage\'s account and region, and exist before the pipeline first runs', () => {
+    const expected: Array<[string, unknown]> = [
+      ['/mlops/churn/dev/account_id', { Ref: 'AWS::AccountId' }],
+      ['/mlops/churn/dev/region', { Ref: 'AWS::Region' }],
+      ['/mlops/churn/preprod/account_id', '222222222222'],
+      ['/mlops/churn/preprod/region', 'eu-central-1'],
+      ['/mlops/churn/prod/account_id', { Ref: 'ProdAccount' }],
+      ['/mlops/churn/prod/region', { Ref: 'AWS::Region' }],
+    ];
+    const parameters = template.findResources('AWS::SSM::Parameter');
+    expect(Object.values(parameters).map((p: any) => [p.Properties.Name, p.Properties.Value])).toEqual(expected);
+    expect(Object.values(parameters).every((p: any) => p.Properties.Type === 'String')).toBe(true);
+    expect(deploy.stageParameters).toHaveLength(6);
+    const dependsOn = template.toJSON().Resources[logicalId(deploy.pipeline)].DependsOn;
+    expect(dependsOn).toEqual(expect.arrayContaining(deploy.stageParameters.map(p => logicalId(p))));
+  });
+
+  test('model package approval events of the group start the pipeline', () => {
+    const rule = propertiesOf(template, deploy.modelApprovalRule);
+    expect(rule.EventPattern).toEqual({
+      'source': ['aws.sagemaker'],
+      'detail-type': ['SageMaker Model Package State Change'],
+      'detail': { ModelPackageGroupName: ['churn-p-1a2b3c4d5e6f'], ModelApprovalStatus: ['Approved', 'Rejected'] },
+    });
+    expect(rule.Targets).toHaveLength(1);
+    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(logicalId(deploy.pipeline));
+    const eventsRole = rule.Targets[0].RoleArn['Fn::GetAtt'][0];
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: eventsRole }] } });
+    expect(iamStatements(template).filter(s => s.policy in policies)).toEqual([
+      expect.objectContaining({ Action: 'codepipeline:StartPipelineExecution', Resource: rule.Targets[0].Arn }),
+    ]);
+  });
+
+  test('no statement allows every action or passes any role; "*" resources only where AWS has no resource', () => {
+    expect(overlyBroadStatements(template)).toEqual([]);
+    expect(actionsOnAnyResource(template)).toEqual(['sagemaker:ListModelPackages']);
+  });
+});
+
+describe('DeployPipeline customised: own roles per stage, an added stage, options', () => {
+  const { stack, artifactBucket } = projectStack();
+  const deploy = new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1',
+    modelPackageGroupName: 'churn-p-1',
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    bootstrapQualifier: 'custom1',
+    modelApprovalStatuses: ['Approved'],
+    securityScan: false,
+    publishStageParameters: false,
+    repositoryName: 'churn-deploy-code',
+    pipelineName: 'churn-cd',
+    branch: 'deploy',
+    buildImage: codebuild.LinuxBuildImage.STANDARD_6_0,
+    environmentVariables: { CDK_DEBUG: 'true' },
+    stages: [
+      { name: 'dev' },
+      {
+        name: 'preprod',
+        account: '222222222222',
+        // DEVELOPER_GUIDE.md: replace the cross-account roles with the organisation's own.
+        actionRoleArn: 'arn:aws:iam::222222222222:role/org-deploy-action',
+        deploymentRoleArn: 'arn:aws:iam::222222222222:role/org-cfn-exec',
+      },
+      { name: 'prod', account: '333333333333', requireApproval: false },
+      { name: 'eu-prod', account: '444444444444', region: 'eu-west-1' },
+    ],
+  });
+  const template = Template.fromStack(stack);
+  const pipeline = propertiesOf(template, deploy.pipeline);
+
+  test('an added stage gets its own pipeline stage; approval follows requireApproval; no scan', () => {
+    expect(stageLayout(pipeline)).toEqual([
+      ['Source', [['CodeCommit', 1]]],
+      ['Build', [['Synth', 1]]],
+      ['DeployDev', [['Deploy_CFN_Dev', 1]]],
+      ['DeployPreProd', [['Approve_PreProd', 1], ['Deploy_CFN_PreProd', 2]]],
+      ['DeployProd', [['Deploy_CFN_Prod', 1]]],
+      ['DeployEuProd', [['Approve_EuProd', 1], ['Deploy_CFN_EuProd', 2]]],
+    ]);
+    expect(deploy.securityScanProject).toBeUndefined();
+    expect(pipeline.Name).toBe('churn-cd');
+    template.hasResourceProperties('AWS::CodeCommit::Repository', { RepositoryName: 'churn-deploy-code', Code: Match.objectLike({ BranchName: 'deploy' }) });
+  });
+
+  test('the replaced roles are used and may read the artifacts; other stages use the qualifier', () => {
+    const preProd = pipeline.Stages[3].Actions[1];
+    expect(preProd.RoleArn).toBe('arn:aws:iam::222222222222:role/org-deploy-action');
+    expect(preProd.Configuration.RoleArn).toBe('arn:aws:iam::222222222222:role/org-cfn-exec');
+    for (const role of ['arn:aws:iam::222222222222:role/org-deploy-action', 'arn:aws:iam::222222222222:role/org-cfn-exec']) {
+      expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', role, 's3:GetObject*')).toBe(true);
+      expect(resourcePolicyAllows(template, 'AWS::KMS::Key', role, 'kms:Decrypt')).toBe(true);
+    }
+    expect(JSON.stringify(template.toJSON())).not.toContain('cdk-hnb659fds-deploy-role-222222222222');
+    expect(pipeline.Stages[4].Actions[0].RoleArn).toEqual(bootstrapRole('deploy-role', '333333333333', 'custom1'));
+    expect(pipeline.Stages[5].Actions[1].RoleArn).toEqual(bootstrapRole('deploy-role', '444444444444', 'custom1', 'eu-west-1'));
+    expect(pipeline.Stages[5].Actions[1].Configuration.StackName).toBe('churn-deploy-eu-prod');
+  });
+
+  test('approval statuses, stage list, extra variables; no stage parameters', () => {
+    expect(propertiesOf(template, deploy.modelApprovalRule).EventPattern.detail.ModelApprovalStatus).toEqual(['Approved']);
+    const synth = propertiesOf(template, deploy.synthProject);
+    expect(environmentValue(synth, 'DEPLOYMENT_STAGES')).toBe('dev,preprod,prod,eu-prod');
+    expect(environmentNames(synth)).toEqual([...SYNTH_ENVIRONMENT, 'CDK_DEBUG'].sort());
+    expect(synth.Environment.Image).toBe('aws/codebuild/standard:6.0');
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
+    expect(deploy.stageParameters).toEqual([]);
+    expect(overlyBroadStatements(template)).toEqual([]);
+  });
+});
+
+describe('DeployPipeline in a Service Catalog product stack', () => {
+  const { product, artifactBucket, projectName, projectId } = productStack();
+  const prodAccount = new CfnParameter(product, 'ProdAccount', { type: 'String', allowedPattern: '^\\d{12}$' }).valueAsString;
+  const deploy = new DeployPipeline(product, 'Deploy', {
+    projectName,
+    projectId,
+    modelPackageGroupName: `${projectName}-${projectId}`,
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [{ name: 'dev' }, { name: 'prod', account: prodAccount, regionParameterName: 'DeploymentRegion' }],
+  });
+  const template = productTemplate(product);
+  const pipeline = template.findResources('AWS::CodePipeline::Pipeline');
+  const stages = (Object.values(pipeline)[0] as any).Properties.Stages;
+
+  test('names come from the project parameters', () => {
+    template.hasParameter('DeploymentRegion', Match.objectLike({ Type: 'String' }));
+    expect(stages[3].Actions[1].Configuration.StackName).toEqual({ 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-deploy-prod']] });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/account_id']] },
+      Value: { Ref: 'ProdAccount' },
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
+      Value: { Ref: 'DeploymentRegion' },
+    });
+    expect(deploy.deployStages).toHaveLength(2);
+  });
+
+  test('the parameter account\'s roles are assumed and may read the artifacts', () => {
+    const actionRole = bootstrapRole('deploy-role', { Ref: 'ProdAccount' }, 'hnb659fds', { Ref: 'DeploymentRegion' });
+    const deploymentRole = bootstrapRole('cfn-exec-role', { Ref: 'ProdAccount' }, 'hnb659fds', { Ref: 'DeploymentRegion' });
+    expect(stages[3].Actions[1].RoleArn).toEqual(actionRole);
+    expect(stages[3].Actions[1].Configuration.RoleArn).toEqual(deploymentRole);
+    for (const role of [actionRole, deploymentRole]) {
+      expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', role, 's3:GetObject*')).toBe(true);
+      expect(resourcePolicyAllows(template, 'AWS::KMS::Key', role, 'kms:Decrypt')).toBe(true);
+    }
+    expect(overlyBroadStatements(template)).toEqual([]);
+  });
+});
+
+describe('DeployPipeline rejects bad input', () => {
+  const make = (props: Partial<DeployPipelineProps>) => {
+    const { stack, artifactBucket } = projectStack();
+    return () => new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'churn-p-1',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }],
+      ...props,
+    });
+  };
+
+  test('an invalid bootstrap qualifier', () => {
+    expect(make({ bootstrapQualifier: 'much-too-long' })).toThrow("bootstrapQualifier 'much-too-long' is invalid; use 1-10 letters, digits, '_' or '-'");
+    expect(make({ bootstrapQualifier: 'a.b' })).toThrow("bootstrapQualifier 'a.b' is invalid");
+  });
+
+  test('an unknown model approval status', () => {
+    expect(make({ modelApprovalStatuses: ['Approved', 'approved'] }))
+      .toThrow("modelApprovalStatuses[1] 'approved' is not a model approval status; use Approved, Rejected, PendingManualApproval");
+    expect(make({ modelApprovalStatuses: [] })).toThrow('modelApprovalStatuses is empty; give one or more of Approved, Rejected, PendingManualApproval');
+  });
+
+  test('no stages, duplicate stages, stages that give the same pipeline stage', () => {
+    expect(make({ stages: [] })).toThrow('DeployPipeline: stages is empty; give at least one deployment stage');
+    expect(make({ stages: [{ name: 'dev' }, { name: 'dev' }] })).toThrow("stages[1].name 'dev' is used twice; stage names must be unique");
+    expect(make({ stages: [{ name: 'dev-1' }, { name: 'dev1' }] }))
+      .toThrow("stages 'dev-1' and 'dev1' both become pipeline stage 'DeployDev1'; rename one so that their names differ other than in '-'");
+  });
+
+  test('an invalid branch', () => {
+    expect(make({ branch: 'a b' })).toThrow("branch 'a b' is not a valid git branch name");
+  });
+
+  test('an imported pipeline artifact bucket is accepted (its policies are then the caller\'s to set)', () => {
+    const { stack, artifactBucket } = projectStack('Imported');
+    const imported = s3.Bucket.fromBucketName(stack, 'Imported', 'pipeline-artifacts');
+    expect(() => new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'g',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }],
+      pipelineArtifactBucket: imported,
+    })).not.toThrow();
+  });
+});
