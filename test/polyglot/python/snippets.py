@@ -1,0 +1,116 @@
+"""The README example of each public construct, in Python: the same code as ../snippets.ts.
+
+Each function is one snippet of README-snippets.md; build_snippets_app puts each in its own
+stack so the polyglot gate can compare them with the TypeScript and Java versions.
+"""
+import aws_cdk as cdk
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_s3 as s3
+from cdk_sagemaker_project_templates import (
+    BuildPipeline,
+    BundledSeedApp,
+    DeploymentStage,
+    DeployPipeline,
+    DynamicAccountsProjectTemplate,
+    MLOpsProjectTemplate,
+    ProjectPortfolio,
+    SeedCode,
+    SeedCodeAsset,
+)
+
+
+# snippet:SeedCodeAsset
+def seed_code_asset_snippet(stack: cdk.Stack) -> None:
+    # One of the starter apps bundled in the package, zipped as an S3 asset, its location
+    # published in SSM (/mlops/code/seed_bucket and /mlops/code/build).
+    build_app = SeedCodeAsset.from_bundled_app(stack, "BuildAppSeed", BundledSeedApp.BUILD_APP)
+    build_app.publish_location()
+
+    # A folder of your own.
+    mine = SeedCodeAsset(stack, "MySeed", path="my_seed_code", exclude=["*.ipynb"])
+    mine.publish_location(object_key_parameter_name="/mlops/code/my_seed")
+# end:SeedCodeAsset
+
+
+# snippet:BuildPipeline
+def build_pipeline_snippet(stack: cdk.Stack) -> None:
+    artifact_bucket = s3.Bucket(stack, "Artifacts", encryption=s3.BucketEncryption.KMS)
+    build = BuildPipeline(
+        stack,
+        "Build",
+        project_name="churn",
+        project_id="p-1a2b3c4d5e6f",
+        model_package_group_name="churn-p-1a2b3c4d5e6f",
+        artifact_bucket=artifact_bucket,
+    )
+    build.build_stage.add_action(actions.ManualApprovalAction(action_name="Manual_Approval", run_order=2))
+# end:BuildPipeline
+
+
+# snippet:DeployPipeline
+def deploy_pipeline_snippet(stack: cdk.Stack) -> None:
+    artifact_bucket = s3.Bucket(stack, "Artifacts", encryption=s3.BucketEncryption.KMS)
+    DeployPipeline(
+        stack,
+        "Deploy",
+        project_name="churn",
+        project_id="p-1a2b3c4d5e6f",
+        model_package_group_name="churn-p-1a2b3c4d5e6f",
+        artifact_bucket=artifact_bucket,
+        stages=[
+            DeploymentStage(name="dev"),
+            DeploymentStage(name="prod", account="333333333333", region="eu-west-1"),
+        ],
+    )
+# end:DeployPipeline
+
+
+# snippet:MLOpsProjectTemplate
+def mlops_project_template_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(stack, "Portfolio", provider_name="ML Platform Team")
+    template = MLOpsProjectTemplate(
+        portfolio,
+        "Churn",
+        product_name="Churn model, dev and prod",
+        stages=[
+            DeploymentStage(name="dev"),
+            DeploymentStage(name="prod", account_parameter_name="ProdAccount", region_parameter_name="ProdRegion"),
+        ],
+        build_seed_code=SeedCode.from_directory("my_seed_code"),
+        deploy_seed_code=SeedCode.from_bundled_app(BundledSeedApp.DEPLOY_APP),
+    )
+    portfolio.add_template(template, support_email="ml-platform@example.com")
+# end:MLOpsProjectTemplate
+
+
+# snippet:ProjectPortfolio
+def project_portfolio_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(
+        stack,
+        "Portfolio",
+        display_name="SageMaker Organization Templates",
+        provider_name="ML Platform Team",
+        execution_role_parameter_name="/mlops/role/lead",
+        share_with_accounts=["222222222222"],
+        tag_options={"cost-center": ["ml-platform", "research"]},
+    )
+    portfolio.add_template(
+        DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"),
+        version_name="v1",
+        support_url="https://wiki.example.com/ml-platform",
+    )
+# end:ProjectPortfolio
+
+
+def build_snippets_app(outdir: str) -> cdk.App:
+    """Every snippet in its own stack, in the same order as snippets.ts."""
+    app = cdk.App(outdir=outdir)
+    for name, snippet in [
+        ("SeedCodeAsset", seed_code_asset_snippet),
+        ("BuildPipeline", build_pipeline_snippet),
+        ("DeployPipeline", deploy_pipeline_snippet),
+        ("MLOpsProjectTemplate", mlops_project_template_snippet),
+        ("ProjectPortfolio", project_portfolio_snippet),
+    ]:
+        snippet(cdk.Stack(app, f"{name}Snippet", env=cdk.Environment(account="111111111111", region="eu-west-1")))
+    return app

@@ -1,0 +1,112 @@
+/**
+ * The README example of each public construct, in TypeScript. python/snippets.py and
+ * java/src/main/java/polyglot/Snippets.java hold the same code in Python and Java, and
+ * README-snippets.md shows all three for the README. The polyglot gate (.ci/polyglot.sh)
+ * synthesizes each snippet into its own stack in all three languages and compares the results.
+ *
+ * Relative paths (`my_seed_code`, the default `product-stack-snapshots`) are resolved from the
+ * working directory, as they would be in a user's CDK app.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  BuildPipeline,
+  BundledSeedApp,
+  DeployPipeline,
+  DynamicAccountsProjectTemplate,
+  MLOpsProjectTemplate,
+  ProjectPortfolio,
+  SeedCode,
+  SeedCodeAsset,
+} from '../../src';
+
+// snippet:SeedCodeAsset
+export function seedCodeAssetSnippet(stack: Stack) {
+  // One of the starter apps bundled in the package, zipped as an S3 asset, its location
+  // published in SSM (/mlops/code/seed_bucket and /mlops/code/build).
+  const buildApp = SeedCodeAsset.fromBundledApp(stack, 'BuildAppSeed', BundledSeedApp.BUILD_APP);
+  buildApp.publishLocation();
+
+  // A folder of your own.
+  const mine = new SeedCodeAsset(stack, 'MySeed', { path: 'my_seed_code', exclude: ['*.ipynb'] });
+  mine.publishLocation({ objectKeyParameterName: '/mlops/code/my_seed' });
+}
+// end:SeedCodeAsset
+
+// snippet:BuildPipeline
+export function buildPipelineSnippet(stack: Stack) {
+  const artifactBucket = new s3.Bucket(stack, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
+  const build = new BuildPipeline(stack, 'Build', {
+    projectName: 'churn',
+    projectId: 'p-1a2b3c4d5e6f',
+    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+    artifactBucket,
+  });
+  build.buildStage.addAction(new actions.ManualApprovalAction({ actionName: 'Manual_Approval', runOrder: 2 }));
+}
+// end:BuildPipeline
+
+// snippet:DeployPipeline
+export function deployPipelineSnippet(stack: Stack) {
+  const artifactBucket = new s3.Bucket(stack, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
+  new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1a2b3c4d5e6f',
+    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+    artifactBucket,
+    stages: [
+      { name: 'dev' },
+      { name: 'prod', account: '333333333333', region: 'eu-west-1' },
+    ],
+  });
+}
+// end:DeployPipeline
+
+// snippet:MLOpsProjectTemplate
+export function mlopsProjectTemplateSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', { providerName: 'ML Platform Team' });
+  const template = new MLOpsProjectTemplate(portfolio, 'Churn', {
+    productName: 'Churn model, dev and prod',
+    stages: [
+      { name: 'dev' },
+      { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'ProdRegion' },
+    ],
+    buildSeedCode: SeedCode.fromDirectory('my_seed_code'),
+    deploySeedCode: SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+  });
+  portfolio.addTemplate(template, { supportEmail: 'ml-platform@example.com' });
+}
+// end:MLOpsProjectTemplate
+
+// snippet:ProjectPortfolio
+export function projectPortfolioSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
+    displayName: 'SageMaker Organization Templates',
+    providerName: 'ML Platform Team',
+    executionRoleParameterName: '/mlops/role/lead',
+    shareWithAccounts: ['222222222222'],
+    tagOptions: { 'cost-center': ['ml-platform', 'research'] },
+  });
+  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), {
+    versionName: 'v1',
+    supportUrl: 'https://wiki.example.com/ml-platform',
+  });
+}
+// end:ProjectPortfolio
+
+/** Every snippet in its own stack, in this order, in every language. */
+export function buildSnippetsApp(outdir: string): App {
+  const app = new App({ outdir });
+  const snippets: Array<[string, (stack: Stack) => void]> = [
+    ['SeedCodeAsset', seedCodeAssetSnippet],
+    ['BuildPipeline', buildPipelineSnippet],
+    ['DeployPipeline', deployPipelineSnippet],
+    ['MLOpsProjectTemplate', mlopsProjectTemplateSnippet],
+    ['ProjectPortfolio', projectPortfolioSnippet],
+  ];
+  for (const [name, snippet] of snippets) {
+    snippet(new Stack(app, `${name}Snippet`, { env: { account: '111111111111', region: 'eu-west-1' } }));
+  }
+  return app;
+}
