@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Tests the Python seed code in seed_code/ (the starter repositories of new
+# SageMaker projects), offline: pytest for each app, then cfn-lint on the stage
+# templates that the deploy app's tests synthesize.
+# Run from anywhere; needs python3 (>= 3.9), node (for the CDK) and PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORK="$PWD/.ci/work"
+VENV="$WORK/seed-venv"
+TEMPLATES="$WORK/deploy-templates"
+APPS=(build_app byoc_build_app deploy_app)
+
+# Keep the seed folders clean: they are zipped into every new project's repository.
+export PYTHONDONTWRITEBYTECODE=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export SAGEMAKER_SUPPRESS_V2_WARNING=1
+# Never reach for real AWS credentials or the instance metadata service.
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+mkdir -p "$WORK"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "Creating $VENV"
+  python3 -m venv "$VENV"
+fi
+requirements=()
+for app in "${APPS[@]}"; do requirements+=(-r "seed_code/$app/requirements-dev.txt"); done
+start=$SECONDS
+"$VENV/bin/pip" install --quiet "${requirements[@]}" "cfn-lint>=1,<2"
+echo "Installed seed code requirements in $((SECONDS - start))s"
+
+rm -rf "$TEMPLATES"
+mkdir -p "$TEMPLATES"
+failed=()
+for app in "${APPS[@]}"; do
+  echo
+  echo "--- pytest seed_code/$app"
+  # The deploy app's tests write the stage templates here for cfn-lint below.
+  if ! (cd "seed_code/$app" && SEED_DEPLOY_TEMPLATES_DIR="$TEMPLATES" "$VENV/bin/python" -m pytest -q -p no:cacheprovider); then
+    failed+=("$app")
+  fi
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "Seed code tests failed: ${failed[*]}" >&2
+  exit 1
+fi
+
+echo
+echo "--- cfn-lint deploy_app stage templates"
+for stage in dev preprod prod; do
+  if [ ! -f "$TEMPLATES/$stage.template.json" ]; then
+    echo "Missing $TEMPLATES/$stage.template.json: the deploy app tests did not synthesize it" >&2
+    exit 1
+  fi
+done
+set +e
+"$VENV/bin/cfn-lint" "$TEMPLATES"/*.template.json
+lint_status=$?
+set -e
+# cfn-lint's exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational; 1 = it failed.
+if (( lint_status & 3 )); then
+  echo "cfn-lint found errors in the deploy app's templates" >&2
+  exit 1
+fi
+echo "cfn-lint: $(ls "$TEMPLATES"/*.template.json | wc -l) templates, no errors (exit code $lint_status)"
