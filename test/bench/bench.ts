@@ -1,0 +1,378 @@
+// `npx projen bench`: synth time, template sizes against CloudFormation quotas, what each
+// provisioned project costs while idle, package sizes, and the targets of issue 11.
+//
+// A report, not a test: it prints a table, writes bench-results.json at the repo root and exits 0
+// unless something crashes. Slow or missed figures are reported, never failed on.
+//
+//   npx projen bench                                  the full bench (about 5-10 minutes on 2 cores)
+//   npx projen bench -- --quick                       one run of each, to check the bench itself
+//   npx projen bench -- --markdown test/bench/RESULTS.md   also write the figures as Markdown
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { App } from 'aws-cdk-lib';
+import { renderMarkdown } from './markdown';
+import { NPM_TARBALL_TARGET_BYTES, packageSizes, PackageSizes } from './packages';
+import { AppBuilder, cleanTemp, exampleApp, portfolioApp, SynthDirs, synthOnce, tempDir } from './scenarios';
+import { collectGarbage, formatTiming, kib, pct, round, seconds, summarize, timeOnce, Timing } from './stats';
+import { LIMITS, portfolioStackResources, PRICES, ProjectFootprint, productVersionCounts, projectFootprints, templateSizes, TemplateSize } from './templates';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const QUICK = process.argv.includes('--quick');
+const markdownIndex = process.argv.indexOf('--markdown');
+const MARKDOWN_FILE = markdownIndex >= 0 ? process.argv[markdownIndex + 1] : undefined;
+
+/** Runs per scenario: chosen so the full bench stays well under 10 minutes on 2 shared cores. */
+const RUNS = QUICK
+  ? { example: 1, products1: 1, products10: 1, products50: 1, versions: 1, cold: 1 }
+  : { example: 5, products1: 5, products10: 5, products50: 3, versions: 3, cold: 3 };
+const PRODUCT_COUNTS = [1, 10, 50];
+/** Version history scenarios: products in the portfolio × versions per product. */
+const VERSION_SCENARIOS = [
+  { products: 1, versions: 1 },
+  { products: 1, versions: 10 },
+  { products: 10, versions: 1 },
+  { products: 10, versions: 10 },
+];
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly products: number;
+  readonly versionsPerProduct: number;
+  readonly timing: Timing;
+  readonly portfolioStackResources: number;
+  readonly versionCounts: number[];
+  readonly note?: string;
+}
+
+export interface ColdStart {
+  readonly runs: number;
+  readonly processWall?: Timing;
+  readonly load?: Timing;
+  readonly synth?: Timing;
+  readonly error?: string;
+}
+
+export interface TargetResult {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+  readonly margin: string;
+  readonly note?: string;
+}
+
+export interface BenchResults {
+  readonly generatedAt: string;
+  readonly environment: { [key: string]: string | number };
+  readonly method: string[];
+  readonly exampleApp: ScenarioResult;
+  readonly portfolios: ScenarioResult[];
+  readonly versionHistories: ScenarioResult[];
+  readonly coldStart: ColdStart;
+  readonly limits: typeof LIMITS;
+  readonly templateSizes: TemplateSize[];
+  readonly footprints: ProjectFootprint[];
+  readonly prices: typeof PRICES;
+  readonly packages: PackageSizes;
+  readonly targets: TargetResult[];
+  readonly benchSeconds: number;
+}
+
+function main(): void {
+  const benchStart = performance.now();
+  const environment = describeEnvironment();
+  const method = [
+    'Each synthesis builds a fresh App (new constructs) and calls app.synth() into a new temp outdir; the time covers both.',
+    'All runs are in this one process, after one warm-up synthesis of the example app; the asset hash cache is cleared and garbage collected before each run.',
+    `Runs: example app ${RUNS.example}, 1 product ${RUNS.products1}, 10 products ${RUNS.products10}, 50 products ${RUNS.products50} (fewer: each takes longest), version histories ${RUNS.versions} each, cold start ${RUNS.cold}.`,
+    'Version histories: snapshots of versions v1..vN are written first by synthesizing with each versionName into one snapshotDirectory (untimed), then the synthesis of vN (which adds v1..vN-1 from the snapshots) is timed.',
+    'The machine is shared (2 cores, other test runs): timings are noisy; compare medians and look at the min/max spread.',
+  ];
+  log(`cdk-sagemaker-project-templates bench${QUICK ? ' (--quick: one run each, figures are indicative only)' : ''}`);
+  log(Object.entries(environment).map(([k, v]) => `${k}: ${v}`).join(' | '));
+  log('');
+
+  // Warm-up, and the assembly the sizes and footprints are read from.
+  progress('warm-up: example app');
+  const exampleDirs: SynthDirs = { outdir: tempDir('example'), snapshotDirectory: tempDir('example-snap') };
+  const example = synthOnce(exampleApp, exampleDirs);
+  const sizes = templateSizes(example);
+  const footprints = projectFootprints(example);
+
+  const exampleResult = timeScenario('example app (3 built-in templates)', exampleApp, RUNS.example, { products: 3, versions: 1 });
+
+  const portfolios: ScenarioResult[] = [];
+  for (const products of PRODUCT_COUNTS) {
+    const runs = products === 1 ? RUNS.products1 : products === 10 ? RUNS.products10 : RUNS.products50;
+    portfolios.push(timeScenario(`portfolio, ${products} product${products > 1 ? 's' : ''}`, portfolioApp(products), runs, {
+      products,
+      versions: 1,
+      note: products === 50 && runs < RUNS.products1 ? `${runs} runs only (each takes longest)` : undefined,
+    }));
+  }
+
+  const versionHistories = VERSION_SCENARIOS.map(({ products, versions }) => timeVersionHistory(products, versions, RUNS.versions));
+  const coldStart = measureColdStart(RUNS.cold);
+  const packages = packageSizes(ROOT);
+  const targets = evaluateTargets(portfolios, footprints, packages);
+
+  const results: BenchResults = {
+    generatedAt: new Date().toISOString(),
+    environment,
+    method,
+    exampleApp: exampleResult,
+    portfolios,
+    versionHistories,
+    coldStart,
+    limits: LIMITS,
+    templateSizes: sizes,
+    footprints,
+    prices: PRICES,
+    packages,
+    targets,
+    benchSeconds: round((performance.now() - benchStart) / 1000),
+  };
+  printReport(results);
+  fs.writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
+  log(`\nWrote bench-results.json${MARKDOWN_FILE ? ` and ${MARKDOWN_FILE}` : ''} (bench took ${results.benchSeconds} s)`);
+  if (MARKDOWN_FILE) fs.writeFileSync(path.resolve(MARKDOWN_FILE), renderMarkdown(results));
+  cleanTemp();
+}
+
+function timeScenario(name: string, build: AppBuilder, runs: number, options: { products: number; versions: number; note?: string; snapshotDirectory?: string }): ScenarioResult {
+  const samples: number[] = [];
+  let resources = 0;
+  let versionCounts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dirs: SynthDirs = { outdir: tempDir('out'), snapshotDirectory: options.snapshotDirectory ?? tempDir('snap') };
+    collectGarbage();
+    let app: App | undefined;
+    const ms = timeOnce(() => { app = synthOnce(build, dirs); });
+    samples.push(ms);
+    progress(`${name}: run ${i + 1}/${runs} ${seconds(ms)}`);
+    if (i === runs - 1) {
+      resources = portfolioStackResources(app!);
+      versionCounts = productVersionCounts(app!);
+    }
+    fs.rmSync(dirs.outdir, { recursive: true, force: true });
+    if (!options.snapshotDirectory) fs.rmSync(dirs.snapshotDirectory, { recursive: true, force: true });
+  }
+  return {
+    name,
+    products: options.products,
+    versionsPerProduct: options.versions,
+    timing: summarize(samples),
+    portfolioStackResources: resources,
+    versionCounts,
+    note: options.note,
+  };
+}
+
+/** Write snapshots of v1..vN (untimed), then time the synthesis of vN with v1..vN-1 read back. */
+function timeVersionHistory(products: number, versions: number, runs: number): ScenarioResult {
+  const snapshotDirectory = tempDir('history');
+  for (let v = 1; v <= versions; v++) {
+    const outdir = tempDir('prepare');
+    synthOnce(portfolioApp(products, `v${v}`), { outdir, snapshotDirectory });
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+  progress(`history of ${products} product(s) × ${versions} version(s): ${versions} snapshot(s) written`);
+  const result = timeScenario(`${products} product${products > 1 ? 's' : ''} × ${versions} version${versions > 1 ? 's' : ''}`,
+    portfolioApp(products, `v${versions}`), runs, { products, versions, snapshotDirectory });
+  fs.rmSync(snapshotDirectory, { recursive: true, force: true });
+  const wrong = result.versionCounts.filter(n => n !== versions);
+  return wrong.length === 0 ? result : { ...result, note: `expected ${versions} versions per product, found ${result.versionCounts.join(', ')}` };
+}
+
+/** Synthesize the example app in fresh node processes (ts-node, transpile only). */
+function measureColdStart(runs: number): ColdStart {
+  const wall: number[] = [];
+  const load: number[] = [];
+  const synth: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const outdir = tempDir('cold');
+    const started = performance.now();
+    const child = spawnSync(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'cold-run.ts'), outdir, path.join(outdir, 'snapshots')], {
+      cwd: ROOT,
+      encoding: 'utf-8',
+      env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: 'true' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const ms = performance.now() - started;
+    fs.rmSync(outdir, { recursive: true, force: true });
+    const line = (child.stdout ?? '').trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !line.startsWith('{')) {
+      const error = `cold-start child exited ${child.status}: ${(child.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`;
+      progress(error);
+      return { runs: wall.length, error };
+    }
+    const figures = JSON.parse(line);
+    wall.push(ms);
+    load.push(figures.loadMs);
+    synth.push(figures.synthMs);
+    progress(`cold start: run ${i + 1}/${runs} ${seconds(ms)} (load ${seconds(figures.loadMs)}, synth ${seconds(figures.synthMs)})`);
+  }
+  return { runs, processWall: summarize(wall), load: summarize(load), synth: summarize(synth) };
+}
+
+function evaluateTargets(portfolios: ScenarioResult[], footprints: ProjectFootprint[], packages: PackageSizes): TargetResult[] {
+  const targets: TargetResult[] = [];
+  const by = (n: number) => portfolios.find(p => p.products === n)!;
+  const [p1, p10, p50] = [by(1), by(10), by(50)];
+
+  const growth10 = (p10.portfolioStackResources - p1.portfolioStackResources) / 9;
+  const growth50 = (p50.portfolioStackResources - p1.portfolioStackResources) / 49;
+  const growth = Math.max(growth10, growth50);
+  targets.push({
+    name: 'Portfolio stack growth per product',
+    target: '≤ 3 resources per product',
+    measured: `${fmt(growth)} per product (${p1.portfolioStackResources} → ${p10.portfolioStackResources} → ${p50.portfolioStackResources} resources for 1 → 10 → 50 products; 1→10: ${fmt(growth10)}, 1→50: ${fmt(growth50)})`,
+    met: growth <= 3,
+    margin: `${fmt(Math.abs(3 - growth))} resources per product ${growth <= 3 ? 'to spare' : 'over'}`,
+    note: `the stack reaches the 500-resource quota at about ${Math.floor((LIMITS.resources - (p1.portfolioStackResources - growth)) / Math.max(growth, 0.001))} products`,
+  });
+
+  const ratio = p50.timing.medianMs / p1.timing.medianMs;
+  const ratioBest = p50.timing.minMs / p1.timing.minMs;
+  targets.push({
+    name: 'Synth time, 50 products vs 1',
+    target: '< 10× the time of 1 product',
+    measured: `${fmt(ratio)}× (medians ${seconds(p50.timing.medianMs)} / ${seconds(p1.timing.medianMs)}; fastest runs ${fmt(ratioBest)}×)`,
+    met: ratio < 10,
+    margin: ratio < 10 ? `${fmt(10 - ratio)}× under` : `${fmt(ratio - 10)}× over`,
+  });
+
+  const worstKeys = Math.max(...footprints.map(f => f.kmsKeys));
+  const v1 = footprints.flatMap(f => f.pipelines.filter(p => p.type === 'V1').map(p => `${f.template}/${p.logicalId}`));
+  const costs = footprints.map(f => `${f.template} $${f.idleMonthlyUsd.toFixed(2)}`).join(', ');
+  const idleMet = worstKeys <= 1 && v1.length === 0;
+  targets.push({
+    name: 'Idle cost per project',
+    target: '≤ 1 KMS key and no per-pipeline monthly fee (all pipelines V2)',
+    measured: `at most ${worstKeys} KMS key(s); ${footprints.reduce((n, f) => n + f.pipelines.length, 0)} pipelines in ${footprints.length} templates, ${v1.length} V1; idle ${costs}/month`,
+    met: idleMet,
+    margin: idleMet
+      ? `${1 - worstKeys} key(s) to spare, 0 V1 pipelines`
+      : [worstKeys > 1 ? `${worstKeys - 1} key(s) too many` : '', v1.length > 0 ? `V1 pipelines: ${v1.join(', ')}` : ''].filter(Boolean).join('; '),
+  });
+
+  const tarball = packages.files.find(f => f.kind === 'npm tarball');
+  if (!tarball) {
+    targets.push({ name: 'npm tarball size', target: '< 1 MB (1,048,576 bytes)', measured: packages.note ?? 'no npm tarball in dist/', met: false, margin: 'not measured', note: 'not built: run npx projen package-all' });
+  } else {
+    const met = tarball.bytes < NPM_TARBALL_TARGET_BYTES;
+    targets.push({
+      name: 'npm tarball size',
+      target: '< 1 MB (1,048,576 bytes)',
+      measured: `${tarball.bytes.toLocaleString('en-US')} bytes (${kib(tarball.bytes)}, ${pct(tarball.bytes, NPM_TARBALL_TARGET_BYTES)} of 1 MB)`,
+      met,
+      margin: `${kib(Math.abs(NPM_TARBALL_TARGET_BYTES - tarball.bytes))} ${met ? 'under' : 'over'}`,
+      note: `dist/ built ${tarball.built}`,
+    });
+  }
+  return targets;
+}
+
+function printReport(r: BenchResults): void {
+  log('\nSynth time (median, min–max, runs)');
+  table(['scenario', 'median', 'min', 'max', 'runs', 'portfolio stack resources', 'note'], [r.exampleApp, ...r.portfolios, ...r.versionHistories].map(s => [
+    s.name, seconds(s.timing.medianMs), seconds(s.timing.minMs), seconds(s.timing.maxMs), String(s.timing.runs), String(s.portfolioStackResources), s.note ?? '',
+  ]));
+  if (r.coldStart.error) {
+    log(`Cold start (fresh process): not measured: ${r.coldStart.error}`);
+  } else {
+    log(`Cold start, example app in a fresh node process (ts-node transpile-only, n=${r.coldStart.runs}): process ${formatTiming(r.coldStart.processWall!)}; of which loading the library and aws-cdk-lib ${formatTiming(r.coldStart.load!)}, synthesis ${formatTiming(r.coldStart.synth!)}`);
+  }
+  for (const line of r.method) log(`  · ${line}`);
+
+  log('\nExample app templates against CloudFormation quotas');
+  table(['template', 'resources / 500', 'bytes / 1,048,576', 'parameters / 200', 'outputs / 200'], r.templateSizes.map(t => [
+    `${t.kind}: ${t.name}`,
+    `${t.resources} (${pct(t.resources, LIMITS.resources)})`,
+    `${t.bytes.toLocaleString('en-US')} (${pct(t.bytes, LIMITS.bytes)})`,
+    `${t.parameters} (${pct(t.parameters, LIMITS.parameters)})`,
+    `${t.outputs} (${pct(t.outputs, LIMITS.outputs)})`,
+  ]));
+
+  log('\nPer provisioned project (one per built-in template)');
+  table(['template', 'resources', 'KMS keys', 'buckets', 'pipelines (type)', 'CodeCommit', 'ECR', 'CodeBuild', 'Lambda', 'idle $/month', 'after 2 key rotations'], r.footprints.map(f => [
+    f.template,
+    String(f.resources),
+    `${f.kmsKeys}${f.kmsKeysWithRotation ? ` (${f.kmsKeysWithRotation} rotating)` : ''}`,
+    String(f.buckets),
+    `${f.pipelines.length} (${summarizeTypes(f.pipelines.map(p => p.type))})`,
+    String(f.codeCommitRepositories),
+    String(f.ecrRepositories),
+    String(f.codeBuildProjects),
+    String(f.lambdaFunctions),
+    `$${f.idleMonthlyUsd.toFixed(2)} (${f.costBreakdown.join(' + ') || 'none'})`,
+    `$${f.idleMonthlyUsdAfterRotations.toFixed(2)}`,
+  ]));
+  log(`Prices: ${r.prices.source}.`);
+  for (const note of [
+    `KMS customer managed key $${r.prices.kmsCustomerManagedKeyPerMonth.toFixed(2)}/month; ${r.prices.kmsRotationSurchargeNote}`,
+    r.prices.codePipelineV2Note,
+    r.prices.codePipelineV1Note,
+    r.prices.codeCommitNote,
+    `S3 Standard $${r.prices.s3StandardPerGbMonth}/GB-month, ECR $${r.prices.ecrStoragePerGbMonth.toFixed(2)}/GB-month: ${r.prices.zeroIdleNote}`,
+  ]) log(`  · ${note}`);
+
+  log('\nPackages in dist/');
+  if (!r.packages.built) {
+    log(`  ${r.packages.note}`);
+  } else {
+    table(['package', 'file', 'bytes', 'built'], r.packages.files.map(f => [f.kind, f.file, `${f.bytes.toLocaleString('en-US')} (${kib(f.bytes)})`, f.built]));
+  }
+
+  log('\nTargets');
+  table(['target', 'goal', 'measured', 'met', 'margin'], r.targets.map(t => [t.name, t.target, t.measured, t.met ? 'met' : 'MISSED', t.margin + (t.note ? ` (${t.note})` : '')]));
+}
+
+function summarizeTypes(types: string[]): string {
+  const counts = new Map<string, number>();
+  for (const t of types) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([t, n]) => `${n}× ${t}`).join(', ') || 'none';
+}
+
+function table(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  log(line(header));
+  log(widths.map(w => '-'.repeat(w)).join('  '));
+  for (const row of rows) log(line(row));
+}
+
+function describeEnvironment(): { [key: string]: string | number } {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    node: process.version,
+    'aws-cdk-lib': JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'aws-cdk-lib', 'package.json'), 'utf-8')).version,
+    cpus: `${cpus.length}× ${cpus[0]?.model?.trim() ?? 'unknown'}`,
+    'load average (1 min)': os.loadavg()[0].toFixed(2),
+    commit,
+  };
+}
+
+function fmt(n: number): string {
+  return (Math.round(n * 100) / 100).toString();
+}
+
+function log(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+function progress(line: string): void {
+  process.stderr.write(`  ${line}\n`);
+}
+
+main();
