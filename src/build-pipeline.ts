@@ -18,6 +18,7 @@ import {
   validateRepositoryName,
 } from './private/pipeline-common';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
+import { validateProjectNameAndId } from './private/names';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 
@@ -190,6 +191,7 @@ export class BuildPipeline extends Construct {
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
     const owner = `BuildPipeline ${this.node.path}`;
+    validateProjectNameAndId(owner, props.projectName, props.projectId);
 
     const branch = props.branch ?? 'main';
     validateBranchName(owner, branch);

@@ -29,6 +29,7 @@ import {
 } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
 import { resolveStages } from './private/stages';
+import { validateProjectNameAndId } from './private/names';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 
@@ -216,6 +217,7 @@ export class DeployPipeline extends Construct {
   constructor(scope: Construct, id: string, props: DeployPipelineProps) {
     super(scope, id);
     const owner = `DeployPipeline ${this.node.path}`;
+    validateProjectNameAndId(owner, props.projectName, props.projectId);
 
     const stages = resolveStages(this, props.stages, 'DeployPipeline');
     validatePascalNamesUnique(owner, stages);

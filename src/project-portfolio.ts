@@ -219,6 +219,7 @@ export class ProjectPortfolio extends Construct {
   private readonly providerName: string;
   private readonly tagOptions?: servicecatalog.TagOptions;
   private readonly ownedLaunchRole?: iam.Role;
+  private readonly addedTemplates = new Map<MLOpsProjectTemplate, string>();
 
   constructor(scope: Construct, id: string, props: ProjectPortfolioProps = {}) {
     super(scope, id);
@@ -288,8 +289,12 @@ export class ProjectPortfolio extends Construct {
    */
   public addTemplate(template: MLOpsProjectTemplate, options: AddTemplateOptions = {}): servicecatalog.CloudFormationProduct {
     const id = template.node.id;
+    if (this.addedTemplates.has(template)) {
+      throw new Error(`ProjectPortfolio.addTemplate(${id}): the template is already a product of this portfolio, as version '${this.addedTemplates.get(template)}'; add each template once, and give a changed template a new versionName`);
+    }
     validateProductOptions(id, options);
     const versionName = options.versionName ?? `v${libraryVersion()}`;
+    this.addedTemplates.set(template, versionName);
     const directory = options.snapshotDirectory ?? 'product-stack-snapshots';
     const history = new servicecatalog.ProductStackHistory(this, `${id}History`, {
       productStack: template,
@@ -302,7 +307,7 @@ export class ProjectPortfolio extends Construct {
       .filter(name => name !== versionName)
       .map(name => history.versionFromSnapshot(name));
 
-    const product = new servicecatalog.CloudFormationProduct(this, id, {
+    const product = new servicecatalog.CloudFormationProduct(this, `${id}Product`, {
       productName: options.productName ?? template.productName,
       description: options.description ?? template.productDescription,
       owner: options.owner ?? this.providerName,

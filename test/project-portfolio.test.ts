@@ -197,7 +197,9 @@ describe('ProjectPortfolio access', () => {
     const boundary = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:policy/org-boundary']] };
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', { Path: '/service-role/', PermissionsBoundary: boundary });
     const launchStatements = launchRoleStatements(Template.fromStack(stack));
-    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': boundary } });
+    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']],
+    } } });
     const roles = Template.fromJSON(readProductTemplate(stack, template)).findResources('AWS::IAM::Role');
     expect(Object.keys(roles).length).toBeGreaterThan(0);
     for (const role of Object.values<any>(roles)) {

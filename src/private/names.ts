@@ -1,3 +1,5 @@
+import { Token } from 'aws-cdk-lib';
+
 /** Path every role the library creates gets, so the launch role can pass and manage exactly those. */
 export const ROLE_PATH = '/sagemaker-project-templates/';
 
@@ -16,3 +18,13 @@ export const PROJECT_NAME_PATTERN = '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$';
  * lowercase id up to 16 characters: the id goes into S3 bucket names, which must be lowercase.
  */
 export const PROJECT_ID_PATTERN = '^[a-z0-9](-*[a-z0-9]){0,15}$';
+
+/** Throw if a literal project name or id breaks SageMaker's rules; parameters carry the same rules as constraints. */
+export function validateProjectNameAndId(owner: string, projectName: string, projectId: string): void {
+  if (!Token.isUnresolved(projectName) && (projectName.length > 32 || !new RegExp(PROJECT_NAME_PATTERN).test(projectName))) {
+    throw new Error(`${owner}: projectName '${projectName}' is invalid; use 1-32 letters, digits or hyphens, starting and ending with a letter or digit (${PROJECT_NAME_PATTERN})`);
+  }
+  if (!Token.isUnresolved(projectId) && (projectId.length > 16 || !new RegExp(PROJECT_ID_PATTERN).test(projectId))) {
+    throw new Error(`${owner}: projectId '${projectId}' is invalid; use 1-16 lowercase letters, digits or hyphens (${PROJECT_ID_PATTERN})`);
+  }
+}
