@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import xgboost
 
-MODEL_FILE_NAME = "xgboost-model"
+MODEL_FILE_NAME = "xgboost-model.ubj"  # the suffix tells xgboost the format
 
 
 def load_booster(model_dir: Path) -> xgboost.Booster:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xgboost
 
-MODEL_FILE_NAME = "xgboost-model"
+MODEL_FILE_NAME = "xgboost-model.ubj"  # the suffix tells xgboost the format
 # Used when the training job does not set a hyperparameter.
 DEFAULT_HYPERPARAMETERS: Dict[str, object] = {"objective": "reg:squarederror", "num_round": 50, "max_depth": 5}
 
@@ -67,7 +67,7 @@ def train(prefix: Path) -> xgboost.Booster:
     booster = xgboost.train(params, dtrain, num_boost_round=num_round, evals=evals, verbose_eval=True)
     model_dir = prefix / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    # Saved without a file suffix under the name that evaluate.py and serve look for.
+    # Under the name that evaluate.py and serve look for.
     booster.save_model(str(model_dir / MODEL_FILE_NAME))
     return booster
 

@@ -4,7 +4,7 @@ Runs inside this repository's own image (container/, which provides xgboost,
 pandas and numpy), so it must not import anything else from this repository. Inputs and
 output, under ``--base-dir``:
 
-* ``model/model.tar.gz``: the training job's artifact (holds ``xgboost-model``)
+* ``model/model.tar.gz``: the training job's artifact (holds ``xgboost-model.ubj``)
 * ``test/test.csv``: label in the first column, no header
 * ``evaluation/evaluation.json``: the report that the pipeline's condition reads
   (``regression_metrics.mse.value``) and that is attached to the model package.
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # A predictor maps a feature matrix to one prediction per row.
 Predictor = Callable[[np.ndarray], np.ndarray]
 
-MODEL_FILE_NAME = "xgboost-model"
+MODEL_FILE_NAME = "xgboost-model.ubj"  # the suffix tells xgboost the format
 
 
 def load_xgboost_predictor(model_archive: Path) -> Predictor:
