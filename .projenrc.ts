@@ -25,6 +25,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // The development tsconfig keeps the name the project layout fixes.
   tsconfigDevFile: 'tsconfig.dev.json',
+  // One config that covers src/ and test/, rather than the nearest tsconfig.json per file.
+  eslintOptions: { dirs: ['src'], devdirs: ['test'], tsconfigPath: './tsconfig.dev.json', projectService: false },
 
   // No GitHub here: CI is `.ci/run`, releases are cut by hand.
   github: false,
@@ -61,6 +63,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '.ci/work/',
   ],
 });
+
+project.tsconfigDev.addInclude('.projenrc.ts');
 
 // The library reads its own version at run time (product version names follow it).
 project.package.addVersion('0.1.0');

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
   createSeededRepository,
@@ -18,7 +19,6 @@ import {
   validateRepositoryName,
 } from './private/pipeline-common';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
-import { validateProjectNameAndId } from './private/names';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 

@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DeploymentStage } from './deployment-stage';
+import { validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
   createSeededRepository,
@@ -29,7 +30,6 @@ import {
 } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
 import { resolveStages } from './private/stages';
-import { validateProjectNameAndId } from './private/names';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 

@@ -259,7 +259,11 @@ export class ProjectPortfolio extends Construct {
         path: '/service-role/',
         description: 'Launches SageMaker project templates',
       });
-      for (const statement of launchRoleStatements({ assetBucket: this.assetBucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName })) {
+      const statements = launchRoleStatements({
+        assetBucket: this.assetBucket,
+        permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName,
+      });
+      for (const statement of statements) {
         this.ownedLaunchRole.addToPrincipalPolicy(statement);
       }
       this.launchRole = this.ownedLaunchRole;

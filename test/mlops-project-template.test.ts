@@ -31,11 +31,11 @@ const byoc = synthTemplate(p => new ByocProjectTemplate(p, 'Byoc'));
 const builtIns: [string, { template: Template; construct: MLOpsProjectTemplate }][] = [['basic', basic], ['dynamic accounts', dynamic], ['BYOC', byoc]];
 
 const LONGEST = {
-  SageMakerProjectName: 'A'.repeat(32),
-  SageMakerProjectId: 'p'.repeat(16),
-  PreProdAccount: '222222222222',
-  ProdAccount: '333333333333',
-  DeploymentRegion: 'ap-southeast-5',
+  'SageMakerProjectName': 'A'.repeat(32),
+  'SageMakerProjectId': 'p'.repeat(16),
+  'PreProdAccount': '222222222222',
+  'ProdAccount': '333333333333',
+  'DeploymentRegion': 'ap-southeast-5',
   'AWS::AccountId': '123456789012',
   'AWS::Region': 'ap-southeast-5',
   'AWS::Partition': 'aws-iso-b',
@@ -56,10 +56,13 @@ describe.each(builtIns)('built-in %s template', (_name, { template }) => {
       expect(Object.keys(resources).length).toBeGreaterThan(0);
       for (const [id, resource] of Object.entries<any>(resources)) {
         const tags = resource.Properties.Tags;
-        expect({ id, tags }).toEqual({ id, tags: expect.arrayContaining([
-          { Key: 'sagemaker:project-name', Value: { Ref: 'SageMakerProjectName' } },
-          { Key: 'sagemaker:project-id', Value: { Ref: 'SageMakerProjectId' } },
-        ]) });
+        expect({ id, tags }).toEqual({
+          id,
+          tags: expect.arrayContaining([
+            { Key: 'sagemaker:project-name', Value: { Ref: 'SageMakerProjectName' } },
+            { Key: 'sagemaker:project-id', Value: { Ref: 'SageMakerProjectId' } },
+          ]),
+        });
       }
     }
   });
@@ -73,7 +76,9 @@ describe.each(builtIns)('built-in %s template', (_name, { template }) => {
       expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault)
         .toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } });
       expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+      });
     }
     for (const policy of Object.values<any>(template.findResources('AWS::S3::BucketPolicy'))) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
@@ -167,26 +172,32 @@ describe('deployment accounts', () => {
         Statement: Match.arrayWith([Match.objectLike({
           Sid: 'DeploymentAccountsUsePackages',
           Action: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
-          Principal: { AWS: [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
-          ] },
+          Principal: {
+            AWS: [
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+            ],
+          },
         })]),
       },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Sid: 'DeploymentAccountReadWrite1',
-        Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
-        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DeploymentAccountReadWrite1',
+          Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
+        })]),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
-        Sid: 'DeploymentAccount2',
-        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
-        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] } },
-      })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DeploymentAccount2',
+          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] } },
+        })]),
+      },
     });
     expect(template.findParameters('PreProdAccount')).toEqual({});
   });
@@ -198,10 +209,12 @@ describe('deployment accounts', () => {
     }
     template.hasParameter('DeploymentRegion', { Type: 'String', AllowedPattern: '^[a-z]{2,4}(-[a-z]+)+-\\d{1,2}$' });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Sid: 'DeploymentAccountReadWrite2',
-        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] } },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DeploymentAccountReadWrite2',
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] } },
+        })]),
+      },
     });
   });
 
@@ -228,10 +241,12 @@ describe('BYOC', () => {
       Properties: Match.objectLike({
         RepositoryName: { 'Fn::Join': ['', ['mlops-', { Ref: 'SageMakerProjectId' }]] },
         ImageScanningConfiguration: { ScanOnPush: true },
-        RepositoryPolicyText: { Statement: Match.arrayWith([Match.objectLike({
-          Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] } },
-        })]) },
+        RepositoryPolicyText: {
+          Statement: Match.arrayWith([Match.objectLike({
+            Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+            Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] } },
+          })]),
+        },
       }),
       DeletionPolicy: 'Retain',
     });
