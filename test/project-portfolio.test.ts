@@ -197,9 +197,13 @@ describe('ProjectPortfolio access', () => {
     const boundary = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:policy/org-boundary']] };
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', { Path: '/service-role/', PermissionsBoundary: boundary });
     const launchStatements = launchRoleStatements(Template.fromStack(stack));
-    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': {
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']],
-    } } });
+    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({
+      StringEquals: {
+        'iam:PermissionsBoundary': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']],
+        },
+      },
+    });
     const roles = Template.fromJSON(readProductTemplate(stack, template)).findResources('AWS::IAM::Role');
     expect(Object.keys(roles).length).toBeGreaterThan(0);
     for (const role of Object.values<any>(roles)) {
@@ -265,8 +269,10 @@ describe('ProjectPortfolio products and versions', () => {
     const second = newStack();
     const p2 = new ProjectPortfolio(second, 'Portfolio');
     const changed = new MLOpsProjectTemplate(p2, 'A', {
-      productName: 'Template A', stages: [{ name: 'dev' }, { name: 'qa' }],
-      buildSeedCode: SeedCode.fromSsmParameters('/mlops/code/build'), deploySeedCode: SeedCode.fromSsmParameters('/mlops/code/deploy'),
+      productName: 'Template A',
+      stages: [{ name: 'dev' }, { name: 'qa' }],
+      buildSeedCode: SeedCode.fromSsmParameters('/mlops/code/build'),
+      deploySeedCode: SeedCode.fromSsmParameters('/mlops/code/deploy'),
     });
     p2.addTemplate(changed, { versionName: 'v1', snapshotDirectory });
     expect(() => (second.node.root as App).synth()).toThrow(/Template has changed for ProductStack Version v1/);

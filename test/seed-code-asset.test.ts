@@ -117,7 +117,8 @@ describe('SeedCodeAsset', () => {
     const seed = SeedCode.fromBundledApp(BundledSeedApp.BUILD_APP);
     new codecommit.Repository(product, 'Repo', { repositoryName: 'r', code: seed.repositoryCode(product, 'main') });
     new servicecatalog.CloudFormationProduct(stack, 'P', {
-      productName: 'p', owner: 'o',
+      productName: 'p',
+      owner: 'o',
       productVersions: [{ productVersionName: 'v1', cloudFormationTemplate: servicecatalog.CloudFormationTemplate.fromProductStack(product) }],
     });
     productTemplate(product).hasResourceProperties('AWS::CodeCommit::Repository', {

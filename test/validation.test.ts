@@ -29,16 +29,25 @@ function artifactBucket(scope: Stack): s3.Bucket {
 function deployWith(stages: DeploymentStage[], extra: object = {}) {
   const s = stack();
   new DeployPipeline(s, 'Deploy', {
-    projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'churn-p-abc',
-    artifactBucket: artifactBucket(s), stages, seedCode: SeedCode.fromBucket('b', 'k'), ...extra,
+    projectName: 'churn',
+    projectId: 'p-abc',
+    modelPackageGroupName: 'churn-p-abc',
+    artifactBucket: artifactBucket(s),
+    stages,
+    seedCode: SeedCode.fromBucket('b', 'k'),
+    ...extra,
   });
 }
 
 function buildWith(extra: object) {
   const s = stack();
   new BuildPipeline(s, 'Build', {
-    projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'churn-p-abc',
-    artifactBucket: artifactBucket(s), seedCode: SeedCode.fromBucket('b', 'k'), ...extra,
+    projectName: 'churn',
+    projectId: 'p-abc',
+    modelPackageGroupName: 'churn-p-abc',
+    artifactBucket: artifactBucket(s),
+    seedCode: SeedCode.fromBucket('b', 'k'),
+    ...extra,
   });
 }
 
@@ -92,7 +101,10 @@ describe('values known only at deploy time are guarded by parameter constraints'
   test('a stage account and region from parameters get the 12-digit and region patterns', () => {
     const s = stack();
     new DeployPipeline(s, 'Deploy', {
-      projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'churn-p-abc', artifactBucket: artifactBucket(s),
+      projectName: 'churn',
+      projectId: 'p-abc',
+      modelPackageGroupName: 'churn-p-abc',
+      artifactBucket: artifactBucket(s),
       seedCode: SeedCode.fromBucket('b', 'k'),
       stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' }],
     });
