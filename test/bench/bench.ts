@@ -4,9 +4,11 @@
 // A report, not a test: it prints a table, writes bench-results.json at the repo root and exits 0
 // unless something crashes. Slow or missed figures are reported, never failed on.
 //
-//   npx projen bench                                  the full bench (about 5-10 minutes on 2 cores)
-//   npx projen bench -- --quick                       one run of each, to check the bench itself
-//   npx projen bench -- --markdown test/bench/RESULTS.md   also write the figures as Markdown
+//   npx projen bench                                   the full bench (2-4 minutes on 2 idle cores)
+//   BENCH_QUICK=1 npx projen bench                     one run of each, to check the bench itself
+//   BENCH_MARKDOWN=test/bench/RESULTS.md npx projen bench   also write the figures as Markdown
+// (the projen task passes no arguments; run through ts-node directly, --quick and
+// --markdown <file> work too)
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -17,17 +19,17 @@ import { renderMarkdown } from './markdown';
 import { NPM_TARBALL_TARGET_BYTES, packageSizes, PackageSizes } from './packages';
 import { AppBuilder, cleanTemp, exampleApp, portfolioApp, SynthDirs, synthOnce, tempDir } from './scenarios';
 import { collectGarbage, formatTiming, kib, pct, round, seconds, summarize, timeOnce, Timing } from './stats';
-import { LIMITS, portfolioStackResources, PRICES, ProjectFootprint, productVersionCounts, projectFootprints, templateSizes, TemplateSize } from './templates';
+import { LIMITS, portfolioStackResources, portfolioStackResourceTypes, PRICES, ProjectFootprint, productVersionCounts, projectFootprints, templateSizes, TemplateSize } from './templates';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const QUICK = process.argv.includes('--quick');
+const QUICK = process.argv.includes('--quick') || !!process.env.BENCH_QUICK;
 const markdownIndex = process.argv.indexOf('--markdown');
-const MARKDOWN_FILE = markdownIndex >= 0 ? process.argv[markdownIndex + 1] : undefined;
+const MARKDOWN_FILE = (markdownIndex >= 0 ? process.argv[markdownIndex + 1] : undefined) ?? process.env.BENCH_MARKDOWN;
 
 /** Runs per scenario: chosen so the full bench stays well under 10 minutes on 2 shared cores. */
 const RUNS = QUICK
   ? { example: 1, products1: 1, products10: 1, products50: 1, versions: 1, cold: 1 }
-  : { example: 5, products1: 5, products10: 5, products50: 3, versions: 3, cold: 3 };
+  : { example: 7, products1: 7, products10: 7, products50: 5, versions: 5, cold: 3 };
 const PRODUCT_COUNTS = [1, 10, 50];
 /** Version history scenarios: products in the portfolio × versions per product. */
 const VERSION_SCENARIOS = [
@@ -43,6 +45,7 @@ export interface ScenarioResult {
   readonly versionsPerProduct: number;
   readonly timing: Timing;
   readonly portfolioStackResources: number;
+  readonly portfolioStackResourceTypes: { [type: string]: number };
   readonly versionCounts: number[];
   readonly note?: string;
 }
@@ -87,6 +90,7 @@ function main(): void {
   const method = [
     'Each synthesis builds a fresh App (new constructs) and calls app.synth() into a new temp outdir; the time covers both.',
     'All runs are in this one process, after one warm-up synthesis of the example app; the asset hash cache is cleared and garbage collected before each run.',
+    'Scenarios are interleaved (run 1 of every scenario, then run 2 of every scenario, ...) so a change in machine load hits all of them alike.',
     `Runs: example app ${RUNS.example}, 1 product ${RUNS.products1}, 10 products ${RUNS.products10}, 50 products ${RUNS.products50} (fewer: each takes longest), version histories ${RUNS.versions} each, cold start ${RUNS.cold}.`,
     'Version histories: snapshots of versions v1..vN are written first by synthesizing with each versionName into one snapshotDirectory (untimed), then the synthesis of vN (which adds v1..vN-1 from the snapshots) is timed.',
     'The machine is shared (2 cores, other test runs): timings are noisy; compare medians and look at the min/max spread.',
@@ -102,19 +106,31 @@ function main(): void {
   const sizes = templateSizes(example);
   const footprints = projectFootprints(example);
 
-  const exampleResult = timeScenario('example app (3 built-in templates)', exampleApp, RUNS.example, { products: 3, versions: 1 });
+  // Version histories: write the snapshots of v1..vN first (untimed).
+  const histories = VERSION_SCENARIOS.map(({ products, versions }) => prepareVersionHistory(products, versions));
 
-  const portfolios: ScenarioResult[] = [];
-  for (const products of PRODUCT_COUNTS) {
-    const runs = products === 1 ? RUNS.products1 : products === 10 ? RUNS.products10 : RUNS.products50;
-    portfolios.push(timeScenario(`portfolio, ${products} product${products > 1 ? 's' : ''}`, portfolioApp(products), runs, {
+  const scenarios: Scenario[] = [
+    { name: 'example app (3 built-in templates)', build: exampleApp, runs: RUNS.example, products: 3, versions: 1 },
+    ...PRODUCT_COUNTS.map(products => ({
+      name: `portfolio, ${products} product${products > 1 ? 's' : ''}`,
+      build: portfolioApp(products),
+      runs: products === 1 ? RUNS.products1 : products === 10 ? RUNS.products10 : RUNS.products50,
       products,
       versions: 1,
-      note: products === 50 && runs < RUNS.products1 ? `${runs} runs only (each takes longest)` : undefined,
-    }));
-  }
+      note: products === 50 && RUNS.products50 < RUNS.products1 ? `${RUNS.products50} runs only: each takes longest` : undefined,
+    })),
+    ...histories,
+  ];
+  const timed = runInterleaved(scenarios);
+  const exampleResult = timed[0];
+  const portfolios = timed.slice(1, 1 + PRODUCT_COUNTS.length);
+  const versionHistories = timed.slice(1 + PRODUCT_COUNTS.length).map((result, i) => {
+    const expected = VERSION_SCENARIOS[i].versions;
+    const wrong = result.versionCounts.some(n => n !== expected);
+    return wrong ? { ...result, note: `expected ${expected} versions per product, found ${result.versionCounts.join(', ')}` } : result;
+  });
+  for (const s of histories) fs.rmSync(s.snapshotDirectory!, { recursive: true, force: true });
 
-  const versionHistories = VERSION_SCENARIOS.map(({ products, versions }) => timeVersionHistory(products, versions, RUNS.versions));
   const coldStart = measureColdStart(RUNS.cold);
   const packages = packageSizes(ROOT);
   const targets = evaluateTargets(portfolios, footprints, packages);
@@ -142,37 +158,55 @@ function main(): void {
   cleanTemp();
 }
 
-function timeScenario(name: string, build: AppBuilder, runs: number, options: { products: number; versions: number; note?: string; snapshotDirectory?: string }): ScenarioResult {
-  const samples: number[] = [];
-  let resources = 0;
-  let versionCounts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const dirs: SynthDirs = { outdir: tempDir('out'), snapshotDirectory: options.snapshotDirectory ?? tempDir('snap') };
-    collectGarbage();
-    let app: App | undefined;
-    const ms = timeOnce(() => { app = synthOnce(build, dirs); });
-    samples.push(ms);
-    progress(`${name}: run ${i + 1}/${runs} ${seconds(ms)}`);
-    if (i === runs - 1) {
-      resources = portfolioStackResources(app!);
-      versionCounts = productVersionCounts(app!);
-    }
-    fs.rmSync(dirs.outdir, { recursive: true, force: true });
-    if (!options.snapshotDirectory) fs.rmSync(dirs.snapshotDirectory, { recursive: true, force: true });
-  }
-  return {
-    name,
-    products: options.products,
-    versionsPerProduct: options.versions,
-    timing: summarize(samples),
-    portfolioStackResources: resources,
-    versionCounts,
-    note: options.note,
-  };
+interface Scenario {
+  readonly name: string;
+  readonly build: AppBuilder;
+  readonly runs: number;
+  readonly products: number;
+  readonly versions: number;
+  /** A prepared snapshot folder kept across runs; otherwise each run gets a new empty one. */
+  readonly snapshotDirectory?: string;
+  readonly note?: string;
 }
 
-/** Write snapshots of v1..vN (untimed), then time the synthesis of vN with v1..vN-1 read back. */
-function timeVersionHistory(products: number, versions: number, runs: number): ScenarioResult {
+/**
+ * Run the scenarios round by round (run 1 of each, then run 2 of each, ...), so that a change in
+ * the load of the shared machine affects every scenario alike rather than one of them.
+ */
+function runInterleaved(scenarios: Scenario[]): ScenarioResult[] {
+  const samples = scenarios.map(() => [] as number[]);
+  const last: { resources: number; resourceTypes: { [type: string]: number }; versionCounts: number[] }[] = [];
+  const rounds = Math.max(...scenarios.map(s => s.runs));
+  for (let round = 0; round < rounds; round++) {
+    scenarios.forEach((scenario, i) => {
+      if (round >= scenario.runs) return;
+      const dirs: SynthDirs = { outdir: tempDir('out'), snapshotDirectory: scenario.snapshotDirectory ?? tempDir('snap') };
+      collectGarbage();
+      let app: App | undefined;
+      const ms = timeOnce(() => { app = synthOnce(scenario.build, dirs); });
+      samples[i].push(ms);
+      progress(`round ${round + 1}/${rounds} ${scenario.name}: ${seconds(ms)}`);
+      if (round === scenario.runs - 1) {
+        last[i] = { resources: portfolioStackResources(app!), resourceTypes: portfolioStackResourceTypes(app!), versionCounts: productVersionCounts(app!) };
+      }
+      fs.rmSync(dirs.outdir, { recursive: true, force: true });
+      if (!scenario.snapshotDirectory) fs.rmSync(dirs.snapshotDirectory, { recursive: true, force: true });
+    });
+  }
+  return scenarios.map((scenario, i) => ({
+    name: scenario.name,
+    products: scenario.products,
+    versionsPerProduct: scenario.versions,
+    timing: summarize(samples[i]),
+    portfolioStackResources: last[i].resources,
+    portfolioStackResourceTypes: last[i].resourceTypes,
+    versionCounts: last[i].versionCounts,
+    note: scenario.note,
+  }));
+}
+
+/** Write snapshots of v1..vN (untimed); the scenario then times the synthesis of vN with v1..vN-1 read back. */
+function prepareVersionHistory(products: number, versions: number): Scenario {
   const snapshotDirectory = tempDir('history');
   for (let v = 1; v <= versions; v++) {
     const outdir = tempDir('prepare');
@@ -180,11 +214,14 @@ function timeVersionHistory(products: number, versions: number, runs: number): S
     fs.rmSync(outdir, { recursive: true, force: true });
   }
   progress(`history of ${products} product(s) × ${versions} version(s): ${versions} snapshot(s) written`);
-  const result = timeScenario(`${products} product${products > 1 ? 's' : ''} × ${versions} version${versions > 1 ? 's' : ''}`,
-    portfolioApp(products, `v${versions}`), runs, { products, versions, snapshotDirectory });
-  fs.rmSync(snapshotDirectory, { recursive: true, force: true });
-  const wrong = result.versionCounts.filter(n => n !== versions);
-  return wrong.length === 0 ? result : { ...result, note: `expected ${versions} versions per product, found ${result.versionCounts.join(', ')}` };
+  return {
+    name: `${products} product${products > 1 ? 's' : ''} × ${versions} version${versions > 1 ? 's' : ''}`,
+    build: portfolioApp(products, `v${versions}`),
+    runs: RUNS.versions,
+    products,
+    versions,
+    snapshotDirectory,
+  };
 }
 
 /** Synthesize the example app in fresh node processes (ts-node, transpile only). */
@@ -232,7 +269,7 @@ function evaluateTargets(portfolios: ScenarioResult[], footprints: ProjectFootpr
     measured: `${fmt(growth)} per product (${p1.portfolioStackResources} → ${p10.portfolioStackResources} → ${p50.portfolioStackResources} resources for 1 → 10 → 50 products; 1→10: ${fmt(growth10)}, 1→50: ${fmt(growth50)})`,
     met: growth <= 3,
     margin: `${fmt(Math.abs(3 - growth))} resources per product ${growth <= 3 ? 'to spare' : 'over'}`,
-    note: `the stack reaches the 500-resource quota at about ${Math.floor((LIMITS.resources - (p1.portfolioStackResources - growth)) / Math.max(growth, 0.001))} products`,
+    note: `added per product: ${perProductTypes(p1, p50)}; the stack reaches the 500-resource quota at about ${Math.floor((LIMITS.resources - (p1.portfolioStackResources - growth)) / Math.max(growth, 0.001))} products`,
   });
 
   const ratio = p50.timing.medianMs / p1.timing.medianMs;
@@ -324,11 +361,22 @@ function printReport(r: BenchResults): void {
   if (!r.packages.built) {
     log(`  ${r.packages.note}`);
   } else {
-    table(['package', 'file', 'bytes', 'built'], r.packages.files.map(f => [f.kind, f.file, `${f.bytes.toLocaleString('en-US')} (${kib(f.bytes)})`, f.built]));
+    table(['package', 'file', 'bytes', 'built'], r.packages.files.map(f => [f.kind, path.basename(f.file), `${f.bytes.toLocaleString('en-US')} (${kib(f.bytes)})`, f.built]));
   }
 
   log('\nTargets');
   table(['target', 'goal', 'measured', 'met', 'margin'], r.targets.map(t => [t.name, t.target, t.measured, t.met ? 'met' : 'MISSED', t.margin + (t.note ? ` (${t.note})` : '')]));
+}
+
+/** Which resource types each added product brings to the portfolio stack, e.g. '1 AWS::ServiceCatalog::CloudFormationProduct'. */
+function perProductTypes(small: ScenarioResult, large: ScenarioResult): string {
+  const added = large.products - small.products;
+  const types = new Set([...Object.keys(small.portfolioStackResourceTypes), ...Object.keys(large.portfolioStackResourceTypes)]);
+  return [...types]
+    .map(type => ({ type, each: ((large.portfolioStackResourceTypes[type] ?? 0) - (small.portfolioStackResourceTypes[type] ?? 0)) / added }))
+    .filter(t => t.each !== 0)
+    .map(t => `${fmt(t.each)} ${t.type}`)
+    .join(', ');
 }
 
 function summarizeTypes(types: string[]): string {
@@ -354,10 +402,10 @@ function describeEnvironment(): { [key: string]: string | number } {
     // not a git checkout
   }
   return {
-    date: new Date().toISOString().slice(0, 10),
-    node: process.version,
+    'date': new Date().toISOString().slice(0, 10),
+    'node': process.version,
     'aws-cdk-lib': JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'aws-cdk-lib', 'package.json'), 'utf-8')).version,
-    cpus: `${cpus.length}× ${cpus[0]?.model?.trim() ?? 'unknown'}`,
+    'cpus': `${cpus.length}× ${cpus[0]?.model?.trim() ?? 'unknown'}`,
     'load average (1 min)': os.loadavg()[0].toFixed(2),
     commit,
   };

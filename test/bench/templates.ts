@@ -86,6 +86,18 @@ export function portfolioStackResources(app: App): number {
   return assembly.stacks.reduce((sum, stack) => sum + Object.keys(stack.template.Resources ?? {}).length, 0);
 }
 
+/** Resource types of the portfolio stacks of an app, with their counts. */
+export function portfolioStackResourceTypes(app: App): { [type: string]: number } {
+  const assembly = app.synth();
+  const types: { [type: string]: number } = {};
+  for (const stack of assembly.stacks) {
+    for (const resource of Object.values<any>(stack.template.Resources ?? {})) {
+      types[resource.Type] = (types[resource.Type] ?? 0) + 1;
+    }
+  }
+  return types;
+}
+
 /** Number of versions each product of the app's portfolio stacks offers. */
 export function productVersionCounts(app: App): number[] {
   const assembly = app.synth();
