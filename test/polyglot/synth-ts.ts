@@ -6,9 +6,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { buildSnippetsApp } from './snippets';
 import { BundledSeedApp, SeedCodeAsset } from '../../src';
 import { buildExampleApp } from '../example/app';
-import { buildSnippetsApp } from './snippets';
 
 function main(argv: string[]) {
   if (argv.length < 2 || argv.length > 3) {

@@ -1,0 +1,122 @@
+package polyglot;
+
+import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
+import io.github.cdksagemakerprojecttemplates.BuildPipeline;
+import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
+import io.github.cdksagemakerprojecttemplates.DeployPipeline;
+import io.github.cdksagemakerprojecttemplates.DeploymentStage;
+import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
+import io.github.cdksagemakerprojecttemplates.SeedCode;
+import io.github.cdksagemakerprojecttemplates.SeedCodeAsset;
+import io.github.cdksagemakerprojecttemplates.SeedCodeLocationParameters;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import software.amazon.awscdk.Stack;
+import software.amazon.awscdk.services.codepipeline.actions.ManualApprovalAction;
+import software.amazon.awscdk.services.s3.Bucket;
+import software.amazon.awscdk.services.s3.BucketEncryption;
+
+/**
+ * The README example of each public construct, in Java: the same code as ../snippets.ts. Each
+ * method is one snippet of README-snippets.md; {@link #buildSnippetsApp} puts each in its own
+ * stack so the polyglot gate can compare them with the TypeScript and Python versions.
+ */
+public final class Snippets {
+  private Snippets() {}
+
+  // snippet:SeedCodeAsset
+  static void seedCodeAssetSnippet(Stack stack) {
+    // One of the starter apps bundled in the package, zipped as an S3 asset, its location
+    // published in SSM (/mlops/code/seed_bucket and /mlops/code/build).
+    SeedCodeAsset buildApp = SeedCodeAsset.fromBundledApp(stack, "BuildAppSeed", BundledSeedApp.BUILD_APP);
+    buildApp.publishLocation();
+
+    // A folder of your own.
+    SeedCodeAsset mine = SeedCodeAsset.Builder.create(stack, "MySeed")
+        .path("my_seed_code")
+        .exclude(List.of("*.ipynb"))
+        .build();
+    mine.publishLocation(SeedCodeLocationParameters.builder().objectKeyParameterName("/mlops/code/my_seed").build());
+  }
+  // end:SeedCodeAsset
+
+  // snippet:BuildPipeline
+  static void buildPipelineSnippet(Stack stack) {
+    Bucket artifactBucket = Bucket.Builder.create(stack, "Artifacts").encryption(BucketEncryption.KMS).build();
+    BuildPipeline build = BuildPipeline.Builder.create(stack, "Build")
+        .projectName("churn")
+        .projectId("p-1a2b3c4d5e6f")
+        .modelPackageGroupName("churn-p-1a2b3c4d5e6f")
+        .artifactBucket(artifactBucket)
+        .build();
+    build.getBuildStage().addAction(ManualApprovalAction.Builder.create()
+        .actionName("Manual_Approval")
+        .runOrder(2)
+        .build());
+  }
+  // end:BuildPipeline
+
+  // snippet:DeployPipeline
+  static void deployPipelineSnippet(Stack stack) {
+    Bucket artifactBucket = Bucket.Builder.create(stack, "Artifacts").encryption(BucketEncryption.KMS).build();
+    DeployPipeline.Builder.create(stack, "Deploy")
+        .projectName("churn")
+        .projectId("p-1a2b3c4d5e6f")
+        .modelPackageGroupName("churn-p-1a2b3c4d5e6f")
+        .artifactBucket(artifactBucket)
+        .stages(List.of(
+            DeploymentStage.builder().name("dev").build(),
+            DeploymentStage.builder().name("prod").account("333333333333").region("eu-west-1").build()))
+        .build();
+  }
+  // end:DeployPipeline
+
+  // snippet:MLOpsProjectTemplate
+  static void mlopsProjectTemplateSnippet(Stack stack) {
+    ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio")
+        .providerName("ML Platform Team")
+        .build();
+    MLOpsProjectTemplate template = MLOpsProjectTemplate.Builder.create(portfolio, "Churn")
+        .productName("Churn model, dev and prod")
+        .stages(List.of(
+            DeploymentStage.builder().name("dev").build(),
+            DeploymentStage.builder().name("prod").accountParameterName("ProdAccount").regionParameterName("ProdRegion").build()))
+        .buildSeedCode(SeedCode.fromDirectory("my_seed_code"))
+        .deploySeedCode(SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP))
+        .build();
+    portfolio.addTemplate(template, AddTemplateOptions.builder().supportEmail("ml-platform@example.com").build());
+  }
+  // end:MLOpsProjectTemplate
+
+  // snippet:ProjectPortfolio
+  static void projectPortfolioSnippet(Stack stack) {
+    ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio")
+        .displayName("SageMaker Organization Templates")
+        .providerName("ML Platform Team")
+        .executionRoleParameterName("/mlops/role/lead")
+        .shareWithAccounts(List.of("222222222222"))
+        .tagOptions(Map.of("cost-center", List.of("ml-platform", "research")))
+        .build();
+    portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"), AddTemplateOptions.builder()
+        .versionName("v1")
+        .supportUrl("https://wiki.example.com/ml-platform")
+        .build());
+  }
+  // end:ProjectPortfolio
+
+  /** Every snippet in its own stack, in the same order as snippets.ts. */
+  static software.amazon.awscdk.App buildSnippetsApp(String outdir) {
+    software.amazon.awscdk.App app = software.amazon.awscdk.App.Builder.create().outdir(outdir).build();
+    Map<String, Consumer<Stack>> snippets = new java.util.LinkedHashMap<>();
+    snippets.put("SeedCodeAsset", Snippets::seedCodeAssetSnippet);
+    snippets.put("BuildPipeline", Snippets::buildPipelineSnippet);
+    snippets.put("DeployPipeline", Snippets::deployPipelineSnippet);
+    snippets.put("MLOpsProjectTemplate", Snippets::mlopsProjectTemplateSnippet);
+    snippets.put("ProjectPortfolio", Snippets::projectPortfolioSnippet);
+    snippets.forEach((name, snippet) -> snippet.accept(Stack.Builder.create(app, name + "Snippet").env(App.EXAMPLE_ENV).build()));
+    return app;
+  }
+}
