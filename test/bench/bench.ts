@@ -51,6 +51,7 @@ export interface ScenarioResult {
 }
 
 export interface ColdStart {
+  readonly name: string;
   readonly runs: number;
   readonly processWall?: Timing;
   readonly load?: Timing;
@@ -74,7 +75,7 @@ export interface BenchResults {
   readonly exampleApp: ScenarioResult;
   readonly portfolios: ScenarioResult[];
   readonly versionHistories: ScenarioResult[];
-  readonly coldStart: ColdStart;
+  readonly coldStart: ColdStart[];
   readonly limits: typeof LIMITS;
   readonly templateSizes: TemplateSize[];
   readonly footprints: ProjectFootprint[];
@@ -133,7 +134,7 @@ function main(): void {
 
   const coldStart = measureColdStart(RUNS.cold);
   const packages = packageSizes(ROOT);
-  const targets = evaluateTargets(portfolios, footprints, packages);
+  const targets = evaluateTargets(portfolios, coldStart, footprints, packages);
 
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -177,17 +178,21 @@ function runInterleaved(scenarios: Scenario[]): ScenarioResult[] {
   const samples = scenarios.map(() => [] as number[]);
   const last: { resources: number; resourceTypes: { [type: string]: number }; versionCounts: number[] }[] = [];
   const rounds = Math.max(...scenarios.map(s => s.runs));
-  for (let round = 0; round < rounds; round++) {
+  for (let run = 0; run < rounds; run++) {
     scenarios.forEach((scenario, i) => {
-      if (round >= scenario.runs) return;
+      if (run >= scenario.runs) return;
       const dirs: SynthDirs = { outdir: tempDir('out'), snapshotDirectory: scenario.snapshotDirectory ?? tempDir('snap') };
       collectGarbage();
       let app: App | undefined;
       const ms = timeOnce(() => { app = synthOnce(scenario.build, dirs); });
       samples[i].push(ms);
-      progress(`round ${round + 1}/${rounds} ${scenario.name}: ${seconds(ms)}`);
-      if (round === scenario.runs - 1) {
-        last[i] = { resources: portfolioStackResources(app!), resourceTypes: portfolioStackResourceTypes(app!), versionCounts: productVersionCounts(app!) };
+      progress(`round ${run + 1}/${rounds} ${scenario.name}: ${seconds(ms)}`);
+      if (run === scenario.runs - 1) {
+        last[i] = {
+          resources: portfolioStackResources(app!),
+          resourceTypes: portfolioStackResourceTypes(app!),
+          versionCounts: productVersionCounts(app!),
+        };
       }
       fs.rmSync(dirs.outdir, { recursive: true, force: true });
       if (!scenario.snapshotDirectory) fs.rmSync(dirs.snapshotDirectory, { recursive: true, force: true });
@@ -224,38 +229,62 @@ function prepareVersionHistory(products: number, versions: number): Scenario {
   };
 }
 
-/** Synthesize the example app in fresh node processes (ts-node, transpile only). */
-function measureColdStart(runs: number): ColdStart {
-  const wall: number[] = [];
-  const load: number[] = [];
-  const synth: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const outdir = tempDir('cold');
-    const started = performance.now();
-    const child = spawnSync(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'cold-run.ts'), outdir, path.join(outdir, 'snapshots')], {
-      cwd: ROOT,
-      encoding: 'utf-8',
-      env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: 'true' },
-      maxBuffer: 16 * 1024 * 1024,
+const COLD_SCENARIOS = [
+  { key: 'example', name: 'example app' },
+  { key: 'products:1', name: 'portfolio, 1 product' },
+  { key: 'products:50', name: 'portfolio, 50 products' },
+];
+
+/** Synthesize in fresh node processes (ts-node, transpile only), round by round. */
+function measureColdStart(runs: number): ColdStart[] {
+  const figures = COLD_SCENARIOS.map(() => ({
+    wall: [] as number[],
+    load: [] as number[],
+    synth: [] as number[],
+    error: undefined as string | undefined,
+  }));
+  for (let run = 0; run < runs; run++) {
+    COLD_SCENARIOS.forEach((scenario, i) => {
+      const f = figures[i];
+      if (f.error) return;
+      const outdir = tempDir('cold');
+      const started = performance.now();
+      const child = spawnSync(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'cold-run.ts'), scenario.key, outdir, path.join(outdir, 'snapshots')], {
+        cwd: ROOT,
+        encoding: 'utf-8',
+        env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.dev.json'), TS_NODE_TRANSPILE_ONLY: 'true' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const ms = performance.now() - started;
+      fs.rmSync(outdir, { recursive: true, force: true });
+      const line = (child.stdout ?? '').trim().split('\n').pop() ?? '';
+      if (child.status !== 0 || !line.startsWith('{')) {
+        f.error = `child exited ${child.status}: ${(child.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`;
+        progress(`cold start ${scenario.name}: ${f.error}`);
+        return;
+      }
+      const out = JSON.parse(line);
+      f.wall.push(ms);
+      f.load.push(out.loadMs);
+      f.synth.push(out.synthMs);
+      progress(`cold start ${run + 1}/${runs} ${scenario.name}: ${seconds(ms)} (load ${seconds(out.loadMs)}, build and synth ${seconds(out.synthMs)})`);
     });
-    const ms = performance.now() - started;
-    fs.rmSync(outdir, { recursive: true, force: true });
-    const line = (child.stdout ?? '').trim().split('\n').pop() ?? '';
-    if (child.status !== 0 || !line.startsWith('{')) {
-      const error = `cold-start child exited ${child.status}: ${(child.stderr ?? '').trim().split('\n').slice(0, 3).join(' ')}`;
-      progress(error);
-      return { runs: wall.length, error };
-    }
-    const figures = JSON.parse(line);
-    wall.push(ms);
-    load.push(figures.loadMs);
-    synth.push(figures.synthMs);
-    progress(`cold start: run ${i + 1}/${runs} ${seconds(ms)} (load ${seconds(figures.loadMs)}, synth ${seconds(figures.synthMs)})`);
   }
-  return { runs, processWall: summarize(wall), load: summarize(load), synth: summarize(synth) };
+  return COLD_SCENARIOS.map((scenario, i) => {
+    const f = figures[i];
+    if (f.wall.length === 0) return { name: scenario.name, runs: 0, error: f.error };
+    return {
+      name: scenario.name,
+      runs: f.wall.length,
+      processWall: summarize(f.wall),
+      load: summarize(f.load),
+      synth: summarize(f.synth),
+      error: f.error,
+    };
+  });
 }
 
-function evaluateTargets(portfolios: ScenarioResult[], footprints: ProjectFootprint[], packages: PackageSizes): TargetResult[] {
+function evaluateTargets(portfolios: ScenarioResult[], cold: ColdStart[], footprints: ProjectFootprint[], packages: PackageSizes): TargetResult[] {
   const targets: TargetResult[] = [];
   const by = (n: number) => portfolios.find(p => p.products === n)!;
   const [p1, p10, p50] = [by(1), by(10), by(50)];
@@ -273,6 +302,8 @@ function evaluateTargets(portfolios: ScenarioResult[], footprints: ProjectFootpr
   });
 
   const ratio = p50.timing.medianMs / p1.timing.medianMs;
+  const cold1 = cold.find(c => c.name === 'portfolio, 1 product');
+  const cold50 = cold.find(c => c.name === 'portfolio, 50 products');
   const ratioBest = p50.timing.minMs / p1.timing.minMs;
   targets.push({
     name: 'Synth time, 50 products vs 1',
@@ -280,6 +311,10 @@ function evaluateTargets(portfolios: ScenarioResult[], footprints: ProjectFootpr
     measured: `${fmt(ratio)}× (medians ${seconds(p50.timing.medianMs)} / ${seconds(p1.timing.medianMs)}; fastest runs ${fmt(ratioBest)}×)`,
     met: ratio < 10,
     margin: ratio < 10 ? `${fmt(10 - ratio)}× under` : `${fmt(ratio - 10)}× over`,
+    note: `${fmt((p50.timing.medianMs - p1.timing.medianMs) / 49)} ms per added product vs ${fmt(p1.timing.medianMs)} ms for the 1-product app, so the ratio is about (1-product time + 49 × per-product time) / 1-product time` +
+      (cold1?.processWall && cold50?.processWall
+        ? `; whole fresh processes (module loading included, as a cdk synth is): ${fmt(cold50.processWall.medianMs / cold1.processWall.medianMs)}× (${seconds(cold50.processWall.medianMs)} / ${seconds(cold1.processWall.medianMs)})`
+        : ''),
   });
 
   const worstKeys = Math.max(...footprints.map(f => f.kmsKeys));
@@ -318,11 +353,10 @@ function printReport(r: BenchResults): void {
   table(['scenario', 'median', 'min', 'max', 'runs', 'portfolio stack resources', 'note'], [r.exampleApp, ...r.portfolios, ...r.versionHistories].map(s => [
     s.name, seconds(s.timing.medianMs), seconds(s.timing.minMs), seconds(s.timing.maxMs), String(s.timing.runs), String(s.portfolioStackResources), s.note ?? '',
   ]));
-  if (r.coldStart.error) {
-    log(`Cold start (fresh process): not measured: ${r.coldStart.error}`);
-  } else {
-    log(`Cold start, example app in a fresh node process (ts-node transpile-only, n=${r.coldStart.runs}): process ${formatTiming(r.coldStart.processWall!)}; of which loading the library and aws-cdk-lib ${formatTiming(r.coldStart.load!)}, synthesis ${formatTiming(r.coldStart.synth!)}`);
-  }
+  log('\nCold start: one synthesis in a fresh node process (ts-node, transpile only)');
+  table(['scenario', 'process wall', 'loading library + aws-cdk-lib', 'build + synth', 'runs'], r.coldStart.map(c => c.processWall
+    ? [c.name, formatTiming(c.processWall), formatTiming(c.load!), formatTiming(c.synth!), String(c.runs)]
+    : [c.name, `not measured: ${c.error}`, '', '', '0']));
   for (const line of r.method) log(`  · ${line}`);
 
   log('\nExample app templates against CloudFormation quotas');

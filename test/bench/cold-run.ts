@@ -1,12 +1,15 @@
-// One synthesis of the example app in a fresh process, for cold-start figures.
-// Run by bench.ts as: node -r ts-node/register test/bench/cold-run.ts <outdir> <snapshotDirectory>
-// and prints one JSON line: how long loading the library took and how long the synthesis took.
+// One synthesis in a fresh process, for cold-start figures. bench.ts runs it as
+//   node -r ts-node/register test/bench/cold-run.ts <example|products:N> <outdir> <snapshotDirectory>
+// and reads one JSON line: time to load the library and aws-cdk-lib, time to build and synthesize.
 import { performance } from 'perf_hooks';
 
 const start = performance.now();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildExampleApp } = require('../example/app') as typeof import('../example/app');
+/* eslint-disable @typescript-eslint/no-require-imports */
+const scenarios = require('./scenarios') as typeof import('./scenarios');
+/* eslint-enable @typescript-eslint/no-require-imports */
 const loaded = performance.now();
-buildExampleApp({ outdir: process.argv[2], snapshotDirectory: process.argv[3] }).synth();
+const [scenario, outdir, snapshotDirectory] = process.argv.slice(2);
+const build = scenario === 'example' ? scenarios.exampleApp : scenarios.portfolioApp(Number(scenario.replace('products:', '')));
+build({ outdir, snapshotDirectory }).synth();
 const done = performance.now();
 process.stdout.write(JSON.stringify({ loadMs: loaded - start, synthMs: done - loaded, sinceProcessStartMs: done }) + '\n');

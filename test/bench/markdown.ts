@@ -16,8 +16,9 @@ export function renderMarkdown(r: BenchResults): string {
   for (const s of [r.exampleApp, ...r.portfolios, ...r.versionHistories]) {
     out.push(`| ${s.name}${s.note ? ` (${s.note})` : ''} | ${seconds(s.timing.medianMs)} | ${seconds(s.timing.minMs)}–${seconds(s.timing.maxMs)} | ${s.timing.runs} | ${s.portfolioStackResources} |`);
   }
-  if (r.coldStart.processWall) {
-    out.push(`| example app, fresh node process (ts-node, transpile only) | ${seconds(r.coldStart.processWall.medianMs)} | ${seconds(r.coldStart.processWall.minMs)}–${seconds(r.coldStart.processWall.maxMs)} | ${r.coldStart.runs} | |`);
+  for (const c of r.coldStart) {
+    if (!c.processWall) continue;
+    out.push(`| ${c.name}, whole fresh node process (ts-node, transpile only) | ${seconds(c.processWall.medianMs)} | ${seconds(c.processWall.minMs)}–${seconds(c.processWall.maxMs)} | ${c.runs} | |`);
   }
   out.push('');
   out.push('Example app templates against CloudFormation quotas:');

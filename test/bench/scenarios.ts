@@ -15,16 +15,18 @@ export interface SynthDirs {
 /** A scenario builds a fresh `App` each time it is called. */
 export type AppBuilder = (dirs: SynthDirs) => App;
 
-const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-smpt-bench-'));
+let root: string | undefined;
 
 /** A new empty folder under the bench's temp root. */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(ROOT, `${prefix}-`));
+  root ??= fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-smpt-bench-'));
+  return fs.mkdtempSync(path.join(root, `${prefix}-`));
 }
 
 /** Remove everything the bench wrote to the temp folder. */
 export function cleanTemp(): void {
-  fs.rmSync(ROOT, { recursive: true, force: true });
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+  root = undefined;
 }
 
 /** The example organisation app of `test/example/app.ts` (three built-in templates). */
