@@ -53,6 +53,9 @@ report() {
 }
 trap report EXIT
 
+# The jsii runtime's end-of-life banner for the running Node major, once per process: noise here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="$(node -p 'process.versions.node.split(".")[0]')"
+
 # --- inputs -------------------------------------------------------------------------------------
 node_version() { node -p "require('$1/package.json').version"; }
 LIB_VERSION=$(node -p "require('./package.json').version")
@@ -144,6 +147,8 @@ if [ "$JAVA_CDK_VERSION" != "$CDK_VERSION" ]; then
   step "python: synth with aws-cdk-lib $JAVA_CDK_VERSION (Java's)" python_java_cdk
 fi
 
+check "README-snippets.md matches the snippet sources" python3 "$POLY/snippets_md.py" --check
+
 # --- 3. compare ---------------------------------------------------------------------------------
 compare() {
   local label="$1"; shift
@@ -160,7 +165,7 @@ if [ "$JAVA_CDK_VERSION" != "$CDK_VERSION" ]; then
   echo
   echo "--- for information: what aws-cdk-lib $JAVA_CDK_VERSION (the oldest on Maven Central) changes against $CDK_VERSION"
   python3 "$POLY/compare.py" --report-only --label "cdk.out, aws-cdk-lib $CDK_VERSION vs $JAVA_CDK_VERSION" \
-    typescript="$WORK/typescript/cdk.out" java="$WORK/java/cdk.out" | head -40
+    python="$WORK/python/cdk.out" java="$WORK/java/cdk.out"
 fi
 
 echo
