@@ -18,15 +18,17 @@ export function renderMarkdown(r: BenchResults): string {
   }
   for (const c of r.coldStart) {
     if (!c.processWall) continue;
-    out.push(`| ${c.name}, whole fresh node process (ts-node, transpile only) | ${seconds(c.processWall.medianMs)} | ${seconds(c.processWall.minMs)}–${seconds(c.processWall.maxMs)} | ${c.runs} | |`);
+    out.push(`| ${c.name}, fresh process ¹ | ${seconds(c.processWall.medianMs)} | ${seconds(c.processWall.minMs)}–${seconds(c.processWall.maxMs)} | ${c.runs} | |`);
   }
+  out.push('');
+  out.push('¹ The whole `node` process (ts-node, transpile only): loading the library and aws-cdk-lib, building and synthesizing, as a `cdk synth` does.');
   out.push('');
   out.push('Example app templates against CloudFormation quotas:');
   out.push('');
   out.push('| Template | Resources (of 500) | Bytes (of 1,048,576) | Parameters (of 200) |');
   out.push('|---|---:|---:|---:|');
   for (const t of r.templateSizes) {
-    out.push(`| ${t.kind}: ${t.name} | ${t.resources} (${pct(t.resources, 500)}) | ${t.bytes.toLocaleString('en-US')} (${pct(t.bytes, 1_048_576)}) | ${t.parameters} |`);
+    out.push(`| ${t.kind}: ${t.name.replace(/ \(.*\)$/, '')} | ${t.resources} (${pct(t.resources, 500)}) | ${t.bytes.toLocaleString('en-US')} (${pct(t.bytes, 1_048_576)}) | ${t.parameters} |`);
   }
   out.push('');
   out.push('Per provisioned SageMaker project:');
@@ -53,6 +55,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const t of r.targets) {
     out.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'met' : '**missed**'}: ${t.margin} |`);
   }
+  for (const t of r.targets.filter(x => x.note)) out.push(`- ${t.name}: ${t.note}.`);
   out.push('');
   out.push(`The whole bench took ${Math.round(r.benchSeconds)} s.`);
   out.push('');
