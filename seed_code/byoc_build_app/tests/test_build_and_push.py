@@ -17,9 +17,14 @@ def fake_tools(tmp_path) -> Path:
     """A bin folder whose aws and docker only log their arguments."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("aws", "docker"):
+    scripts = {
+        "aws": 'echo "aws $*" >> "$CALLS"\necho token\n',
+        # Like the real `docker login --password-stdin`, read the piped token.
+        "docker": 'echo "docker $*" >> "$CALLS"\ncase "$*" in *--password-stdin*) cat > /dev/null ;; esac\n',
+    }
+    for tool, body in scripts.items():
         path = bin_dir / tool
-        path.write_text(f'#!/bin/sh\necho "{tool} $*" >> "$CALLS"\n[ "{tool}" = aws ] && echo token\nexit 0\n')
+        path.write_text(f"#!/bin/sh\n{body}exit 0\n")
         path.chmod(0o755)
     return bin_dir
 
@@ -36,9 +41,12 @@ def test_builds_and_pushes_commit_and_latest_tags(fake_tools):
     result, calls = run(fake_tools, {"ECR_REPO_URI": REPO, "CODEBUILD_RESOLVED_SOURCE_VERSION": "abc123"})
     assert result.returncode == 0, result.stderr
     context = str(SCRIPT.parents[1] / "container")
-    assert calls == [
+    # The two sides of `aws ... | docker login` run at once, so they may log in either order.
+    assert sorted(calls[:2]) == [
         "aws ecr get-login-password --region eu-west-1",
         "docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+    ]
+    assert calls[2:] == [
         f"docker build --tag {REPO}:abc123 --tag {REPO}:latest {context}",
         f"docker push {REPO}:abc123",
         f"docker push {REPO}:latest",
@@ -48,7 +56,7 @@ def test_builds_and_pushes_commit_and_latest_tags(fake_tools):
 def test_explicit_tag_and_region(fake_tools):
     result, calls = run(fake_tools, {"ECR_REPO_URI": REPO, "AWS_REGION": "us-west-2"}, "v1")
     assert result.returncode == 0, result.stderr
-    assert calls[0] == "aws ecr get-login-password --region us-west-2"
+    assert "aws ecr get-login-password --region us-west-2" in calls[:2]
     assert f"docker push {REPO}:v1" in calls
 
 
