@@ -93,7 +93,7 @@ function main(): void {
     'All runs are in this one process, after one warm-up synthesis of the example app; the asset hash cache is cleared and garbage collected before each run.',
     'Scenarios are interleaved (run 1 of every scenario, then run 2 of every scenario, ...) so a change in machine load hits all of them alike.',
     `Runs: example app ${RUNS.example}, 1 product ${RUNS.products1}, 10 products ${RUNS.products10}, 50 products ${RUNS.products50} (fewer: each takes longest), version histories ${RUNS.versions} each, cold start ${RUNS.cold}.`,
-    'Version histories: snapshots of versions v1..vN are written first by synthesizing with each versionName into one snapshotDirectory (untimed), then the synthesis of vN (which adds v1..vN-1 from the snapshots) is timed.',
+    'Version histories: snapshots of v1..vN-1 are written first by synthesizing with each versionName into one snapshotDirectory (untimed); then the synthesis of a new vN, which adds v1..vN-1 from the snapshots, is timed (its own snapshot removed before each run).',
     'The machine is shared (2 cores, other test runs): timings are noisy; compare medians and look at the min/max spread.',
   ];
   log(`cdk-sagemaker-project-templates bench${QUICK ? ' (--quick: one run each, figures are indicative only)' : ''}`);
@@ -167,6 +167,8 @@ interface Scenario {
   readonly versions: number;
   /** A prepared snapshot folder kept across runs; otherwise each run gets a new empty one. */
   readonly snapshotDirectory?: string;
+  /** Untimed preparation before each run. */
+  readonly beforeRun?: () => void;
   readonly note?: string;
 }
 
@@ -182,6 +184,7 @@ function runInterleaved(scenarios: Scenario[]): ScenarioResult[] {
     scenarios.forEach((scenario, i) => {
       if (run >= scenario.runs) return;
       const dirs: SynthDirs = { outdir: tempDir('out'), snapshotDirectory: scenario.snapshotDirectory ?? tempDir('snap') };
+      scenario.beforeRun?.();
       collectGarbage();
       let app: App | undefined;
       const ms = timeOnce(() => { app = synthOnce(scenario.build, dirs); });
@@ -210,15 +213,20 @@ function runInterleaved(scenarios: Scenario[]): ScenarioResult[] {
   }));
 }
 
-/** Write snapshots of v1..vN (untimed); the scenario then times the synthesis of vN with v1..vN-1 read back. */
+/**
+ * Write snapshots of v1..vN-1 (untimed); the scenario then times the synthesis of a new vN with
+ * v1..vN-1 read back. The vN snapshot is removed before each run, so every run adds the same new
+ * version (and seed code edited while the bench runs cannot clash with a locked snapshot).
+ */
 function prepareVersionHistory(products: number, versions: number): Scenario {
   const snapshotDirectory = tempDir('history');
-  for (let v = 1; v <= versions; v++) {
+  for (let v = 1; v < versions; v++) {
     const outdir = tempDir('prepare');
     synthOnce(portfolioApp(products, `v${v}`), { outdir, snapshotDirectory });
     fs.rmSync(outdir, { recursive: true, force: true });
   }
-  progress(`history of ${products} product(s) × ${versions} version(s): ${versions} snapshot(s) written`);
+  progress(`history of ${products} product(s) × ${versions} version(s): ${versions - 1} earlier snapshot(s) written`);
+  const current = `.v${versions}.product.template.json`;
   return {
     name: `${products} product${products > 1 ? 's' : ''} × ${versions} version${versions > 1 ? 's' : ''}`,
     build: portfolioApp(products, `v${versions}`),
@@ -226,6 +234,9 @@ function prepareVersionHistory(products: number, versions: number): Scenario {
     products,
     versions,
     snapshotDirectory,
+    beforeRun: () => {
+      for (const file of fs.readdirSync(snapshotDirectory).filter(f => f.endsWith(current))) fs.rmSync(path.join(snapshotDirectory, file));
+    },
   };
 }
 

@@ -9,7 +9,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   out.push(`Measured with \`npx projen bench\` on ${env.date} (commit ${env.commit}, node ${env.node}, aws-cdk-lib ${env['aws-cdk-lib']}, ${env.cpus}, shared with other jobs: timings are noisy). ` +
     'Each synthesis builds a fresh `App` in one process after a warm-up; median and min–max of the runs shown. ' +
-    'Version histories time the synthesis of version N with versions 1..N-1 read back from snapshots.');
+    'Version histories time the synthesis of a new version N with versions 1..N-1 read back from snapshots.');
   out.push('');
   out.push('| Scenario | Median | Min–max | Runs | Portfolio stack resources |');
   out.push('|---|---:|---:|---:|---:|');
