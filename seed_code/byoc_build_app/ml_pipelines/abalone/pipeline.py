@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import boto3
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
@@ -59,8 +60,6 @@ def get_session(region: str, default_bucket: str) -> PipelineSession:
     A PipelineSession records job requests as pipeline steps instead of
     starting jobs, which is what lets ``get_pipeline`` run without side effects.
     """
-    import boto3  # imported here so tests can build their own session
-
     boto_session = boto3.Session(region_name=region)
     return PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
 
