@@ -4,8 +4,8 @@
 # Run from the repository root after the packages are built (.ci/run does both):
 #   npx projen compile && npx projen package-all && bash .ci/polyglot.sh
 #
-# 1. seed code: the seed code inside the packages (dist/js/*.jsii.tgz, embedded in the wheel
-#    and the jar) is the seed code of the source tree.
+# 1. seed code: the seed code inside each package (dist/js/*.jsii.tgz and the copies the wheel
+#    and the jar embed; each jsii-pacmak target packs its own) is the seed code of the source tree.
 # 2. The example organisation app (test/example/app.ts) and the README snippets
 #    (test/polyglot/snippets.ts) are synthesized in TypeScript (from source, ts-node), in Python
 #    (test/polyglot/python, from the built wheel, in a fresh venv) and in Java
@@ -97,7 +97,7 @@ mkdir -p "$WORK"
 for lang in typescript python java python-java-cdk; do fresh_cwd "$lang"; done
 
 # --- 1. seed code in the packages ---------------------------------------------------------------
-check "seed code: packaged == source" python3 "$POLY/compare.py" --seed-code seed_code "$TARBALL"
+check "seed code: npm, wheel, jar == source" python3 "$POLY/compare.py" --seed-code seed_code "$TARBALL" "$WHEEL" "$JAR"
 
 # --- 2. synthesize ------------------------------------------------------------------------------
 synth_typescript() {

@@ -2,7 +2,7 @@
 """Compare cloud assemblies (or any synth output folders) made by the TypeScript, Python and Java apps.
 
     compare.py [--label LABEL] [--report-only] NAME=DIR NAME=DIR [NAME=DIR ...]
-    compare.py --seed-code SEED_CODE_DIR NPM_TARBALL
+    compare.py --seed-code SEED_CODE_DIR PACKAGE   (npm .tgz, Python .whl or Java .jar)
 
 The first NAME=DIR is the reference; every other folder must hold exactly the same files:
 same relative names (so asset directories and `asset.<hash>` names, which are content hashes,
@@ -21,17 +21,19 @@ versions npm installed, see .ci/polyglot.sh), no manifest metadata, no template 
 With --report-only, differences are printed but the exit status is 0 (used for the
 informational comparison across aws-cdk-lib versions).
 
---seed-code compares the seed code folders of the source tree with those inside the npm
-package (dist/js/*.jsii.tgz, which the Python wheel and the Java jar embed), as SeedCodeAsset
-would zip them (default excludes applied). A difference there explains differing seed code
+--seed-code compares the seed code folders of the source tree with those inside a package: the
+npm tarball, or the copy of it a Python wheel or Java jar embeds (each jsii-pacmak target packs
+its own), as SeedCodeAsset would zip them (default excludes applied). A difference there explains differing seed code
 asset hashes between the TypeScript (source) app and the Python and Java apps.
 """
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import sys
 import tarfile
+import zipfile
 
 IGNORED = [
     ("tree.json", "every 'constructInfo' (construct class name and version): the TypeScript app "
@@ -200,10 +202,18 @@ def compare_dirs(label, specs, report_only):
     return failed and not report_only
 
 
-def npm_seed_code(tarball):
-    """Files under package/seed_code/ in the npm tarball: relative path -> sha256."""
+def npm_seed_code(package):
+    """Files under package/seed_code/ in the npm tarball, or in the one a wheel or jar embeds."""
     out = {}
-    with tarfile.open(tarball) as tar:
+    if zipfile.is_zipfile(package):
+        with zipfile.ZipFile(package) as archive:
+            embedded = [n for n in archive.namelist() if n.endswith(".jsii.tgz")]
+            if len(embedded) != 1:
+                raise SystemExit(f"compare.py: {package} embeds {len(embedded)} .jsii.tgz files, expected 1")
+            tar = tarfile.open(fileobj=io.BytesIO(archive.read(embedded[0])))
+    else:
+        tar = tarfile.open(package)
+    with tar:
         for member in tar.getmembers():
             if member.isfile() and member.name.startswith("package/seed_code/"):
                 out[member.name[len("package/seed_code/"):]] = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
@@ -222,19 +232,20 @@ def compare_seed_code(seed_dir, tarball):
     lines += [f"  only in the package ({tarball}): {rel}" for rel in sorted(set(packaged) - set(source))]
     lines += [f"  content differs: {rel}" for rel in sorted(set(source) & set(packaged)) if source[rel] != packaged[rel]]
     if lines:
-        print(f"DIFFERENT: seed code: the packaged seed code (what npm, PyPI and Maven users get) differs from {seed_dir}")
+        print(f"DIFFERENT: seed code: the seed code in {tarball} differs from {seed_dir}")
         print("\n".join(lines))
         if any(rel.endswith(".gitignore") for rel in set(source) - set(packaged)):
             print("  note: npm pack (used by jsii-pacmak for every language) never includes files named .gitignore")
         print("  note: if the source tree changed after the packages were built, rebuild them (npx projen package-all)")
         return True
-    print(f"same: seed code: package == {seed_dir} ({len(source)} files)")
+    print(f"same: seed code: {tarball} == {seed_dir} ({len(source)} files)")
     return False
 
 
 def main(argv):
-    if len(argv) == 3 and argv[0] == "--seed-code":
-        return 1 if compare_seed_code(argv[1], argv[2]) else 0
+    if len(argv) >= 3 and argv[0] == "--seed-code":
+        failed = [compare_seed_code(argv[1], package) for package in argv[2:]]
+        return 1 if any(failed) else 0
     label, report_only = "assembly", False
     while argv and argv[0].startswith("--"):
         if argv[0] == "--label" and len(argv) > 1:
