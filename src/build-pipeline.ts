@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { validateProjectNameAndId } from './private/names';
+import { ProjectNagSuppressions } from './private/nag-suppressions';
 import {
   artifactKeyOf,
   createSeededRepository,
@@ -192,6 +193,7 @@ export class BuildPipeline extends Construct {
     super(scope, id);
     const owner = `BuildPipeline ${this.node.path}`;
     validateProjectNameAndId(owner, props.projectName, props.projectId);
+    ProjectNagSuppressions.applyTo(this);
 
     const branch = props.branch ?? 'main';
     validateBranchName(owner, branch);
@@ -218,6 +220,14 @@ export class BuildPipeline extends Construct {
       modelPackageGroupName: props.modelPackageGroupName,
       ecrRepository: props.ecrRepository,
     });
+    if (!props.seedCode && !props.sageMakerExecutionRole) {
+      // The bundled pipeline's default input is the public Abalone sample; reading a public
+      // object still needs an identity policy that allows it.
+      this.sageMakerExecutionRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`arn:${Aws.PARTITION}:s3:::sagemaker-sample-files/datasets/tabular/uci_abalone/*`],
+      }));
+    }
 
     const ecrVariables: { [key: string]: string } = props.ecrRepository ? { ECR_REPO_URI: props.ecrRepository.repositoryUri } : {};
     const buildEnvironment = (privileged: boolean, variables: { [key: string]: string }): codebuild.BuildEnvironment => ({

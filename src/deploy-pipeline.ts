@@ -12,6 +12,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DeploymentStage } from './deployment-stage';
 import { validateProjectNameAndId } from './private/names';
+import { ProjectNagSuppressions } from './private/nag-suppressions';
 import {
   artifactKeyOf,
   createSeededRepository,
@@ -218,6 +219,7 @@ export class DeployPipeline extends Construct {
     super(scope, id);
     const owner = `DeployPipeline ${this.node.path}`;
     validateProjectNameAndId(owner, props.projectName, props.projectId);
+    ProjectNagSuppressions.applyTo(this);
 
     const stages = resolveStages(this, props.stages, 'DeployPipeline');
     validatePascalNamesUnique(owner, stages);

@@ -1,4 +1,4 @@
-import { Aspects, Aws, CfnParameter, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnParameter, CfnResource, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { BuildPipeline } from './build-pipeline';
 import { DeployPipeline } from './deploy-pipeline';
 import { DeploymentStage } from './deployment-stage';
+import { addNagSuppressions } from './private/nag-suppressions';
 import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG } from './private/names';
 import { findPortfolioDefaults } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
@@ -142,6 +143,9 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
   /** Bucket both CodePipelines keep their artifacts in. */
   public readonly pipelineArtifactBucket: s3.Bucket;
 
+  /** Bucket that receives the server access logs of the other two buckets. */
+  public readonly accessLogsBucket: s3.Bucket;
+
   /** The model registry group `<project-name>-<project-id>`. */
   public readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
 
@@ -205,6 +209,22 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         resources: ['*'],
       }));
     }
+
+    // At most 11 + 16 + 1 + 12 + 1 + 14 = 55 characters.
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      bucketName: `${BUCKET_PREFIX}logs-${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`,
+      // S3 delivers server access logs only to buckets with S3-managed encryption.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy,
+    });
+    addNagSuppressions(this.accessLogsBucket.node.defaultChild as CfnResource, [{
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access log bucket of the project\'s artifact buckets; logging it into itself would log its own log deliveries.',
+    }]);
 
     // Named by id, account and region: project names may hold capitals, which S3 rejects, and
     // repeat across regions. At most 6 + 16 + 1 + 12 + 1 + 14 = 50 characters.
@@ -276,7 +296,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
   }
 
   private newBucket(id: string, bucketName: string, removalPolicy: RemovalPolicy): s3.Bucket {
-    return new s3.Bucket(this, id, {
+    const bucket = new s3.Bucket(this, id, {
       bucketName,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.projectKey,
@@ -287,6 +307,24 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
     });
+    // Set here rather than through serverAccessLogsBucket, whose result depends on the app's
+    // feature flags (ACL or bucket policy): always a bucket policy for the S3 logging service.
+    const prefix = `${id}/`;
+    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+      destinationBucketName: this.accessLogsBucket.bucketName,
+      logFilePrefix: prefix,
+    };
+    this.accessLogsBucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `S3ServerAccessLogs${id}`,
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [this.accessLogsBucket.arnForObjects(`${prefix}*`)],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      },
+    }));
+    return bucket;
   }
 
   private modelPackageGroupPolicy(accounts: DeploymentAccount[]): any {

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
-import { Aspects, CfnParameter, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
 import { launchRoleStatements } from './private/launch-role-policy';
+import { addNagSuppressions, BucketDeploymentNagSuppressions, launchRoleSuppressions } from './private/nag-suppressions';
 import { ROLE_PATH } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
@@ -267,7 +268,14 @@ export class ProjectPortfolio extends Construct {
         this.ownedLaunchRole.addToPrincipalPolicy(statement);
       }
       this.launchRole = this.ownedLaunchRole;
+      const policy = this.ownedLaunchRole.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource;
+      addNagSuppressions(policy, launchRoleSuppressions());
     }
+    addNagSuppressions(this.assetBucket.node.defaultChild as CfnResource, [{
+      id: 'AwsSolutions-S1',
+      reason: 'Holds only the content-addressed seed code archives that CDK copies in at deployment; they are read once per project creation, which CloudTrail records.',
+    }]);
+    Aspects.of(stack).add(new BucketDeploymentNagSuppressions(), { priority: AspectPriority.MUTATING });
 
     this.giveAccess(props);
     for (const account of props.shareWithAccounts ?? []) {

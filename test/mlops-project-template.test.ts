@@ -71,19 +71,40 @@ describe.each(builtIns)('built-in %s template', (_name, { template }) => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     const key = Object.keys(template.findResources('AWS::KMS::Key'))[0];
     const buckets = template.findResources('AWS::S3::Bucket');
-    expect(Object.keys(buckets)).toHaveLength(2);
-    for (const bucket of Object.values<any>(buckets)) {
-      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault)
-        .toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } });
-      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(Object.keys(buckets).sort()).toEqual([
+      expect.stringMatching(/^AccessLogsBucket/), expect.stringMatching(/^ArtifactBucket/), expect.stringMatching(/^PipelineArtifactBucket/),
+    ]);
+    const logsBucket = Object.keys(buckets).find(id => id.startsWith('AccessLogsBucket'))!;
+    for (const [id, bucket] of Object.entries<any>(buckets)) {
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual(
+        // S3 delivers access logs only to buckets with S3-managed keys.
+        id === logsBucket ? { SSEAlgorithm: 'AES256' } : { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } });
+      if (id !== logsBucket) {
+        expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+        expect(bucket.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsBucket }, LogFilePrefix: `${id.replace(/[0-9A-F]{8}$/, '')}/` });
+      }
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
       });
     }
-    for (const policy of Object.values<any>(template.findResources('AWS::S3::BucketPolicy'))) {
+    const policies = Object.values<any>(template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).toHaveLength(3);
+    for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
         Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       }));
+    }
+  });
+
+  test('only the S3 logging service of this account may write access logs, under each bucket\'s prefix', () => {
+    const logsPolicy = Object.values<any>(template.findResources('AWS::S3::BucketPolicy'))
+      .find(p => JSON.stringify(p.Properties.Bucket).includes('AccessLogsBucket'));
+    const writes = logsPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow');
+    expect(writes.map((s: any) => s.Sid)).toEqual(['S3ServerAccessLogsArtifactBucket', 'S3ServerAccessLogsPipelineArtifactBucket']);
+    for (const statement of writes) {
+      expect(statement.Principal).toEqual({ Service: 'logging.s3.amazonaws.com' });
+      expect(statement.Action).toBe('s3:PutObject');
+      expect(statement.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
     }
   });
 

@@ -12,6 +12,7 @@ import { buildExampleApp } from './example/app';
  * breaking change: record it in the changelog and release it as a major version.
  */
 const SHARED = [
+  'AccessLogsBucket83982689',
   'ArtifactBucket7410C9EF',
   'BuildPipelineRepositoryF856F8B0',
   'DeployPipelineDevAccountIdParameter106F9389',
