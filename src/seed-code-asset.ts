@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { IgnoreStrategy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, FileSystem, IgnoreStrategy, Stack } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
@@ -95,6 +95,8 @@ export interface SeedCodeLocationParameters {
  *
  * Packaging uses CDK's own asset staging (no Docker). The object key is derived from the
  * content only, so the same folder always gives the same key and any change gives a new one.
+ * A file named `gitignore` becomes `.gitignore` in the archive (npm drops `.gitignore` files from
+ * packages, so seed code that ships in one names them this way).
  * It works in an ordinary stack and inside a Service Catalog product stack that has an asset bucket.
  */
 export class SeedCodeAsset extends Construct {
@@ -137,7 +139,11 @@ export class SeedCodeAsset extends Construct {
     this.sourcePath = path.resolve(props.path);
     assertSeedFolder(this.sourcePath, exclude);
 
-    this.asset = new s3assets.Asset(this, 'Asset', { path: this.sourcePath, exclude });
+    this.asset = new s3assets.Asset(this, 'Asset', {
+      path: this.sourcePath,
+      exclude,
+      ...(containsFileNamed(this.sourcePath, GITIGNORE_STAND_IN, exclude) ? restoreGitignoreBundling(this.sourcePath, exclude) : {}),
+    });
     this.bucketName = this.asset.s3BucketName;
     this.objectKey = this.asset.s3ObjectKey;
   }
@@ -194,6 +200,47 @@ export class SeedCodeAsset extends Construct {
   private objectArn(): string {
     return Stack.of(this).formatArn({ service: 's3', region: '', account: '', resource: this.bucketName, resourceName: this.objectKey });
   }
+}
+
+/**
+ * npm leaves every `.gitignore` out of a package, so the seed code shipped in this package names
+ * them `gitignore`; the archive gets them back under their real name. Done in-process (local
+ * bundling): no Docker is involved, the image below is never pulled.
+ */
+const GITIGNORE_STAND_IN = 'gitignore';
+
+function restoreGitignoreBundling(source: string, exclude: string[]): Partial<s3assets.AssetProps> {
+  return {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('local-bundling-only'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          FileSystem.copyDirectory(source, outputDir, { exclude });
+          renameStandIns(outputDir);
+          return true;
+        },
+      },
+    },
+  };
+}
+
+function renameStandIns(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) renameStandIns(full);
+    else if (entry.name === GITIGNORE_STAND_IN) fs.renameSync(full, path.join(dir, '.gitignore'));
+  }
+}
+
+function containsFileNamed(dir: string, name: string, exclude: string[]): boolean {
+  const ignore = IgnoreStrategy.fromCopyOptions({ exclude }, dir);
+  const walk = (current: string): boolean => fs.readdirSync(current, { withFileTypes: true }).some(entry => {
+    const full = path.join(current, entry.name);
+    if (ignore.ignores(full)) return false;
+    return entry.isDirectory() ? walk(full) : entry.name === name;
+  });
+  return walk(dir);
 }
 
 function assertSeedFolder(folder: string, exclude: string[]): void {

@@ -60,6 +60,28 @@ describe('SeedCodeAsset', () => {
     expect(keyOf(withData, { exclude: ['data'] })).toBe(keyOf(clean));
   });
 
+  test('a file named gitignore becomes .gitignore in the archive, at any depth', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const dir = folderWith({ 'gitignore': '__pycache__/\n', 'pkg/gitignore': '*.egg-info\n', 'pkg/mod.py': 'x = 1\n', '__pycache__/m.pyc': 'b' });
+    const asset = new SeedCodeAsset(stack, 'Seed', { path: dir });
+    const staged = path.join(app.synth().directory, asset.asset.assetPath);
+    const files = (fs.readdirSync(staged, { recursive: true }) as string[]).sort();
+    expect(files).toEqual(['.gitignore', 'pkg', path.join('pkg', '.gitignore'), path.join('pkg', 'mod.py')]);
+    expect(fs.readFileSync(path.join(staged, '.gitignore'), 'utf-8')).toBe('__pycache__/\n');
+  });
+
+  test('the bundled apps keep their .gitignore, which npm would drop from the package', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const assets = Object.values(BundledSeedApp).map(bundled => SeedCodeAsset.fromBundledApp(stack, bundled, bundled));
+    const directory = app.synth().directory;
+    for (const asset of assets) {
+      expect(fs.existsSync(path.join(directory, asset.asset.assetPath, '.gitignore'))).toBe(true);
+      expect(fs.existsSync(path.join(directory, asset.asset.assetPath, 'gitignore'))).toBe(false);
+    }
+  });
+
   test('a missing folder is an error naming the path', () => {
     expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: '/nonexistent/seed' }))
       .toThrow(/path '\/nonexistent\/seed' does not exist/);
