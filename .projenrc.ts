@@ -1,7 +1,10 @@
 import { awscdk, javascript } from 'projen';
 
-/** The floor of aws-cdk-lib we support; the dev dependency is pinned to it so the tests prove it. */
-const CDK_FLOOR = '2.200.0';
+/**
+ * The floor of aws-cdk-lib we support; the dev dependency is pinned to it so the tests prove it.
+ * 2.200.1, not 2.200.0: 2.200.0 was never published to Maven Central.
+ */
+const CDK_FLOOR = '2.200.1';
 const CONSTRUCTS_FLOOR = '10.5.1';
 
 const project = new awscdk.AwsCdkConstructLibrary({
