@@ -368,6 +368,7 @@ function printReport(r: BenchResults): void {
   table(['scenario', 'process wall', 'loading library + aws-cdk-lib', 'build + synth', 'runs'], r.coldStart.map(c => c.processWall
     ? [c.name, formatTiming(c.processWall), formatTiming(c.load!), formatTiming(c.synth!), String(c.runs)]
     : [c.name, `not measured: ${c.error}`, '', '', '0']));
+  for (const c of r.coldStart.filter(x => x.processWall && x.error)) log(`  ${c.name}: later runs stopped: ${c.error}`);
   for (const line of r.method) log(`  · ${line}`);
 
   log('\nExample app templates against CloudFormation quotas');

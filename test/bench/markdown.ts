@@ -18,7 +18,7 @@ export function renderMarkdown(r: BenchResults): string {
   }
   for (const c of r.coldStart) {
     if (!c.processWall) continue;
-    out.push(`| ${c.name}, fresh process ¹ | ${seconds(c.processWall.medianMs)} | ${seconds(c.processWall.minMs)}–${seconds(c.processWall.maxMs)} | ${c.runs} | |`);
+    out.push(`| ${c.name}, fresh process ¹${c.error ? ' (a run failed: see bench-results.json)' : ''} | ${seconds(c.processWall.medianMs)} | ${seconds(c.processWall.minMs)}–${seconds(c.processWall.maxMs)} | ${c.runs} | |`);
   }
   out.push('');
   out.push('¹ The whole `node` process (ts-node, transpile only): loading the library and aws-cdk-lib, building and synthesizing, as a `cdk synth` does.');
