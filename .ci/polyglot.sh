@@ -148,6 +148,19 @@ if [ "$JAVA_CDK_VERSION" != "$CDK_VERSION" ]; then
 fi
 
 check "README-snippets.md matches the snippet sources" python3 "$POLY/snippets_md.py" --check
+readme_has_snippets() {
+  python3 - "$POLY/README-snippets.md" README.md <<'PY'
+import re, sys
+snippets, readme = (open(f).read() for f in sys.argv[1:3])
+blocks = re.findall(r"```(?:ts|python|java)\n.*?```", snippets, flags=re.S)
+missing = [b.splitlines()[1] for b in blocks if b not in readme]
+print(f"{len(blocks) - len(missing)} of {len(blocks)} compiled examples appear verbatim in README.md")
+for first_line in missing:
+    print(f"  missing from README.md: the block starting {first_line!r}")
+sys.exit(1 if missing else 0)
+PY
+}
+check "README.md shows the compiled examples" readme_has_snippets
 
 # --- 3. compare ---------------------------------------------------------------------------------
 compare() {
