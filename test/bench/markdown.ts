@@ -55,6 +55,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const t of r.targets) {
     out.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'met' : '**missed**'}: ${t.margin} |`);
   }
+  out.push('');
   for (const t of r.targets.filter(x => x.note)) out.push(`- ${t.name}: ${t.note}.`);
   out.push('');
   out.push(`The whole bench took ${Math.round(r.benchSeconds)} s.`);
