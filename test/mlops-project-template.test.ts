@@ -318,3 +318,90 @@ describe('MLOpsProjectTemplate options', () => {
     expect(construct.productName).toBe('MyTemplate');
   });
 });
+
+describe('the full resource set and the wiring of a built-in template', () => {
+  const common = {
+    'AWS::CodeCommit::Repository': 2, 'AWS::CodePipeline::Pipeline': 2, 'AWS::Events::Rule': 3,
+    'AWS::KMS::Alias': 1, 'AWS::KMS::Key': 1, 'AWS::S3::Bucket': 3, 'AWS::S3::BucketPolicy': 3,
+    'AWS::SSM::Parameter': 6, 'AWS::SageMaker::ModelPackageGroup': 1,
+  };
+  const expected: [string, Template, Record<string, number>][] = [
+    ['basic', basic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],
+    ['dynamic accounts', dynamic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],
+    ['BYOC', byoc.template, { ...common, 'AWS::CodeBuild::Project': 4, 'AWS::IAM::Policy': 15, 'AWS::IAM::Role': 17, 'AWS::ECR::Repository': 1 }],
+  ];
+  test.each(expected)('%s: exactly these resources', (_name, template, counts) => {
+    const actual: Record<string, number> = {};
+    for (const resource of Object.values<any>(template.toJSON().Resources)) actual[resource.Type] = (actual[resource.Type] ?? 0) + 1;
+    expect(actual).toEqual(counts);
+  });
+
+  const { template } = dynamic;
+  const logicalId = (type: string, prefix: string) => {
+    const id = Object.keys(template.findResources(type)).find(k => k.startsWith(prefix));
+    expect(id).toBeDefined();
+    return id!;
+  };
+  const groupName = { 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-', { Ref: 'SageMakerProjectId' }]] };
+
+  test('the model build runs the SageMaker pipeline as its execution role, on the project\'s bucket, key and group', () => {
+    const executionRole = logicalId('AWS::IAM::Role', 'BuildPipelineSageMakerExecutionRole');
+    const project = Object.values<any>(template.findResources('AWS::CodeBuild::Project'))
+      .find(p => JSON.stringify(p.Properties.Environment.EnvironmentVariables).includes('SAGEMAKER_PIPELINE_ROLE_ARN'));
+    const env = Object.fromEntries(project.Properties.Environment.EnvironmentVariables.map((v: any) => [v.Name, v.Value]));
+    expect(env.SAGEMAKER_PIPELINE_ROLE_ARN).toEqual({ 'Fn::GetAtt': [executionRole, 'Arn'] });
+    expect(env.ARTIFACT_BUCKET).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'ArtifactBucket') });
+    expect(env.ARTIFACT_BUCKET_KMS_ID).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'ProjectKey'), 'Arn'] });
+    expect(env.MODEL_PACKAGE_GROUP_NAME).toEqual(groupName);
+    expect(env.SAGEMAKER_PROJECT_NAME).toEqual({ Ref: 'SageMakerProjectName' });
+    expect(env.SAGEMAKER_PROJECT_ID).toEqual({ Ref: 'SageMakerProjectId' });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
+    });
+  });
+
+  test('the SageMaker execution role may write the artifact bucket and use the key, and register in the project\'s group only', () => {
+    const executionRole = logicalId('AWS::IAM::Role', 'BuildPipelineSageMakerExecutionRole');
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter(p => JSON.stringify(p.Properties.Roles).includes(executionRole))
+      .flatMap(p => p.Properties.PolicyDocument.Statement);
+    const text = JSON.stringify(statements);
+    expect(text).toContain(logicalId('AWS::S3::Bucket', 'ArtifactBucket'));
+    expect(text).toContain(logicalId('AWS::KMS::Key', 'ProjectKey'));
+    const register = statements.find((s: any) => [s.Action].flat().includes('sagemaker:CreateModelPackage'));
+    expect(JSON.stringify(register.Resource)).toContain('model-package/');
+    expect(JSON.stringify(register.Resource)).toContain('SageMakerProjectName');
+  });
+
+  test('an approval event of the project\'s group starts the deploy pipeline', () => {
+    const deployPipeline = Object.entries<any>(template.findResources('AWS::CodePipeline::Pipeline'))
+      .find(([, p]) => JSON.stringify(p.Properties.Stages).includes('DeployDev'))![0];
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        'detail': { ModelPackageGroupName: [groupName], ModelApprovalStatus: ['Approved', 'Rejected'] },
+      },
+      Targets: [Match.objectLike({
+        Arn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: deployPipeline }])] },
+      })],
+    });
+  });
+
+  test('the stage parameters feed the deploy app and name the stacks after the project', () => {
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/preprod/account_id']] },
+      Value: { Ref: 'PreProdAccount' },
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
+      Value: { Ref: 'DeploymentRegion' },
+    });
+    const deploy = Object.values<any>(template.findResources('AWS::CodePipeline::Pipeline'))
+      .find(p => JSON.stringify(p.Properties.Stages).includes('DeployDev'));
+    expect(deploy.Properties.Stages.map((s: any) => s.Name)).toEqual(['Source', 'Build', 'DeployDev', 'DeployPreProd', 'DeployProd']);
+    const prod = deploy.Properties.Stages.find((s: any) => s.Name === 'DeployProd');
+    expect(prod.Actions.map((a: any) => a.Name)).toEqual(['Approve_Prod', 'Deploy_CFN_Prod']);
+    expect(prod.Actions[1].Configuration.StackName).toEqual({ 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-deploy-prod']] });
+  });
+});

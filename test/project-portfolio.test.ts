@@ -120,6 +120,88 @@ describe('ProjectPortfolio with defaults', () => {
     expect(JSON.stringify(buckets.Resource)).toContain(':s3:::mlops-*');
   });
 
+  test('the launch role\'s policy is exactly this', () => {
+    const readable = (r: any) => (typeof r === 'string' ? r : r['Fn::Join'][1].map((part: any) =>
+      (typeof part === 'string' ? part : part.Ref ? `<${part.Ref.replace('AWS::', '')}>` : `<${part['Fn::GetAtt'].join('.')}>`)).join(''));
+    const exact = Object.fromEntries(launchRoleStatements(t).map(s => [s.Sid, { actions: [s.Action].flat(), resources: [s.Resource].flat().map(readable) }]));
+    const own = (service: string, resource: string) => `arn:<Partition>:${service}:<Region>:<AccountId>:${resource}`;
+    const projectRoles = ['arn:<Partition>:iam::<AccountId>:role/sagemaker-project-templates/*'];
+    expect(exact).toEqual({
+      ProductStacks: {
+        actions: ['cloudformation:CreateStack', 'cloudformation:DeleteStack', 'cloudformation:UpdateStack', 'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResource', 'cloudformation:DescribeStackResources',
+          'cloudformation:GetTemplate', 'cloudformation:SetStackPolicy', 'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet',
+          'cloudformation:ExecuteChangeSet', 'cloudformation:DeleteChangeSet', 'cloudformation:ListChangeSets',
+          'cloudformation:ContinueUpdateRollback', 'cloudformation:TagResource', 'cloudformation:UntagResource'],
+        resources: [own('cloudformation', 'stack/SC-*'), own('cloudformation', 'changeSet/*')],
+      },
+      ValidateTemplates: { actions: ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate'], resources: ['*'] },
+      ReadTemplatesAndSeedCode: {
+        actions: ['s3:GetObject'],
+        resources: [expect.stringMatching(/^<PortfolioAssetBucket[0-9A-F]{8}\.Arn>\/\*$/), 'arn:<Partition>:s3:::cdk-*-assets-<AccountId>-<Region>/*'],
+      },
+      ProjectRoles: {
+        actions: ['iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy',
+          'iam:DeleteRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:TagRole', 'iam:UntagRole',
+          'iam:ListRoleTags', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'],
+        resources: projectRoles,
+      },
+      PassProjectRoles: { actions: ['iam:PassRole'], resources: projectRoles },
+      ProjectBuckets: {
+        actions: ['s3:CreateBucket', 's3:DeleteBucket', 's3:GetBucketLocation', 's3:ListBucket', 's3:GetBucketPolicy', 's3:PutBucketPolicy',
+          's3:DeleteBucketPolicy', 's3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration', 's3:GetBucketVersioning',
+          's3:PutBucketVersioning', 's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock', 's3:GetBucketOwnershipControls',
+          's3:PutBucketOwnershipControls', 's3:GetBucketTagging', 's3:PutBucketTagging', 's3:GetLifecycleConfiguration',
+          's3:PutLifecycleConfiguration', 's3:GetBucketLogging', 's3:PutBucketLogging'],
+        resources: ['arn:<Partition>:s3:::mlops-*'],
+      },
+      CreateProjectKey: { actions: ['kms:CreateKey'], resources: ['*'] },
+      ManageProjectKeys: {
+        actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
+          'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias',
+          'kms:UpdateAlias', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [own('kms', 'key/*'), own('kms', 'alias/mlops/*')],
+      },
+      ProjectRepositories: {
+        actions: ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
+          'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName', 'codecommit:TagResource',
+          'codecommit:UntagResource', 'codecommit:ListTagsForResource'],
+        resources: [own('codecommit', '*')],
+      },
+      ProjectBuilds: {
+        actions: ['codebuild:CreateProject', 'codebuild:DeleteProject', 'codebuild:UpdateProject', 'codebuild:BatchGetProjects'],
+        resources: [own('codebuild', 'project/*')],
+      },
+      ProjectPipelines: {
+        actions: ['codepipeline:CreatePipeline', 'codepipeline:DeletePipeline', 'codepipeline:UpdatePipeline', 'codepipeline:GetPipeline',
+          'codepipeline:GetPipelineState', 'codepipeline:TagResource', 'codepipeline:UntagResource', 'codepipeline:ListTagsForResource'],
+        resources: [own('codepipeline', '*')],
+      },
+      ProjectEventRules: {
+        actions: ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule', 'events:PutTargets',
+          'events:RemoveTargets', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource'],
+        resources: [own('events', 'rule/*')],
+      },
+      ProjectParameters: {
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:AddTagsToResource',
+          'ssm:RemoveTagsFromResource', 'ssm:ListTagsForResource'],
+        resources: [own('ssm', 'parameter/mlops/*')],
+      },
+      ProjectModelRegistry: {
+        actions: ['sagemaker:CreateModelPackageGroup', 'sagemaker:DeleteModelPackageGroup', 'sagemaker:DescribeModelPackageGroup',
+          'sagemaker:PutModelPackageGroupPolicy', 'sagemaker:GetModelPackageGroupPolicy', 'sagemaker:DeleteModelPackageGroupPolicy',
+          'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags'],
+        resources: [own('sagemaker', 'model-package-group/*')],
+      },
+      ProjectContainerRepositories: {
+        actions: ['ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories', 'ecr:SetRepositoryPolicy',
+          'ecr:GetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability',
+          'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:ListTagsForResource'],
+        resources: [own('ecr', 'repository/mlops-*')],
+      },
+    });
+  });
+
   test('keeps seed code in a retained, encrypted asset bucket named after account and region', () => {
     t.hasResource('AWS::S3::Bucket', {
       Properties: Match.objectLike({
