@@ -83,6 +83,15 @@ export interface ProjectPortfolioProps {
   readonly launchRole?: iam.IRole;
 
   /**
+   * Name for the launch role the portfolio creates. When set, the launch constraints name the
+   * role by name, so that in every account the portfolio is shared with Service Catalog launches
+   * with that account's own role of this name (create it there with the same permissions).
+   *
+   * @default - a generated name, and constraints that name this account's role by ARN
+   */
+  readonly launchRoleName?: string;
+
+  /**
    * Name of a customer managed policy, in every account the products are launched in, set as
    * permissions boundary on the launch role and on every role the templates create.
    *
@@ -221,6 +230,7 @@ export class ProjectPortfolio extends Construct {
   private readonly tagOptions?: servicecatalog.TagOptions;
   private readonly ownedLaunchRole?: iam.Role;
   private readonly addedTemplates = new Map<MLOpsProjectTemplate, string>();
+  private readonly localLaunchRole: boolean;
 
   constructor(scope: Construct, id: string, props: ProjectPortfolioProps = {}) {
     super(scope, id);
@@ -252,12 +262,17 @@ export class ProjectPortfolio extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    if (props.launchRole && props.launchRoleName) {
+      throw new Error(`ProjectPortfolio ${id}: launchRoleName '${props.launchRoleName}' names a role to create, but launchRole is given too; give one`);
+    }
+    this.localLaunchRole = props.launchRoleName !== undefined;
     if (props.launchRole) {
       this.launchRole = props.launchRole;
     } else {
       this.ownedLaunchRole = new iam.Role(this, 'LaunchRole', {
         assumedBy: new iam.ServicePrincipal('servicecatalog.amazonaws.com'),
         path: '/service-role/',
+        roleName: props.launchRoleName,
         description: 'Launches SageMaker project templates',
       });
       const statements = launchRoleStatements({
@@ -332,7 +347,11 @@ export class ProjectPortfolio extends Construct {
     // Only products with this tag appear in SageMaker Studio.
     Tags.of(product).add('sagemaker:studio-visibility', 'true');
     this.portfolio.addProduct(product);
-    this.portfolio.setLaunchRole(product, this.launchRole);
+    if (this.localLaunchRole) {
+      this.portfolio.setLocalLaunchRole(product, this.launchRole);
+    } else {
+      this.portfolio.setLaunchRole(product, this.launchRole);
+    }
     this.products.push(product);
     return product;
   }

@@ -261,6 +261,22 @@ describe('ProjectPortfolio access', () => {
     t.resourceCountIs('AWS::ServiceCatalog::TagOptionAssociation', 2);
   });
 
+  test('a launch role name makes the constraints name a local role, for shared accounts', () => {
+    const stack = newStack();
+    const portfolio = new ProjectPortfolio(stack, 'Portfolio', { launchRoleName: 'SageMakerProjectsLaunch', shareWithAccounts: ['222222222222'] });
+    portfolio.addTemplate(lightTemplate(portfolio, 'A'), { snapshotDirectory: tmpSnapshots() });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::IAM::Role', { RoleName: 'SageMakerProjectsLaunch', Path: '/service-role/' });
+    t.hasResourceProperties('AWS::ServiceCatalog::LaunchRoleConstraint', { LocalRoleName: { Ref: Match.stringLikeRegexp('^PortfolioLaunchRole') }, RoleArn: Match.absent() });
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
+        })]),
+      },
+    });
+  });
+
   test('uses a launch role the user supplies instead of creating one', () => {
     const stack = newStack();
     const launchRole = iam.Role.fromRoleArn(stack, 'Launch', 'arn:aws:iam::111111111111:role/service-role/org-launch');

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
@@ -79,6 +80,10 @@ const cases: [string, () => void, RegExp][] = [
     const p = new ProjectPortfolio(stack(), 'P');
     p.addTemplate(new MLOpsProjectTemplate(p, 'T', { stages: [{ name: 'dev' }] }), { supportEmail: 'ml-platform' });
   }, /supportEmail 'ml-platform' is not an email address; use the form name@example.com/],
+  ['launch role given and named', () => {
+    const s = stack();
+    new ProjectPortfolio(s, 'P', { launchRoleName: 'Launch', launchRole: iam.Role.fromRoleArn(s, 'R', 'arn:aws:iam::111111111111:role/x') });
+  }, /launchRoleName 'Launch' names a role to create, but launchRole is given too/],
   ['provider name too long', () => new ProjectPortfolio(stack(), 'P', { providerName: 'p'.repeat(60) }), /providerName 'p{60}' has 60 characters; use 1-50/],
   ['artifact bucket without a KMS key', () => {
     const s = stack();
