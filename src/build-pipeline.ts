@@ -8,11 +8,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { validateProjectNameAndId } from './private/names';
 import { ProjectNagSuppressions } from './private/nag-suppressions';
+import { validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
-  createSeededRepository,
   plainTextEnvironment,
   validateBranchName,
   validatePhysicalName,
@@ -22,6 +21,7 @@ import {
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
+import { SourceRepository } from './source-repository';
 
 /**
  * Properties for a `BuildPipeline`.
@@ -63,7 +63,15 @@ export interface BuildPipelineProps {
   readonly seedCode?: SeedCode;
 
   /**
-   * Name of the CodeCommit repository.
+   * Where the code lives: a CodeCommit repository created from `seedCode`, or a repository on
+   * GitHub, GitLab or Bitbucket through an AWS CodeConnections connection.
+   *
+   * @default SourceRepository.codeCommit()
+   */
+  readonly source?: SourceRepository;
+
+  /**
+   * Name of the repository (CodeCommit, or on the git provider).
    *
    * @default `<projectName>-build`
    */
@@ -161,8 +169,23 @@ export interface BuildPipelineProps {
  * `buildPipeline.buildStage.addAction(new ManualApprovalAction({ actionName: 'Manual_Approval', runOrder: 2 }))`.
  */
 export class BuildPipeline extends Construct {
-  /** The repository of the build code. */
-  public readonly repository: codecommit.IRepository;
+  /** Name of the repository of the build code (CodeCommit, or on the git provider). */
+  public readonly repositoryName: string;
+
+  private readonly codeCommitRepository?: codecommit.IRepository;
+
+  /**
+   * The CodeCommit repository of the build code.
+   *
+   * Only a CodeCommit `source` has one; on a pipeline whose source is a git provider connection,
+   * reading it throws (use `repositoryName`).
+   */
+  public get repository(): codecommit.IRepository {
+    if (!this.codeCommitRepository) {
+      throw new Error(`BuildPipeline ${this.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
+    }
+    return this.codeCommitRepository;
+  }
 
   /** The source code checked out from `repository`. */
   public readonly sourceOutput: codepipeline.Artifact;
@@ -206,13 +229,18 @@ export class BuildPipeline extends Construct {
       "letters and digits, with single or repeated '-' between them");
     const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
 
-    this.repository = createSeededRepository(this, 'Repository', {
+    this.repositoryName = repositoryName;
+    this.sourceOutput = new codepipeline.Artifact('SourceOutput');
+    const source = (props.source ?? SourceRepository.codeCommit()).bind(this, {
       repositoryName,
       branch,
       seedCode: props.seedCode
         ?? SeedCode.fromBundledApp(props.ecrRepository ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
+      output: this.sourceOutput,
       removalPolicy: props.repositoryRemovalPolicy,
+      description: `Model build code of SageMaker project ${props.projectName}`,
     });
+    this.codeCommitRepository = source.repository;
 
     this.sageMakerExecutionRole = props.sageMakerExecutionRole ?? createSageMakerExecutionRole(this, 'SageMakerExecutionRole', {
       artifactBucket: props.artifactBucket,
@@ -269,16 +297,8 @@ export class BuildPipeline extends Construct {
       restartExecutionOnUpdate: false,
     });
 
-    this.sourceOutput = new codepipeline.Artifact('SourceOutput');
-    this.pipeline.addStage({
-      stageName: 'Source',
-      actions: [new actions.CodeCommitSourceAction({
-        actionName: 'CodeCommit',
-        repository: this.repository,
-        branch,
-        output: this.sourceOutput,
-      })],
-    });
+    this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
+    if (source.dependable) this.pipeline.node.addDependency(source.dependable);
 
     this.buildStage = this.pipeline.addStage({ stageName: 'Build' });
     if (props.ecrRepository) {

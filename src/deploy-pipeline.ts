@@ -11,11 +11,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DeploymentStage } from './deployment-stage';
-import { validateProjectNameAndId } from './private/names';
 import { ProjectNagSuppressions } from './private/nag-suppressions';
+import { validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
-  createSeededRepository,
   plainTextEnvironment,
   validateBranchName,
   validatePipelineName,
@@ -33,6 +32,7 @@ import { modelPackageArns } from './private/pipeline-roles';
 import { resolveStages } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
+import { SourceRepository } from './source-repository';
 
 /**
  * Properties for a `DeployPipeline`.
@@ -84,7 +84,15 @@ export interface DeployPipelineProps {
   readonly seedCode?: SeedCode;
 
   /**
-   * Name of the CodeCommit repository.
+   * Where the code lives: a CodeCommit repository created from `seedCode`, or a repository on
+   * GitHub, GitLab or Bitbucket through an AWS CodeConnections connection.
+   *
+   * @default SourceRepository.codeCommit()
+   */
+  readonly source?: SourceRepository;
+
+  /**
+   * Name of the repository (CodeCommit, or on the git provider).
    *
    * @default `<projectName>-deploy`
    */
@@ -184,8 +192,23 @@ export interface DeployPipelineProps {
  * approved or rejected.
  */
 export class DeployPipeline extends Construct {
-  /** The repository of the deploy code. */
-  public readonly repository: codecommit.IRepository;
+  /** Name of the repository of the deploy code (CodeCommit, or on the git provider). */
+  public readonly repositoryName: string;
+
+  private readonly codeCommitRepository?: codecommit.IRepository;
+
+  /**
+   * The CodeCommit repository of the deploy code.
+   *
+   * Only a CodeCommit `source` has one; on a pipeline whose source is a git provider connection,
+   * reading it throws (use `repositoryName`).
+   */
+  public get repository(): codecommit.IRepository {
+    if (!this.codeCommitRepository) {
+      throw new Error(`DeployPipeline ${this.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
+    }
+    return this.codeCommitRepository;
+  }
 
   /** The CodePipeline. */
   public readonly pipeline: codepipeline.Pipeline;
@@ -235,12 +258,17 @@ export class DeployPipeline extends Construct {
     validateApprovalStatuses(owner, approvalStatuses);
     const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
 
-    this.repository = createSeededRepository(this, 'Repository', {
+    this.repositoryName = repositoryName;
+    const sourceOutput = new codepipeline.Artifact('SourceOutput');
+    const source = (props.source ?? SourceRepository.codeCommit()).bind(this, {
       repositoryName,
       branch,
       seedCode: props.seedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+      output: sourceOutput,
       removalPolicy: props.repositoryRemovalPolicy,
+      description: `Model deployment code of SageMaker project ${props.projectName}`,
     });
+    this.codeCommitRepository = source.repository;
 
     this.stageParameters = [];
     if (props.publishStageParameters ?? true) {
@@ -295,16 +323,8 @@ export class DeployPipeline extends Construct {
     // A new pipeline runs at once; the deploy app reads the stage parameters when it synthesizes.
     this.pipeline.node.addDependency(...this.stageParameters);
 
-    const sourceOutput = new codepipeline.Artifact('SourceOutput');
-    this.pipeline.addStage({
-      stageName: 'Source',
-      actions: [new actions.CodeCommitSourceAction({
-        actionName: 'CodeCommit',
-        repository: this.repository,
-        branch,
-        output: sourceOutput,
-      })],
-    });
+    this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
+    if (source.dependable) this.pipeline.node.addDependency(source.dependable);
 
     this.synthOutput = new codepipeline.Artifact('SynthOutput');
     const buildStage = this.pipeline.addStage({ stageName: 'Build' });

@@ -3,6 +3,7 @@ export * from './seed-code';
 export * from './deployment-stage';
 export * from './build-pipeline';
 export * from './deploy-pipeline';
+export * from './source-repository';
 export * from './mlops-project-template';
 export * from './project-portfolio';
 export * from './templates/basic-project-template';

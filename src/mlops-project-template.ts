@@ -16,6 +16,7 @@ import { RolePathAspect } from './private/role-path';
 import { defaultStages, resolveStages, ResolvedStage } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
+import { SourceRepository } from './source-repository';
 
 /**
  * Properties for an `MLOpsProjectTemplate`.
@@ -72,6 +73,17 @@ export interface MLOpsProjectTemplateProps {
    * @default 'main'
    */
   readonly branch?: string;
+
+  /**
+   * Where both pipelines' code lives: CodeCommit repositories created from the seed code, or
+   * repositories `<project-name>-build` and `<project-name>-deploy` on GitHub, GitLab or
+   * Bitbucket through an AWS CodeConnections connection
+   * (`SourceRepository.codeConnection({ ... })`, with the parameters `GitConnectionArn` and
+   * `GitOwner` unless fixed).
+   *
+   * @default SourceRepository.codeCommit()
+   */
+  readonly sourceRepository?: SourceRepository;
 
   /**
    * Qualifier of the CDK bootstrap roles in the deployment accounts.
@@ -274,6 +286,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       pipelineArtifactBucket: this.pipelineArtifactBucket,
       branch: props.branch,
       repositoryRemovalPolicy: removalPolicy,
+      source: props.sourceRepository,
     };
     this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
       ...common,

@@ -1,6 +1,9 @@
-import { Aws } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Aws, CfnResource, IAspect } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
+import { usesGitProvider } from './git-provider-resources';
+import { addNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS } from './nag-suppressions';
 import { BUCKET_PREFIX, ROLE_PATH } from './names';
 
 export interface LaunchRolePolicyOptions {
@@ -168,5 +171,78 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       resources: [arn('ecr', `repository/${BUCKET_PREFIX}*`)],
     }),
   ];
+  // A portfolio whose templates use a git provider connection gets the statements for it.
+  const portfolio = options.assetBucket.node.scope;
+  if (portfolio) {
+    Aspects.of(portfolio).add(new GitProviderLaunchPermissions(portfolio, roleArn), { priority: AspectPriority.MUTATING });
+  }
   return statements;
+}
+
+/**
+ * What the launch role needs for a template whose pipelines use a git provider connection: pass
+ * the connection to CodePipeline, and create the handler function that creates repositories
+ * (named by CloudFormation after the SC-... stack), its log group, and pass its role to Lambda.
+ */
+export function gitProviderLaunchStatements(roleArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'PassGitConnections',
+      actions: ['codeconnections:PassConnection'],
+      resources: [arn('codeconnections', 'connection/*')],
+      conditions: { StringEquals: { 'codeconnections:PassedToService': 'codepipeline.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassGitConnectionsFormerPrefix',
+      actions: ['codestar-connections:PassConnection'],
+      resources: [arn('codestar-connections', 'connection/*')],
+      conditions: { StringEquals: { 'codestar-connections:PassedToService': 'codepipeline.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'GitProviderFunctions',
+      actions: [
+        'lambda:CreateFunction', 'lambda:DeleteFunction', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource',
+        'lambda:ListTags', 'lambda:InvokeFunction',
+      ],
+      resources: [arn('lambda', 'function:SC-*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'GitProviderLogGroups',
+      actions: [
+        'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy',
+        'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:ListTagsLogGroup',
+      ],
+      resources: [arn('logs', 'log-group:SC-*'), arn('logs', 'log-group:SC-*:*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DescribeLogGroups',
+      actions: ['logs:DescribeLogGroups'],
+      resources: [arn('logs', 'log-group:*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassGitProviderRole',
+      actions: ['iam:PassRole'],
+      resources: [roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    }),
+  ];
+}
+
+/** Adds the git provider statements to the portfolio's launch role once a template in it needs them. */
+class GitProviderLaunchPermissions implements IAspect {
+  private added = false;
+
+  constructor(private readonly portfolio: IConstruct, private readonly roleArn: string) {}
+
+  public visit(node: IConstruct): void {
+    if (this.added || !usesGitProvider(node)) return;
+    const role = this.portfolio.node.tryFindChild('LaunchRole');
+    if (!(role instanceof iam.Role)) return;
+    this.added = true;
+    for (const statement of gitProviderLaunchStatements(this.roleArn)) {
+      role.addToPrincipalPolicy(statement);
+    }
+    addNagSuppressions(role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS);
+  }
 }

@@ -144,6 +144,28 @@ export function launchRoleSuppressions(): NagSuppression[] {
   ];
 }
 
+/** IAM5 findings of the statements a launch role gets when a template uses a git provider connection. */
+export const GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS: NagSuppression[] = [
+  {
+    id: 'AwsSolutions-IAM5',
+    reason: 'Projects that use a git provider choose their CodeConnections connection at launch (GitConnectionArn); the launch role may pass connections of this account and region only, and only to CodePipeline.',
+    appliesTo: [
+      'Resource::arn:<AWS::Partition>:codeconnections:<AWS::Region>:<AWS::AccountId>:connection/*',
+      'Resource::arn:<AWS::Partition>:codestar-connections:<AWS::Region>:<AWS::AccountId>:connection/*',
+    ],
+  },
+  {
+    id: 'AwsSolutions-IAM5',
+    reason: 'CloudFormation names the git provider handler function and log group of each project after its stack (SC-<account>-pp-<id>) at launch; logs:DescribeLogGroups takes the log groups of the account and region as its resource.',
+    appliesTo: [
+      'Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:SC-*',
+      'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:SC-*',
+      'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:SC-*:*',
+      'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*',
+    ],
+  },
+];
+
 /** aws-cdk-lib's BucketDeployment, which copies the templates' seed code into the asset bucket. */
 export const BUCKET_DEPLOYMENT_SUPPRESSIONS: NagSuppression[] = [
   {

@@ -1,0 +1,338 @@
+import { CfnParameter, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IDependable } from 'constructs';
+import { CONNECTION_ARN_PATTERN, createGitRepository, markGitProviderUse, OWNER_PATTERN } from './private/git-provider-resources';
+import { createSeededRepository } from './private/pipeline-common';
+import { SeedCode } from './seed-code';
+
+/**
+ * The git providers an AWS CodeConnections connection can reach.
+ */
+export enum GitProvider {
+  /** github.com. */
+  GITHUB = 'GitHub',
+  /** GitHub Enterprise Server; give its `apiUrl`. */
+  GITHUB_ENTERPRISE = 'GitHubEnterpriseServer',
+  /** gitlab.com, or a self-managed GitLab with `apiUrl`. */
+  GITLAB = 'GitLab',
+  /** Bitbucket Cloud; its repositories must exist already (`createRepository: false`). */
+  BITBUCKET = 'Bitbucket',
+}
+
+/**
+ * Properties of a source on GitHub, GitHub Enterprise Server, GitLab or Bitbucket, reached
+ * through an AWS CodeConnections connection.
+ */
+export interface CodeConnectionSourceProps {
+  /**
+   * ARN of the CodeConnections (or CodeStar Connections) connection, in the project's account
+   * and region, in the Available state.
+   *
+   * @default - the product parameter `GitConnectionArn`, entered when a project is created
+   */
+  readonly connectionArn?: string;
+
+  /**
+   * The user, organization (GitHub), group (GitLab) or workspace (Bitbucket) the repositories
+   * belong to.
+   *
+   * @default - the product parameter `GitOwner`, entered when a project is created
+   */
+  readonly owner?: string;
+
+  /**
+   * The git provider of the connection.
+   *
+   * @default GitProvider.GITHUB
+   */
+  readonly provider?: GitProvider;
+
+  /**
+   * Whether creating a project creates its repositories (private, with the seed code as their
+   * first commit on the branch). When false, the repositories must exist already, with the
+   * branch; the pipelines use them as they are.
+   *
+   * @default - true for GitHub, GitHub Enterprise Server and GitLab; false for Bitbucket, for
+   * which creating repositories is not supported
+   */
+  readonly createRepository?: boolean;
+
+  /**
+   * The secret holding a personal access token that may create repositories under `owner`
+   * (GitHub: `repo` scope, and `delete_repo` for `RemovalPolicy.DESTROY`; GitLab: `api`),
+   * as the secret string alone or as `{"token": "..."}`. Read by a Lambda function when a
+   * project is created; never written to the template or the logs.
+   *
+   * @default - `tokenSecretArn`; one of the two is required when `createRepository` is true
+   */
+  readonly tokenSecret?: secretsmanager.ISecret;
+
+  /**
+   * The complete ARN of the token secret (with its 6-character suffix), as an alternative to
+   * `tokenSecret`. A secret encrypted with a customer managed key needs `tokenSecret` with its
+   * `encryptionKey` instead.
+   *
+   * @default - `tokenSecret`; one of the two is required when `createRepository` is true
+   */
+  readonly tokenSecretArn?: string;
+
+  /**
+   * Base URL of the provider's REST API, used to create repositories.
+   *
+   * @default - `https://api.github.com` for GitHub and `https://gitlab.com/api/v4` for GitLab;
+   * required for GitHub Enterprise Server (`https://<host>/api/v3`)
+   */
+  readonly apiUrl?: string;
+
+  /**
+   * What happens to a repository this source created when its project is deleted.
+   * `RemovalPolicy.DESTROY` deletes it from the provider.
+   *
+   * @default - the pipeline's `repositoryRemovalPolicy` (the template's `removalPolicy`), which
+   * is `RemovalPolicy.RETAIN` unless changed
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * What a pipeline gives its source when it binds it.
+ */
+export interface SourceRepositoryBindOptions {
+  /** Name of the repository (`<project-name>-build` or `<project-name>-deploy` by default). */
+  readonly repositoryName: string;
+
+  /** The branch that holds the seed code and whose pushes start the pipeline. */
+  readonly branch: string;
+
+  /** The code a new repository starts with. */
+  readonly seedCode: SeedCode;
+
+  /** The artifact the source action writes. */
+  readonly output: codepipeline.Artifact;
+
+  /**
+   * What happens to a repository the source creates when the project is deleted.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Description of a repository the source creates.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * What a pipeline needs from its bound source.
+ */
+export interface SourceRepositoryConfig {
+  /** Name of the repository. */
+  readonly repositoryName: string;
+
+  /** The pipeline's source action (in the `Source` stage). */
+  readonly action: codepipeline.IAction;
+
+  /**
+   * The CodeCommit repository.
+   *
+   * @default - undefined for sources that are not CodeCommit
+   */
+  readonly repository?: codecommit.IRepository;
+
+  /**
+   * What the pipeline must be created after (the resource that creates the repository).
+   *
+   * @default - nothing
+   */
+  readonly dependable?: IDependable;
+}
+
+/**
+ * Where a pipeline's code lives: a CodeCommit repository created from the seed code (the
+ * default), or a repository on GitHub, GitHub Enterprise Server, GitLab or Bitbucket reached
+ * through an AWS CodeConnections connection.
+ */
+export abstract class SourceRepository {
+  /**
+   * A CodeCommit repository created with the seed code as its first commit.
+   *
+   * CodeCommit is closed to AWS accounts that did not use it before 25 July 2024; use
+   * `SourceRepository.codeConnection()` in those.
+   */
+  public static codeCommit(): SourceRepository {
+    return new CodeCommitSource();
+  }
+
+  /**
+   * A repository on a git provider, through an AWS CodeConnections connection. Pushes to the
+   * branch start the pipeline.
+   */
+  public static codeConnection(props: CodeConnectionSourceProps = {}): SourceRepository {
+    return new CodeConnectionSource(props);
+  }
+
+  /**
+   * Make the repository for a pipeline and the source action that reads it.
+   *
+   * @param scope the pipeline construct
+   */
+  public abstract bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig;
+}
+
+class CodeCommitSource extends SourceRepository {
+  public bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig {
+    const repository = createSeededRepository(scope, 'Repository', {
+      repositoryName: options.repositoryName,
+      branch: options.branch,
+      seedCode: options.seedCode,
+      removalPolicy: options.removalPolicy,
+    });
+    return {
+      repositoryName: options.repositoryName,
+      repository,
+      action: new actions.CodeCommitSourceAction({
+        actionName: 'CodeCommit',
+        repository,
+        branch: options.branch,
+        output: options.output,
+      }),
+    };
+  }
+}
+
+const HANDLER_PROVIDER: { [provider: string]: string } = {
+  [GitProvider.GITHUB]: 'github',
+  [GitProvider.GITHUB_ENTERPRISE]: 'github-enterprise',
+  [GitProvider.GITLAB]: 'gitlab',
+};
+
+const ACTION_NAMES: { [provider: string]: string } = {
+  [GitProvider.GITHUB]: 'GitHub',
+  [GitProvider.GITHUB_ENTERPRISE]: 'GitHubEnterprise',
+  [GitProvider.GITLAB]: 'GitLab',
+  [GitProvider.BITBUCKET]: 'Bitbucket',
+};
+
+class CodeConnectionSource extends SourceRepository {
+  private readonly provider: GitProvider;
+  private readonly createRepository: boolean;
+
+  constructor(private readonly props: CodeConnectionSourceProps) {
+    super();
+    this.provider = props.provider ?? GitProvider.GITHUB;
+    this.createRepository = props.createRepository ?? this.provider !== GitProvider.BITBUCKET;
+    const owner = 'SourceRepository.codeConnection';
+    if (this.createRepository && !HANDLER_PROVIDER[this.provider]) {
+      throw new Error(`${owner}: creating repositories on ${this.provider} is not supported; create them yourself and set createRepository: false`);
+    }
+    if (this.createRepository && !props.tokenSecret && !props.tokenSecretArn) {
+      throw new Error(`${owner}: createRepository needs a token to create the repositories with; give tokenSecret or tokenSecretArn (a Secrets Manager secret holding a personal access token), or set createRepository: false to use repositories that exist`);
+    }
+    if (props.tokenSecret && props.tokenSecretArn) {
+      throw new Error(`${owner}: give tokenSecret or tokenSecretArn, not both`);
+    }
+    if (this.createRepository && this.provider === GitProvider.GITHUB_ENTERPRISE && !props.apiUrl) {
+      throw new Error(`${owner}: GitHub Enterprise Server needs apiUrl to create repositories, e.g. https://github.example.com/api/v3`);
+    }
+    if (props.apiUrl !== undefined && !Token.isUnresolved(props.apiUrl) && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.apiUrl)) {
+      throw new Error(`${owner}: apiUrl '${props.apiUrl}' is not a URL; use the API's base address, e.g. https://github.example.com/api/v3`);
+    }
+    const literal = (value?: string): value is string => value !== undefined && !Token.isUnresolved(value);
+    if (literal(props.connectionArn) && !new RegExp(CONNECTION_ARN_PATTERN).test(props.connectionArn)) {
+      throw new Error(`${owner}: connectionArn '${props.connectionArn}' is not the ARN of a connection; use arn:aws:codeconnections:<region>:<account>:connection/<id>`);
+    }
+    if (literal(props.owner) && (props.owner.length > 255 || !new RegExp(OWNER_PATTERN).test(props.owner))) {
+      throw new Error(`${owner}: owner '${props.owner}' is not a user, organization, group or workspace name; use letters, digits, '.', '_', '-' (and '/' between GitLab subgroups)`);
+    }
+  }
+
+  public bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig {
+    const stack = Stack.of(scope);
+    // The portfolio's launch role gets the permissions to pass the connection.
+    markGitProviderUse(stack);
+    const connectionArn = this.props.connectionArn ?? parameter(stack, 'GitConnectionArn', {
+      description: `ARN of the AWS CodeConnections connection to ${this.provider} (Developer Tools > Settings > Connections)`,
+      allowedPattern: CONNECTION_ARN_PATTERN,
+      constraintDescription: 'must be the ARN of a CodeConnections connection: arn:aws:codeconnections:<region>:<account>:connection/<id>',
+    });
+    const owner = this.props.owner ?? parameter(stack, 'GitOwner', {
+      description: `The ${this.provider} user, organization, group or workspace that holds the project's repositories`,
+      allowedPattern: OWNER_PATTERN,
+      maxLength: 255,
+      constraintDescription: 'must be a user, organization, group or workspace name: letters, digits, \'.\', \'_\', \'-\' (and \'/\' between GitLab subgroups)',
+    });
+
+    // The action's own role, so that the connection's new service prefix can be granted too.
+    const role = new iam.Role(scope, 'SourceConnectionRole', {
+      assumedBy: new iam.AccountPrincipal(stack.account),
+      description: 'Reads the repository through the git provider connection',
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['codeconnections:UseConnection'],
+      resources: [connectionArn],
+    }));
+
+    let dependable: IDependable | undefined;
+    if (this.createRepository) {
+      const secret = this.props.tokenSecret;
+      const tokenSecretArn = secret ? secret.secretArn : this.props.tokenSecretArn!;
+      dependable = createGitRepository(scope, 'Repository', {
+        provider: HANDLER_PROVIDER[this.provider],
+        apiUrl: this.props.apiUrl ?? '',
+        owner,
+        repositoryName: options.repositoryName,
+        branch: options.branch,
+        seedCode: options.seedCode,
+        tokenSecretArn,
+        grantTokenRead: grantee => {
+          if (secret) {
+            secret.grantRead(grantee);
+          } else {
+            grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+              actions: ['secretsmanager:GetSecretValue'],
+              resources: [tokenSecretArn],
+            }));
+          }
+        },
+        removalPolicy: this.props.removalPolicy ?? options.removalPolicy ?? RemovalPolicy.RETAIN,
+        description: options.description ?? '',
+      });
+    }
+
+    return {
+      repositoryName: options.repositoryName,
+      dependable,
+      action: new actions.CodeStarConnectionsSourceAction({
+        actionName: ACTION_NAMES[this.provider],
+        connectionArn,
+        owner,
+        repo: options.repositoryName,
+        branch: options.branch,
+        output: options.output,
+        triggerOnPush: true,
+        role,
+      }),
+    };
+  }
+}
+
+/** A string parameter of the stack, made once however many pipelines use it. */
+interface ParameterProps {
+  readonly description: string;
+  readonly allowedPattern: string;
+  readonly constraintDescription: string;
+  readonly maxLength?: number;
+}
+
+function parameter(stack: Stack, id: string, props: ParameterProps): string {
+  const existing = stack.node.tryFindChild(id);
+  if (existing instanceof CfnParameter) return existing.valueAsString;
+  return new CfnParameter(stack, id, { type: 'String', minLength: 1, ...props }).valueAsString;
+}
