@@ -5,8 +5,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
-import { launchRoleStatements } from './private/launch-role-policy';
-import { addNagSuppressions, BucketDeploymentNagSuppressions, launchRoleSuppressions } from './private/nag-suppressions';
+import { usesGitProvider } from './private/git-provider-resources';
+import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
+import { addNagSuppressions, BucketDeploymentNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS, launchRoleSuppressions } from './private/nag-suppressions';
 import { ROLE_PATH } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
@@ -231,6 +232,7 @@ export class ProjectPortfolio extends Construct {
   private readonly ownedLaunchRole?: iam.Role;
   private readonly addedTemplates = new Map<MLOpsProjectTemplate, string>();
   private readonly localLaunchRole: boolean;
+  private gitProviderLaunchesAllowed = false;
 
   constructor(scope: Construct, id: string, props: ProjectPortfolioProps = {}) {
     super(scope, id);
@@ -346,6 +348,7 @@ export class ProjectPortfolio extends Construct {
     });
     // Only products with this tag appear in SageMaker Studio.
     Tags.of(product).add('sagemaker:studio-visibility', 'true');
+    if (usesGitProvider(template)) this.allowGitProviderLaunches();
     this.portfolio.addProduct(product);
     if (this.localLaunchRole) {
       this.portfolio.setLocalLaunchRole(product, this.launchRole);
@@ -354,6 +357,14 @@ export class ProjectPortfolio extends Construct {
     }
     this.products.push(product);
     return product;
+  }
+
+  /** Once, for the first template whose pipelines read from a git provider connection. */
+  private allowGitProviderLaunches(): void {
+    if (!this.ownedLaunchRole || this.gitProviderLaunchesAllowed) return;
+    this.gitProviderLaunchesAllowed = true;
+    for (const statement of gitProviderLaunchStatements()) this.ownedLaunchRole.addToPrincipalPolicy(statement);
+    addNagSuppressions(this.ownedLaunchRole.node.findChild('DefaultPolicy').node.defaultChild as CfnResource, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS);
   }
 
   private giveAccess(props: ProjectPortfolioProps): void {

@@ -321,9 +321,15 @@ describe('MLOpsProjectTemplate options', () => {
 
 describe('the full resource set and the wiring of a built-in template', () => {
   const common = {
-    'AWS::CodeCommit::Repository': 2, 'AWS::CodePipeline::Pipeline': 2, 'AWS::Events::Rule': 3,
-    'AWS::KMS::Alias': 1, 'AWS::KMS::Key': 1, 'AWS::S3::Bucket': 3, 'AWS::S3::BucketPolicy': 3,
-    'AWS::SSM::Parameter': 6, 'AWS::SageMaker::ModelPackageGroup': 1,
+    'AWS::CodeCommit::Repository': 2,
+    'AWS::CodePipeline::Pipeline': 2,
+    'AWS::Events::Rule': 3,
+    'AWS::KMS::Alias': 1,
+    'AWS::KMS::Key': 1,
+    'AWS::S3::Bucket': 3,
+    'AWS::S3::BucketPolicy': 3,
+    'AWS::SSM::Parameter': 6,
+    'AWS::SageMaker::ModelPackageGroup': 1,
   };
   const expected: [string, Template, Record<string, number>][] = [
     ['basic', basic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],

@@ -123,7 +123,10 @@ describe('ProjectPortfolio with defaults', () => {
   test('the launch role\'s policy is exactly this', () => {
     const readable = (r: any) => (typeof r === 'string' ? r : r['Fn::Join'][1].map((part: any) =>
       (typeof part === 'string' ? part : part.Ref ? `<${part.Ref.replace('AWS::', '')}>` : `<${part['Fn::GetAtt'].join('.')}>`)).join(''));
-    const exact = Object.fromEntries(launchRoleStatements(t).map(s => [s.Sid, { actions: [s.Action].flat(), resources: [s.Resource].flat().map(readable) }]));
+    const exact = Object.fromEntries(launchRoleStatements(t).map(s => [s.Sid, {
+      actions: [s.Action].flat(),
+      resources: [s.Resource].flat().map(readable),
+    }]));
     const own = (service: string, resource: string) => `arn:<Partition>:${service}:<Region>:<AccountId>:${resource}`;
     const projectRoles = ['arn:<Partition>:iam::<AccountId>:role/sagemaker-project-templates/*'];
     expect(exact).toEqual({

@@ -165,6 +165,21 @@ test('a CodeCommit portfolio\'s launch role gets none of the git provider statem
   expect(JSON.stringify(portfolio)).not.toMatch(/PassConnection|lambda:CreateFunction/);
 });
 
+test('a template created outside the portfolio\'s scope still gets the launch permissions when it is added', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-'));
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Portfolio', { env: ENV });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const template = new MLOpsProjectTemplate(stack, 'Outside', {
+    stages: [{ name: 'dev' }],
+    assetBucket: portfolio.assetBucket,
+    sourceRepository: SourceRepository.codeConnection({ connectionArn: CONNECTION, owner: 'acme', provider: GitProvider.GITHUB, createRepository: false }),
+  });
+  portfolio.addTemplate(template, { snapshotDirectory: path.join(outdir, 'snapshots') });
+  const { portfolio: synthesizedPortfolio } = synthesized(app, stack, template);
+  expect(JSON.stringify(synthesizedPortfolio)).toMatch(/codeconnections:PassConnection/);
+});
+
 test('DeployPipeline: the same source, GitLab, with the repository removed when the project is', () => {
   const { stack, artifactBucket } = projectStack();
   const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Token', SECRET_ARN);

@@ -1,14 +1,16 @@
-import { AspectPriority, Aspects, Aws, CfnResource, IAspect } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { IConstruct } from 'constructs';
-import { usesGitProvider } from './git-provider-resources';
-import { addNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS } from './nag-suppressions';
 import { BUCKET_PREFIX, ROLE_PATH } from './names';
 
 export interface LaunchRolePolicyOptions {
   readonly assetBucket: s3.IBucket;
   readonly permissionsBoundaryPolicyName?: string;
+}
+
+/** The roles the templates create: all under the library's role path. */
+function projectRoleArns(): string {
+  return `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role${ROLE_PATH}*`;
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>` in the launching account and region. */
@@ -25,7 +27,7 @@ function arn(service: string, resource: string, region: string = Aws.REGION, acc
  * managed and passed under the library's role path.
  */
 export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.PolicyStatement[] {
-  const roleArn = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role${ROLE_PATH}*`;
+  const roleArn = projectRoleArns();
   const boundaryCondition = options.permissionsBoundaryPolicyName
     ? { StringEquals: { 'iam:PermissionsBoundary': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${options.permissionsBoundaryPolicyName}` } }
     : undefined;
@@ -171,11 +173,6 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       resources: [arn('ecr', `repository/${BUCKET_PREFIX}*`)],
     }),
   ];
-  // A portfolio whose templates use a git provider connection gets the statements for it.
-  const portfolio = options.assetBucket.node.scope;
-  if (portfolio) {
-    Aspects.of(portfolio).add(new GitProviderLaunchPermissions(portfolio, roleArn), { priority: AspectPriority.MUTATING });
-  }
   return statements;
 }
 
@@ -184,7 +181,8 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
  * the connection to CodePipeline, and create the handler function that creates repositories
  * (named by CloudFormation after the SC-... stack), its log group, and pass its role to Lambda.
  */
-export function gitProviderLaunchStatements(roleArn: string): iam.PolicyStatement[] {
+export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
+  const roleArn = projectRoleArns();
   return [
     new iam.PolicyStatement({
       sid: 'PassGitConnections',
@@ -227,22 +225,4 @@ export function gitProviderLaunchStatements(roleArn: string): iam.PolicyStatemen
       conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
     }),
   ];
-}
-
-/** Adds the git provider statements to the portfolio's launch role once a template in it needs them. */
-class GitProviderLaunchPermissions implements IAspect {
-  private added = false;
-
-  constructor(private readonly portfolio: IConstruct, private readonly roleArn: string) {}
-
-  public visit(node: IConstruct): void {
-    if (this.added || !usesGitProvider(node)) return;
-    const role = this.portfolio.node.tryFindChild('LaunchRole');
-    if (!(role instanceof iam.Role)) return;
-    this.added = true;
-    for (const statement of gitProviderLaunchStatements(this.roleArn)) {
-      role.addToPrincipalPolicy(statement);
-    }
-    addNagSuppressions(role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS);
-  }
 }
