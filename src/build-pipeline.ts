@@ -24,9 +24,70 @@ import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
 
 /**
+ * What an organisation may change in a `BuildPipeline`, also through `MLOpsProjectTemplate`.
+ */
+export interface BuildPipelineOptions {
+  /**
+   * Name of the repository (CodeCommit, or on the git provider).
+   *
+   * @default `<projectName>-build`
+   */
+  readonly repositoryName?: string;
+
+  /**
+   * The branch that holds the seed code and whose pushes start the pipeline.
+   *
+   * @default 'main'
+   */
+  readonly branch?: string;
+
+  /**
+   * Name of the CodePipeline.
+   *
+   * @default `<projectName>-build`
+   */
+  readonly pipelineName?: string;
+
+  /**
+   * Name of the SageMaker pipeline the build creates or updates and starts.
+   *
+   * @default `<projectName>-<projectId>`
+   */
+  readonly sageMakerPipelineName?: string;
+
+  /**
+   * Build image of the CodeBuild projects.
+   *
+   * @default codebuild.LinuxBuildImage.STANDARD_7_0
+   */
+  readonly buildImage?: codebuild.IBuildImage;
+
+  /**
+   * Compute type of the CodeBuild projects.
+   *
+   * @default codebuild.ComputeType.SMALL
+   */
+  readonly computeType?: codebuild.ComputeType;
+
+  /**
+   * How long a build may run; the SMPipeline build waits for the SageMaker pipeline.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * More plain-text environment variables for the builds, overriding the defaults of the same name.
+   *
+   * @default - none
+   */
+  readonly environmentVariables?: { [key: string]: string };
+}
+
+/**
  * Properties for a `BuildPipeline`.
  */
-export interface BuildPipelineProps {
+export interface BuildPipelineProps extends BuildPipelineOptions {
   /**
    * The SageMaker project name (`SageMakerProjectName`), at most 32 characters.
    */
@@ -71,39 +132,11 @@ export interface BuildPipelineProps {
   readonly source?: SourceRepository;
 
   /**
-   * Name of the repository (CodeCommit, or on the git provider).
-   *
-   * @default `<projectName>-build`
-   */
-  readonly repositoryName?: string;
-
-  /**
-   * The branch that holds the seed code and whose pushes start the pipeline.
-   *
-   * @default 'main'
-   */
-  readonly branch?: string;
-
-  /**
    * What happens to the repository when the project is deleted.
    *
    * @default RemovalPolicy.RETAIN - the repository holds the data scientists' work
    */
   readonly repositoryRemovalPolicy?: RemovalPolicy;
-
-  /**
-   * Name of the CodePipeline.
-   *
-   * @default `<projectName>-build`
-   */
-  readonly pipelineName?: string;
-
-  /**
-   * Name of the SageMaker pipeline the build creates or updates and starts.
-   *
-   * @default `<projectName>-<projectId>`
-   */
-  readonly sageMakerPipelineName?: string;
 
   /**
    * Bucket for the CodePipeline's own artifacts.
@@ -131,33 +164,6 @@ export interface BuildPipelineProps {
    */
   readonly ecrRepository?: ecr.IRepository;
 
-  /**
-   * Build image of the CodeBuild projects.
-   *
-   * @default codebuild.LinuxBuildImage.STANDARD_7_0
-   */
-  readonly buildImage?: codebuild.IBuildImage;
-
-  /**
-   * Compute type of the CodeBuild projects.
-   *
-   * @default codebuild.ComputeType.SMALL
-   */
-  readonly computeType?: codebuild.ComputeType;
-
-  /**
-   * How long a build may run; the SMPipeline build waits for the SageMaker pipeline.
-   *
-   * @default Duration.hours(1)
-   */
-  readonly timeout?: Duration;
-
-  /**
-   * More plain-text environment variables for the builds, overriding the defaults of the same name.
-   *
-   * @default - none
-   */
-  readonly environmentVariables?: { [key: string]: string };
 }
 
 /**

@@ -35,9 +35,80 @@ import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
 
 /**
+ * What an organisation may change in a `DeployPipeline`, also through `MLOpsProjectTemplate`.
+ */
+export interface DeployPipelineOptions {
+  /**
+   * Name of the repository (CodeCommit, or on the git provider).
+   *
+   * @default `<projectName>-deploy`
+   */
+  readonly repositoryName?: string;
+
+  /**
+   * The branch that holds the seed code and whose pushes start the pipeline.
+   *
+   * @default 'main'
+   */
+  readonly branch?: string;
+
+  /**
+   * Name of the CodePipeline.
+   *
+   * @default `<projectName>-deploy`
+   */
+  readonly pipelineName?: string;
+
+  /**
+   * Qualifier of the CDK bootstrap stacks in the stage accounts, which names the default
+   * action and deployment roles.
+   *
+   * @default 'hnb659fds'
+   */
+  readonly bootstrapQualifier?: string;
+
+  /**
+   * Model package approval statuses whose state-change events start the pipeline.
+   *
+   * @default ['Approved', 'Rejected']
+   */
+  readonly modelApprovalStatuses?: string[];
+
+  /**
+   * Whether to scan the synthesized templates with checkov, failing the pipeline on any
+   * finding. Suppress a rule for one resource in the deploy app with checkov's
+   * `Metadata.checkov.skip` entries.
+   *
+   * @default true
+   */
+  readonly securityScan?: boolean;
+
+  /**
+   * Build image of the CodeBuild projects.
+   *
+   * @default codebuild.LinuxBuildImage.STANDARD_7_0
+   */
+  readonly buildImage?: codebuild.IBuildImage;
+
+  /**
+   * Compute type of the CodeBuild projects.
+   *
+   * @default codebuild.ComputeType.SMALL
+   */
+  readonly computeType?: codebuild.ComputeType;
+
+  /**
+   * More plain-text environment variables for the synth build, overriding the defaults of the same name.
+   *
+   * @default - none
+   */
+  readonly environmentVariables?: { [key: string]: string };
+}
+
+/**
  * Properties for a `DeployPipeline`.
  */
-export interface DeployPipelineProps {
+export interface DeployPipelineProps extends DeployPipelineOptions {
   /**
    * The SageMaker project name (`SageMakerProjectName`), at most 32 characters.
    */
@@ -92,56 +163,11 @@ export interface DeployPipelineProps {
   readonly source?: SourceRepository;
 
   /**
-   * Name of the repository (CodeCommit, or on the git provider).
-   *
-   * @default `<projectName>-deploy`
-   */
-  readonly repositoryName?: string;
-
-  /**
-   * The branch that holds the seed code and whose pushes start the pipeline.
-   *
-   * @default 'main'
-   */
-  readonly branch?: string;
-
-  /**
    * What happens to the repository when the project is deleted.
    *
    * @default RemovalPolicy.RETAIN - the repository holds the data scientists' work
    */
   readonly repositoryRemovalPolicy?: RemovalPolicy;
-
-  /**
-   * Name of the CodePipeline.
-   *
-   * @default `<projectName>-deploy`
-   */
-  readonly pipelineName?: string;
-
-  /**
-   * Qualifier of the CDK bootstrap stacks in the stage accounts, which names the default
-   * action and deployment roles.
-   *
-   * @default 'hnb659fds'
-   */
-  readonly bootstrapQualifier?: string;
-
-  /**
-   * Model package approval statuses whose state-change events start the pipeline.
-   *
-   * @default ['Approved', 'Rejected']
-   */
-  readonly modelApprovalStatuses?: string[];
-
-  /**
-   * Whether to scan the synthesized templates with checkov, failing the pipeline on any
-   * finding. Suppress a rule for one resource in the deploy app with checkov's
-   * `Metadata.checkov.skip` entries.
-   *
-   * @default true
-   */
-  readonly securityScan?: boolean;
 
   /**
    * Whether to publish each stage's account and region as SSM String parameters
@@ -151,27 +177,6 @@ export interface DeployPipelineProps {
    * @default true
    */
   readonly publishStageParameters?: boolean;
-
-  /**
-   * Build image of the CodeBuild projects.
-   *
-   * @default codebuild.LinuxBuildImage.STANDARD_7_0
-   */
-  readonly buildImage?: codebuild.IBuildImage;
-
-  /**
-   * Compute type of the CodeBuild projects.
-   *
-   * @default codebuild.ComputeType.SMALL
-   */
-  readonly computeType?: codebuild.ComputeType;
-
-  /**
-   * More plain-text environment variables for the synth build, overriding the defaults of the same name.
-   *
-   * @default - none
-   */
-  readonly environmentVariables?: { [key: string]: string };
 
   /**
    * Bucket for the CodePipeline's artifacts. The stages' roles must be able to read it and

@@ -6,8 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
-import { BuildPipeline } from './build-pipeline';
-import { DeployPipeline } from './deploy-pipeline';
+import { BuildPipeline, BuildPipelineOptions } from './build-pipeline';
+import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
 import { DeploymentStage } from './deployment-stage';
 import { addNagSuppressions } from './private/nag-suppressions';
 import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG } from './private/names';
@@ -68,7 +68,8 @@ export interface MLOpsProjectTemplateProps {
   readonly bringYourOwnContainer?: boolean;
 
   /**
-   * Branch of both repositories that the pipelines follow.
+   * Branch of both repositories that the pipelines follow; `buildPipelineOptions.branch` and
+   * `deployPipelineOptions.branch` override it for one of them.
    *
    * @default 'main'
    */
@@ -86,11 +87,21 @@ export interface MLOpsProjectTemplateProps {
   readonly sourceRepository?: SourceRepository;
 
   /**
-   * Qualifier of the CDK bootstrap roles in the deployment accounts.
+   * Changes to the model build pipeline: repository and pipeline names, branch, build image,
+   * compute type, timeout, environment variables.
    *
-   * @default 'hnb659fds'
+   * @default - the defaults of `BuildPipeline`
    */
-  readonly bootstrapQualifier?: string;
+  readonly buildPipelineOptions?: BuildPipelineOptions;
+
+  /**
+   * Changes to the model deployment pipeline: repository and pipeline names, branch, CDK
+   * bootstrap qualifier, approval statuses that start it, security scan, build image, compute
+   * type, environment variables.
+   *
+   * @default - the defaults of `DeployPipeline`
+   */
+  readonly deployPipelineOptions?: DeployPipelineOptions;
 
   /**
    * What happens to buckets, the key, the model package group and the repositories when a
@@ -284,21 +295,23 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       modelPackageGroupName: this.modelPackageGroupName,
       artifactBucket: this.artifactBucket,
       pipelineArtifactBucket: this.pipelineArtifactBucket,
-      branch: props.branch,
       repositoryRemovalPolicy: removalPolicy,
       source: props.sourceRepository,
     };
     this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
+      ...props.buildPipelineOptions,
       ...common,
+      branch: props.buildPipelineOptions?.branch ?? props.branch,
       seedCode: props.buildSeedCode
         ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
       ecrRepository: this.containerRepository,
     });
     this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
+      ...props.deployPipelineOptions,
       ...common,
+      branch: props.deployPipelineOptions?.branch ?? props.branch,
       seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
       stages: props.stages ?? defaultStages(),
-      bootstrapQualifier: props.bootstrapQualifier,
     });
 
     Aspects.of(this).add(new RolePathAspect());

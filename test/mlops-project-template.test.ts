@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import {
   BasicProjectTemplate,
   ByocProjectTemplate,
@@ -409,5 +410,49 @@ describe('the full resource set and the wiring of a built-in template', () => {
     const prod = deploy.Properties.Stages.find((s: any) => s.Name === 'DeployProd');
     expect(prod.Actions.map((a: any) => a.Name)).toEqual(['Approve_Prod', 'Deploy_CFN_Prod']);
     expect(prod.Actions[1].Configuration.StackName).toEqual({ 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-deploy-prod']] });
+  });
+});
+
+describe('an organisation customises both pipelines through the template', () => {
+  const { template, construct } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Custom', {
+    stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+    branch: 'develop',
+    buildPipelineOptions: {
+      buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+      computeType: codebuild.ComputeType.LARGE,
+      timeout: Duration.hours(3),
+      environmentVariables: { TEAM: 'churn', SAGEMAKER_PIPELINE_DESCRIPTION: 'Churn model build' },
+    },
+    deployPipelineOptions: {
+      branch: 'release',
+      bootstrapQualifier: 'orgboot01',
+      modelApprovalStatuses: ['Approved'],
+      securityScan: false,
+    },
+  }));
+  const projects = Object.values<any>(template.findResources('AWS::CodeBuild::Project'));
+  const smPipeline = projects.find(p => JSON.stringify(p.Properties.Environment.EnvironmentVariables).includes('SAGEMAKER_PIPELINE_ROLE_ARN'));
+  const env = Object.fromEntries(smPipeline.Properties.Environment.EnvironmentVariables.map((v: any) => [v.Name, v.Value]));
+
+  test('the build: compute type, timeout and environment variables, over the defaults', () => {
+    expect(smPipeline.Properties.Environment.ComputeType).toBe('BUILD_GENERAL1_LARGE');
+    expect(smPipeline.Properties.TimeoutInMinutes).toBe(180);
+    expect(env.TEAM).toBe('churn');
+    expect(env.SAGEMAKER_PIPELINE_DESCRIPTION).toBe('Churn model build');
+    expect(env.SAGEMAKER_PROJECT_NAME).toEqual({ Ref: 'SageMakerProjectName' });
+  });
+
+  test('the branch of both repositories, one overridden', () => {
+    const branches = Object.values<any>(template.findResources('AWS::CodeCommit::Repository')).map(r => r.Properties.Code.BranchName).sort();
+    expect(branches).toEqual(['develop', 'release']);
+  });
+
+  test('the deploy: qualifier of the bootstrap roles, the statuses that start it, no scan', () => {
+    expect(JSON.stringify(template.toJSON())).toContain('cdk-orgboot01-deploy-role-333333333333');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: Match.objectLike({ ModelApprovalStatus: ['Approved'] }) }),
+    });
+    expect(construct.deployPipeline.securityScanProject).toBeUndefined();
+    expect(projects).toHaveLength(2);
   });
 });
