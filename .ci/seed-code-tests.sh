@@ -63,3 +63,20 @@ if (( lint_status & 3 )); then
   exit 1
 fi
 echo "cfn-lint: $(ls "$TEMPLATES"/*.template.json | wc -l) templates, no errors (exit code $lint_status)"
+
+echo
+echo "--- checkov deploy_app stage templates (the deploy pipeline's security scan)"
+# The same scanner, version range and flags as DeployPipeline's SecurityScan action
+# (src/private/pipeline-deploy.ts): the seed code must pass it on the first push.
+CHECKOV="$WORK/checkov-venv"
+[ -x "$CHECKOV/bin/checkov" ] || { python3 -m venv "$CHECKOV"; "$CHECKOV/bin/pip" install --quiet 'checkov>=3.2,<4'; }
+args=()
+for t in "$TEMPLATES"/*.template.json; do args+=(--file "$t"); done
+# No network here: checkov's optional download of its guideline texts fails with a long
+# traceback on stderr, kept in a file and shown only if the scan fails.
+if ! "$CHECKOV/bin/checkov" --framework cloudformation --compact --quiet "${args[@]}" 2> "$WORK/checkov.stderr"; then
+  cat "$WORK/checkov.stderr" >&2
+  echo "checkov found issues in the deploy app's templates: the deploy pipeline's security scan would fail" >&2
+  exit 1
+fi
+echo "checkov: no findings in $(ls "$TEMPLATES"/*.template.json | wc -l) templates"

@@ -86,6 +86,9 @@ class EndpointStack(Stack):
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 model_package_name=model.model_package_arn,
             ),
+            # The serving container needs no network: SageMaker fetches the model data
+            # before it starts. The deploy pipeline's security scan (checkov) requires this.
+            enable_network_isolation=True,
         )
         # SageMaker checks the role's access to the model data when it creates the
         # model, so wait for the role's policy too (the role ARN only orders the role).

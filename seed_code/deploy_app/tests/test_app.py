@@ -51,6 +51,8 @@ def test_each_stage_deploys_the_approved_package(default_templates):
     for stage, template in default_templates.items():
         model = only(template, "AWS::SageMaker::Model")
         assert model["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
+        # The deploy pipeline's checkov scan fails a model without network isolation.
+        assert model["EnableNetworkIsolation"] is True
         endpoint = only(template, "AWS::SageMaker::Endpoint")
         assert endpoint["EndpointName"] == f"my-project-{stage}"
         tags = {t["Key"]: t["Value"] for t in endpoint["Tags"]}
