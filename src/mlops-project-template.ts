@@ -298,21 +298,30 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       repositoryRemovalPolicy: removalPolicy,
       source: props.sourceRepository,
     };
-    this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
-      ...props.buildPipelineOptions,
-      ...common,
-      branch: props.buildPipelineOptions?.branch ?? props.branch,
-      seedCode: props.buildSeedCode
-        ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
-      ecrRepository: this.containerRepository,
-    });
-    this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
-      ...props.deployPipelineOptions,
-      ...common,
-      branch: props.deployPipelineOptions?.branch ?? props.branch,
-      seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
-      stages: props.stages ?? defaultStages(),
-    });
+    const hasAssetBucket = (props.assetBucket ?? portfolioDefaults?.assetBucket) !== undefined;
+    try {
+      this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
+        ...props.buildPipelineOptions,
+        ...common,
+        branch: props.buildPipelineOptions?.branch ?? props.branch,
+        seedCode: props.buildSeedCode
+          ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
+        ecrRepository: this.containerRepository,
+      });
+      this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
+        ...props.deployPipelineOptions,
+        ...common,
+        branch: props.deployPipelineOptions?.branch ?? props.branch,
+        seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+        stages: props.stages ?? defaultStages(),
+      });
+    } catch (error) {
+      // aws-cdk-lib's own message does not say what to do about it.
+      if (!hasAssetBucket && /Asset Bucket must be provided/.test(String(error))) {
+        throw new Error(`MLOpsProjectTemplate ${id}: its seed code (or the git provider handler) is a file asset, which a Service Catalog product stack keeps in an asset bucket, and it has none; create the template inside a ProjectPortfolio (new MLOpsProjectTemplate(portfolio, '${id}', ...)), pass assetBucket, or take seed code from SeedCode.fromSsmParameters() or SeedCode.fromBucket()`);
+      }
+      throw error;
+    }
 
     Aspects.of(this).add(new RolePathAspect());
     const boundary = props.permissionsBoundaryPolicyName ?? portfolioDefaults?.permissionsBoundaryPolicyName;

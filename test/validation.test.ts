@@ -84,6 +84,9 @@ const cases: [string, () => void, RegExp][] = [
     const s = stack();
     new ProjectPortfolio(s, 'P', { launchRoleName: 'Launch', launchRole: iam.Role.fromRoleArn(s, 'R', 'arn:aws:iam::111111111111:role/x') });
   }, /launchRoleName 'Launch' names a role to create, but launchRole is given too/],
+  ['template with asset seed code outside a portfolio', () => {
+    new MLOpsProjectTemplate(stack(), 'Loose', { stages: [{ name: 'dev' }] });
+  }, /MLOpsProjectTemplate Loose: its seed code .* is a file asset, .* create the template inside a ProjectPortfolio/],
   ['provider name too long', () => new ProjectPortfolio(stack(), 'P', { providerName: 'p'.repeat(60) }), /providerName 'p{60}' has 60 characters; use 1-50/],
   ['artifact bucket without a KMS key', () => {
     const s = stack();
