@@ -1,13 +1,20 @@
 import * as fs from 'fs';
-import { AspectPriority, Aspects, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
 import { usesGitProvider } from './private/git-provider-resources';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
-import { addNagSuppressions, BucketDeploymentNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS, launchRoleSuppressions } from './private/nag-suppressions';
+import {
+  addNagSuppressions,
+  BucketDeploymentNagSuppressions,
+  GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS,
+  launchRoleSuppressions,
+  ProjectNagSuppressions,
+} from './private/nag-suppressions';
 import { ROLE_PATH } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
@@ -106,6 +113,23 @@ export interface ProjectPortfolioProps {
    * @default - not shared
    */
   readonly shareWithAccounts?: string[];
+
+  /**
+   * Organizational units (`ou-...`), or the organization root (`r-...`), the portfolio is
+   * shared with, through AWS Organizations. Deploy the portfolio in the management account or a
+   * delegated administrator account of Service Catalog, with organization sharing enabled.
+   * Needs `organizationId`, so that their accounts may read the seed code.
+   *
+   * @default - not shared with organizational units
+   */
+  readonly shareWithOrganizationalUnits?: string[];
+
+  /**
+   * Id of the organization (`o-...`) of `shareWithOrganizationalUnits`.
+   *
+   * @default - none; required with `shareWithOrganizationalUnits`
+   */
+  readonly organizationId?: string;
 
   /**
    * TagOptions offered on every product of the portfolio: tag key to allowed values.
@@ -207,6 +231,7 @@ export interface AddTemplateOptions {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ACCOUNT = /^\d{12}$/;
+const ORGANIZATION_NODE = /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/;
 
 /**
  * The Service Catalog portfolio through which SageMaker project templates reach data scientists.
@@ -298,6 +323,11 @@ export class ProjectPortfolio extends Construct {
     for (const account of props.shareWithAccounts ?? []) {
       this.portfolio.shareWithAccount(account);
     }
+    this.shareWithOrganizationalUnits(id, props);
+    if ((props.shareWithAccounts ?? []).length + (props.shareWithOrganizationalUnits ?? []).length > 0 && !props.launchRoleName && !props.launchRole) {
+      Annotations.of(this).addWarningV2('cdk-sagemaker-project-templates:sharedLaunchRole',
+        'The portfolio is shared, but its launch constraints name this account\'s launch role, which other accounts cannot use: set launchRoleName and create a role of that name in each shared account');
+    }
     if (props.tagOptions && Object.keys(props.tagOptions).length > 0) {
       this.tagOptions = new servicecatalog.TagOptions(this, 'TagOptions', { allowedValuesForTags: props.tagOptions });
       this.portfolio.associateTagOptions(this.tagOptions);
@@ -357,6 +387,65 @@ export class ProjectPortfolio extends Construct {
     }
     this.products.push(product);
     return product;
+  }
+
+  /**
+   * CloudFormation has no resource for sharing with organizational units: the share is made
+   * and removed with Service Catalog's API when the stack is deployed and deleted.
+   */
+  private shareWithOrganizationalUnits(id: string, props: ProjectPortfolioProps): void {
+    const nodes = props.shareWithOrganizationalUnits ?? [];
+    if (nodes.length === 0) return;
+    for (const node of nodes) {
+      if (!Token.isUnresolved(node) && !ORGANIZATION_NODE.test(node)) {
+        throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits contains '${node}', which is neither an organizational unit id (ou-xxxx-xxxxxxxx) nor a root id (r-xxxx)`);
+      }
+    }
+    if (!props.organizationId) {
+      throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits needs organizationId (o-...), so that the accounts it shares with may read the templates' seed code`);
+    }
+    if (!Token.isUnresolved(props.organizationId) && !/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) {
+      throw new Error(`ProjectPortfolio ${id}: organizationId '${props.organizationId}' is not an organization id; use the form o-xxxxxxxxxx`);
+    }
+    const portfolioArn = Stack.of(this).formatArn({ service: 'catalog', resource: 'portfolio', resourceName: this.portfolio.portfolioId });
+    nodes.forEach((node, index) => {
+      const organizationNode = { Type: node.startsWith('r-') ? 'ORGANIZATION' : 'ORGANIZATIONAL_UNIT', Value: node.startsWith('r-') ? props.organizationId : node };
+      const share = new cr.AwsCustomResource(this, `OrganizationShare${index}`, {
+        onCreate: {
+          service: 'ServiceCatalog',
+          action: 'createPortfolioShare',
+          parameters: { PortfolioId: this.portfolio.portfolioId, OrganizationNode: organizationNode, ShareTagOptions: true },
+          physicalResourceId: cr.PhysicalResourceId.of(`${node}`),
+        },
+        onDelete: {
+          service: 'ServiceCatalog',
+          action: 'deletePortfolioShare',
+          parameters: { PortfolioId: this.portfolio.portfolioId, OrganizationNode: organizationNode },
+        },
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({
+            actions: ['servicecatalog:CreatePortfolioShare', 'servicecatalog:DeletePortfolioShare'],
+            resources: [portfolioArn],
+          }),
+          new iam.PolicyStatement({
+            // Service Catalog checks the caller's organization; this action takes no resource.
+            actions: ['organizations:DescribeOrganization'],
+            resources: ['*'],
+          }),
+        ]),
+        installLatestAwsSdk: false,
+      });
+      share.node.addDependency(this.portfolio);
+      Aspects.of(share).add(new ProjectNagSuppressions(), { priority: AspectPriority.MUTATING });
+    });
+    // Accounts of the organization read the seed code of the products they launch.
+    this.assetBucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OrganizationReadsSeedCode',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:GetObject'],
+      resources: [this.assetBucket.arnForObjects('*')],
+      conditions: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+    }));
   }
 
   /** Once, for the first template whose pipelines read from a git provider connection. */

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Aspects, CfnResource } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { MLOpsProjectTemplate } from '../src';
+import { DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio } from '../src';
 import { buildExampleApp } from './example/app';
 
 /** Errors and warnings that cdk-nag's AwsSolutions pack leaves on an app after synthesis. */
@@ -52,4 +52,19 @@ test('the suppressions do not hide a wildcard a user adds', () => {
   template.buildPipeline.sageMakerExecutionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
   const findings = nagFindings(app);
   expect(findings).toEqual([expect.stringMatching(/BuildPipeline\/SageMakerExecutionRole\/DefaultPolicy\/Resource: AwsSolutions-IAM5\[Resource::\*\]/)]);
+});
+
+test('a portfolio shared with organizational units passes AwsSolutions too', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-org-'));
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Shared', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
+    shareWithOrganizationalUnits: ['ou-ab12-cdef3456'], organizationId: 'o-abcdef1234', launchRoleName: 'SageMakerProjectsLaunch',
+  });
+  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'Dynamic'), { snapshotDirectory: path.join(outdir, 'snapshots') });
+  expect(nagFindings(app)).toEqual([]);
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
+  for (const { rule, reason } of suppressions(app)) {
+    expect({ rule, listed: readme.includes(reason) }).toEqual({ rule, listed: true });
+  }
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BundledSeedApp, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, SeedCode } from '../src';
 
@@ -399,5 +399,63 @@ describe('ProjectPortfolio rejects bad input', () => {
   ];
   test.each(cases)('%s', (_name, make, message) => {
     expect(make).toThrow(message);
+  });
+});
+
+describe('sharing with organizational units', () => {
+  const stack = newStack();
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
+    shareWithOrganizationalUnits: ['ou-ab12-cdef3456', 'r-ab12'],
+    organizationId: 'o-abcdef1234',
+    launchRoleName: 'SageMakerProjectsLaunch',
+  });
+  portfolio.addTemplate(lightTemplate(portfolio, 'A'), { snapshotDirectory: tmpSnapshots() });
+  const t = Template.fromStack(stack);
+
+  test('shares with each node through Service Catalog\'s API, and unshares on delete', () => {
+    const shares = Object.values<any>(t.findResources('Custom::AWS'));
+    expect(shares).toHaveLength(2);
+    const create = JSON.stringify(shares[0].Properties.Create);
+    expect(create).toContain('createPortfolioShare');
+    expect(create).toContain('ORGANIZATIONAL_UNIT');
+    expect(create).toContain('ou-ab12-cdef3456');
+    expect(JSON.stringify(shares[0].Properties.Delete)).toContain('deletePortfolioShare');
+    expect(JSON.stringify(shares[1].Properties.Create).replace(/\\/g, '')).toContain('"Type":"ORGANIZATION","Value":"o-abcdef1234"');
+  });
+
+  test('the share function may share this portfolio only', () => {
+    const statements = Object.values<any>(t.findResources('AWS::IAM::Policy'))
+      .flatMap(p => p.Properties.PolicyDocument.Statement)
+      .filter(s => [s.Action].flat().includes('servicecatalog:CreatePortfolioShare'));
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(JSON.stringify(statement.Resource)).toContain(':portfolio/');
+    }
+  });
+
+  test('accounts of the organization may read the seed code', () => {
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'OrganizationReadsSeedCode',
+          Action: 's3:GetObject',
+          Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abcdef1234' } },
+        })]),
+      },
+    });
+  });
+
+  test('a shared portfolio without a local launch role name is warned about', () => {
+    const shared = newStack();
+    new ProjectPortfolio(shared, 'Portfolio', { shareWithAccounts: ['222222222222'] });
+    Annotations.fromStack(shared).hasWarning('/Portfolio/Portfolio', Match.stringLikeRegexp('set launchRoleName'));
+  });
+
+  test.each([
+    [{ shareWithOrganizationalUnits: ['ou-1'], organizationId: 'o-abcdef1234' }, /shareWithOrganizationalUnits contains 'ou-1', which is neither/],
+    [{ shareWithOrganizationalUnits: ['ou-ab12-cdef3456'] }, /shareWithOrganizationalUnits needs organizationId/],
+    [{ shareWithOrganizationalUnits: ['ou-ab12-cdef3456'], organizationId: 'org-1' }, /organizationId 'org-1' is not an organization id/],
+  ])('bad organization settings are refused: %j', (props, message) => {
+    expect(() => new ProjectPortfolio(newStack(), 'P', props)).toThrow(message);
   });
 });

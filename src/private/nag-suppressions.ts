@@ -28,6 +28,7 @@ export const ACTIONS_WITHOUT_RESOURCE = [
   'cloudformation:ValidateTemplate',
   'ecr:GetAuthorizationToken',
   'kms:CreateKey',
+  'organizations:DescribeOrganization',
   'sagemaker:ListModelPackages',
 ];
 
@@ -188,12 +189,26 @@ export const BUCKET_DEPLOYMENT_SUPPRESSIONS: NagSuppression[] = [
   },
 ];
 
-/** Adds the BucketDeployment suppressions to its function, role and policy in a stack. */
+/** aws-cdk-lib's AwsCustomResource function, which shares the portfolio with organizational units. */
+export const AWS_CUSTOM_RESOURCE_SUPPRESSIONS: NagSuppression[] = [
+  {
+    id: 'AwsSolutions-IAM4',
+    reason: 'aws-cdk-lib\'s AwsCustomResource function (the portfolio\'s organization shares) writes its logs with the AWS managed AWSLambdaBasicExecutionRole policy.',
+    appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+  },
+];
+
+/** The singleton function of aws-cdk-lib's AwsCustomResource. */
+const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+/** Adds the suppressions of aws-cdk-lib's helper functions (BucketDeployment, AwsCustomResource) in a stack. */
 export class BucketDeploymentNagSuppressions implements IAspect {
   public visit(node: IConstruct): void {
-    if (!(node instanceof CfnResource) || !node.node.path.includes('/Custom::CDKBucketDeployment')) return;
-    if (['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy'].includes(node.cfnResourceType)) {
+    if (!(node instanceof CfnResource) || !['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy'].includes(node.cfnResourceType)) return;
+    if (node.node.path.includes('/Custom::CDKBucketDeployment')) {
       addNagSuppressions(node, BUCKET_DEPLOYMENT_SUPPRESSIONS);
+    } else if (node.node.path.includes(`/${AWS_CUSTOM_RESOURCE_SINGLETON}/`)) {
+      addNagSuppressions(node, AWS_CUSTOM_RESOURCE_SUPPRESSIONS);
     }
   }
 }
