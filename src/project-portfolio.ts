@@ -324,7 +324,8 @@ export class ProjectPortfolio extends Construct {
       this.portfolio.shareWithAccount(account);
     }
     this.shareWithOrganizationalUnits(id, props);
-    if ((props.shareWithAccounts ?? []).length + (props.shareWithOrganizationalUnits ?? []).length > 0 && !props.launchRoleName && !props.launchRole) {
+    const shared = (props.shareWithAccounts ?? []).length + (props.shareWithOrganizationalUnits ?? []).length > 0;
+    if (shared && !props.launchRoleName && !props.launchRole) {
       Annotations.of(this).addWarningV2('cdk-sagemaker-project-templates:sharedLaunchRole',
         'The portfolio is shared, but its launch constraints name this account\'s launch role, which other accounts cannot use: set launchRoleName and create a role of that name in each shared account');
     }
