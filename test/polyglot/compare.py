@@ -8,15 +8,18 @@ The first NAME=DIR is the reference; every other folder must hold exactly the sa
 same relative names (so asset directories and `asset.<hash>` names, which are content hashes,
 must match), JSON files equal once parsed, every other file equal byte for byte.
 
-Only this is ignored, and it is printed on every run (IGNORED below):
+Only these are ignored, and they are printed on every run (IGNORED below):
   * tree.json: every `constructInfo` object (the class name and version of each construct).
     The TypeScript app runs the library from source (ts-node), where classes carry no jsii
     type information, so its tree names the library's constructs after their base class
     (`constructs.Construct`, `aws-cdk-lib.aws_servicecatalog.ProductStack`), while the Python
     and Java apps, which run the packaged library, name them `cdk-sagemaker-project-templates.*`.
     The rest of tree.json (construct paths, ids, CloudFormation properties) is compared.
+  * manifest.json: the `trace` of each metadata entry: the JavaScript call stack that recorded a
+    warning or error, which runs through jsii's kernel in Python and Java. The entries (type,
+    message, construct path) are compared.
 Nothing else is ignored: no version stamps (the jsii companion packages are pinned to the
-versions npm installed, see .ci/polyglot.sh), no manifest metadata, no template content.
+versions npm installed, see .ci/polyglot.sh), no other manifest metadata, no template content.
 
 With --report-only, differences are printed but the exit status is 0 (used for the
 informational comparison across aws-cdk-lib versions).
@@ -38,6 +41,8 @@ import zipfile
 IGNORED = [
     ("tree.json", "every 'constructInfo' (construct class name and version): the TypeScript app "
                   "runs the library from source, without jsii type information"),
+    ("manifest.json", "the 'trace' of each metadata entry (the JavaScript stack of whoever made a warning "
+                      "or error; jsii's kernel in Python and Java); the entries themselves are compared"),
 ]
 MAX_DIFFS_PER_FILE = 15
 MAX_FILES_REPORTED = 40
@@ -57,12 +62,13 @@ def list_files(root):
 
 
 def strip_ignored(rel, value):
-    if os.path.basename(rel) != "tree.json":
+    key = {"tree.json": "constructInfo", "manifest.json": "trace"}.get(os.path.basename(rel))
+    if key is None:
         return value
 
     def strip(node):
         if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k != "constructInfo"}
+            return {k: strip(v) for k, v in node.items() if k != key}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node

@@ -86,6 +86,8 @@ export function projectPortfolioSnippet(stack: Stack) {
     providerName: 'ML Platform Team',
     executionRoleParameterName: '/mlops/role/lead',
     shareWithAccounts: ['222222222222'],
+    // Shared accounts launch with their own role of this name.
+    launchRoleName: 'SageMakerProjectsLaunch',
     tagOptions: { 'cost-center': ['ml-platform', 'research'] },
   });
   portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), {

@@ -92,6 +92,8 @@ def project_portfolio_snippet(stack: cdk.Stack) -> None:
         provider_name="ML Platform Team",
         execution_role_parameter_name="/mlops/role/lead",
         share_with_accounts=["222222222222"],
+        # Shared accounts launch with their own role of this name.
+        launch_role_name="SageMakerProjectsLaunch",
         tag_options={"cost-center": ["ml-platform", "research"]},
     )
     portfolio.add_template(

@@ -98,6 +98,8 @@ public final class Snippets {
         .providerName("ML Platform Team")
         .executionRoleParameterName("/mlops/role/lead")
         .shareWithAccounts(List.of("222222222222"))
+        // Shared accounts launch with their own role of this name.
+        .launchRoleName("SageMakerProjectsLaunch")
         .tagOptions(Map.of("cost-center", List.of("ml-platform", "research")))
         .build();
     portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"), AddTemplateOptions.builder()
