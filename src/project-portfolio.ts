@@ -10,7 +10,7 @@ import { usesGitProvider } from './private/git-provider-resources';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import {
   addNagSuppressions,
-  BucketDeploymentNagSuppressions,
+  CdkHelperFunctionNagSuppressions,
   GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS,
   launchRoleSuppressions,
   ProjectNagSuppressions,
@@ -317,7 +317,7 @@ export class ProjectPortfolio extends Construct {
       id: 'AwsSolutions-S1',
       reason: 'Holds only the content-addressed seed code archives that CDK copies in at deployment; they are read once per project creation, which CloudTrail records.',
     }]);
-    Aspects.of(stack).add(new BucketDeploymentNagSuppressions(), { priority: AspectPriority.MUTATING });
+    Aspects.of(stack).add(new CdkHelperFunctionNagSuppressions(), { priority: AspectPriority.MUTATING });
 
     this.giveAccess(props);
     for (const account of props.shareWithAccounts ?? []) {

@@ -202,7 +202,7 @@ export const AWS_CUSTOM_RESOURCE_SUPPRESSIONS: NagSuppression[] = [
 const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 /** Adds the suppressions of aws-cdk-lib's helper functions (BucketDeployment, AwsCustomResource) in a stack. */
-export class BucketDeploymentNagSuppressions implements IAspect {
+export class CdkHelperFunctionNagSuppressions implements IAspect {
   public visit(node: IConstruct): void {
     if (!(node instanceof CfnResource) || !['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy'].includes(node.cfnResourceType)) return;
     if (node.node.path.includes('/Custom::CDKBucketDeployment')) {
