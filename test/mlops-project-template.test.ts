@@ -12,6 +12,7 @@ import {
   ProjectPortfolio,
 } from '../src';
 import { evaluate, refersTo } from './util/cfn-eval';
+import { productTemplate } from './util/pipeline-fixtures';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -21,9 +22,7 @@ function synthTemplate(make: (portfolio: ProjectPortfolio) => MLOpsProjectTempla
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
   const construct = make(portfolio);
   portfolio.addTemplate(construct, { snapshotDirectory: fs.mkdtempSync(path.join(os.tmpdir(), 'snap-')) });
-  const assembly = app.synth();
-  const json = JSON.parse(fs.readFileSync(path.join(assembly.directory, construct.templateFile), 'utf-8'));
-  return { template: Template.fromJSON(json), construct };
+  return { template: productTemplate(construct), construct };
 }
 
 const basic = synthTemplate(p => new BasicProjectTemplate(p, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-central-1' }));

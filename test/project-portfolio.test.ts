@@ -5,6 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BundledSeedApp, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, SeedCode } from '../src';
+import { productTemplate } from './util/pipeline-fixtures';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const VERSION = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf-8')).version;
@@ -305,7 +306,7 @@ describe('ProjectPortfolio access', () => {
         },
       },
     });
-    const roles = Template.fromJSON(readProductTemplate(stack, template)).findResources('AWS::IAM::Role');
+    const roles = productTemplate(template).findResources('AWS::IAM::Role');
     expect(Object.keys(roles).length).toBeGreaterThan(0);
     for (const role of Object.values<any>(roles)) {
       expect(role.Properties.PermissionsBoundary).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']] });
@@ -313,11 +314,6 @@ describe('ProjectPortfolio access', () => {
     }
   });
 });
-
-function readProductTemplate(stack: Stack, template: MLOpsProjectTemplate): any {
-  const assembly = (stack.node.root as App).synth();
-  return JSON.parse(fs.readFileSync(path.join(assembly.directory, template.templateFile), 'utf-8'));
-}
 
 describe('ProjectPortfolio products and versions', () => {
   test('grows by three resources per product (product, association, launch constraint)', () => {

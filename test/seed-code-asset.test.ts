@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { BundledSeedApp, DEFAULT_SEED_CODE_EXCLUDES, SeedCode, SeedCodeAsset } from '../src';
 import { emptyFolder, folderWith } from './util/fs-fixtures';
-import { productTemplate } from './util/product-template';
+import { productTemplate } from './util/pipeline-fixtures';
 
 function newStack(): Stack {
   return new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
