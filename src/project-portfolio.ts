@@ -144,9 +144,8 @@ export interface ProjectPortfolioProps {
    * Must be fixed at synth time: product templates refer to it by name, also in accounts the
    * portfolio is shared with.
    *
-   * @default - `sagemaker-project-templates-<account>-<region>` when the stack's account and region
-   * are known at synth time; otherwise the same name from the deploy-time account and region,
-   * which works in the portfolio's own account only
+   * @default - `sagemaker-project-templates-<account>-<region>`, which needs the stack's account
+   * and region at synth time (`env`); without them, give a name here
    */
   readonly assetBucketName?: string;
 }
@@ -279,7 +278,7 @@ export class ProjectPortfolio extends Construct {
     });
 
     this.assetBucket = new s3.Bucket(this, 'AssetBucket', {
-      bucketName: props.assetBucketName ?? defaultAssetBucketName(stack),
+      bucketName: assetBucketName(id, stack, props.assetBucketName),
       encryption: s3.BucketEncryption.S3_MANAGED,
       versioned: true,
       enforceSSL: true,
@@ -486,7 +485,17 @@ export class ProjectPortfolio extends Construct {
   }
 }
 
-function defaultAssetBucketName(stack: Stack): string {
+/** Product templates name the bucket literally, so its name must be known at synth time. */
+function assetBucketName(id: string, stack: Stack, given?: string): string {
+  if (given !== undefined) {
+    if (Token.isUnresolved(given) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(given)) {
+      throw new Error(`ProjectPortfolio ${id}: assetBucketName '${given}' is not an S3 bucket name known at synth time; use 3-63 lowercase letters, digits, '.' or '-'`);
+    }
+    return given;
+  }
+  if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
+    throw new Error(`ProjectPortfolio ${id}: stack '${stack.stackName}' has no account and region, so the asset bucket that product templates refer to by name cannot be named; give the stack an env ({ account, region }) or pass assetBucketName`);
+  }
   return `sagemaker-project-templates-${stack.account}-${stack.region}`;
 }
 

@@ -87,6 +87,10 @@ const cases: [string, () => void, RegExp][] = [
   ['template with asset seed code outside a portfolio', () => {
     new MLOpsProjectTemplate(stack(), 'Loose', { stages: [{ name: 'dev' }] });
   }, /MLOpsProjectTemplate Loose: its seed code .* is a file asset, .* create the template inside a ProjectPortfolio/],
+  ['portfolio in a stack without account and region', () => new ProjectPortfolio(new Stack(new App(), 'NoEnv'), 'P'),
+    /stack 'NoEnv' has no account and region.*give the stack an env \(\{ account, region \}\) or pass assetBucketName/],
+  ['asset bucket name not an S3 name', () => new ProjectPortfolio(stack(), 'P', { assetBucketName: 'My_Templates' }),
+    /assetBucketName 'My_Templates' is not an S3 bucket name/],
   ['provider name too long', () => new ProjectPortfolio(stack(), 'P', { providerName: 'p'.repeat(60) }), /providerName 'p{60}' has 60 characters; use 1-50/],
   ['artifact bucket without a KMS key', () => {
     const s = stack();
