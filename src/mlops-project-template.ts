@@ -10,7 +10,7 @@ import { BuildPipeline, BuildPipelineOptions } from './build-pipeline';
 import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
 import { DeploymentStage } from './deployment-stage';
 import { addNagSuppressions } from './private/nag-suppressions';
-import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG } from './private/names';
+import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG, validatePermissionsBoundaryName } from './private/names';
 import { findPortfolioDefaults } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
 import { defaultStages, resolveStages, ResolvedStage } from './private/stages';
@@ -324,8 +324,9 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     }
 
     Aspects.of(this).add(new RolePathAspect());
+    validatePermissionsBoundaryName(`MLOpsProjectTemplate ${id}`, props.permissionsBoundaryPolicyName);
     const boundary = props.permissionsBoundaryPolicyName ?? portfolioDefaults?.permissionsBoundaryPolicyName;
-    if (boundary) {
+    if (boundary !== undefined) {
       iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', boundary));
     }
   }

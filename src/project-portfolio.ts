@@ -1,21 +1,21 @@
 import * as fs from 'fs';
-import { Annotations, AspectPriority, Aspects, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, CfnElement, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
+import { CdkHelperFunctions } from './private/cdk-helper-functions';
 import { usesGitProvider } from './private/git-provider-resources';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import {
   addNagSuppressions,
-  CdkHelperFunctionNagSuppressions,
   GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS,
   launchRoleSuppressions,
   ProjectNagSuppressions,
 } from './private/nag-suppressions';
-import { ROLE_PATH } from './private/names';
+import { permissionsBoundaryArn, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
 import { libraryVersion } from './private/version';
@@ -261,6 +261,8 @@ export class ProjectPortfolio extends Construct {
   constructor(scope: Construct, id: string, props: ProjectPortfolioProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
+    validatePermissionsBoundaryName(`ProjectPortfolio ${id}`, props.permissionsBoundaryPolicyName);
+    const boundaryArn = props.permissionsBoundaryPolicyName === undefined ? undefined : permissionsBoundaryArn(props.permissionsBoundaryPolicyName);
     this.providerName = props.providerName ?? 'administrator';
     if (!Token.isUnresolved(this.providerName) && (this.providerName.length < 1 || this.providerName.length > 50)) {
       throw new Error(`ProjectPortfolio ${id}: providerName '${this.providerName}' has ${this.providerName.length} characters; use 1-50`);
@@ -278,7 +280,7 @@ export class ProjectPortfolio extends Construct {
     });
 
     this.assetBucket = new s3.Bucket(this, 'AssetBucket', {
-      bucketName: assetBucketName(id, stack, props.assetBucketName),
+      bucketName: assetBucketName(this, stack, props.assetBucketName),
       encryption: s3.BucketEncryption.S3_MANAGED,
       versioned: true,
       enforceSSL: true,
@@ -316,7 +318,7 @@ export class ProjectPortfolio extends Construct {
       id: 'AwsSolutions-S1',
       reason: 'Holds only the content-addressed seed code archives that CDK copies in at deployment; they are read once per project creation, which CloudTrail records.',
     }]);
-    Aspects.of(stack).add(new CdkHelperFunctionNagSuppressions(), { priority: AspectPriority.MUTATING });
+    CdkHelperFunctions.of(stack, `ProjectPortfolio ${id}`).requirePermissionsBoundary(boundaryArn);
 
     this.giveAccess(props);
     for (const account of props.shareWithAccounts ?? []) {
@@ -334,7 +336,7 @@ export class ProjectPortfolio extends Construct {
     }
 
     Aspects.of(this).add(new RolePathAspect(ROLE_PATH));
-    if (props.permissionsBoundaryPolicyName) {
+    if (props.permissionsBoundaryPolicyName !== undefined) {
       iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', props.permissionsBoundaryPolicyName));
     }
     linkPortfolio(this, { assetBucket: this.assetBucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName });
@@ -470,12 +472,14 @@ export class ProjectPortfolio extends Construct {
     const othersGiven = [props.roles, props.users, props.groups, props.principalArns].some(list => (list ?? []).length > 0);
     const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : '/mlops/role/lead');
     if (parameterName) {
-      const executionRoleArn = new CfnParameter(Stack.of(this), 'ExecutionRoleArn', {
+      const executionRoleArn = new CfnParameter(this, 'ExecutionRoleArn', {
         type: 'AWS::SSM::Parameter::Value<String>',
         description: 'SSM parameter that holds the ARN of the role (e.g. the SageMaker Studio execution role) that may use the portfolio',
         default: parameterName,
         minLength: 1,
       });
+      // The first portfolio of a stack keeps the parameter name users know; others are told apart by path.
+      executionRoleArn.overrideLogicalId(uniqueLogicalId(Stack.of(this), 'ExecutionRoleArn', this));
       new servicecatalog.CfnPortfolioPrincipalAssociation(this, 'ExecutionRoleAssociation', {
         portfolioId: this.portfolio.portfolioId,
         principalArn: executionRoleArn.valueAsString,
@@ -485,8 +489,25 @@ export class ProjectPortfolio extends Construct {
   }
 }
 
+/**
+ * `preferred` when no other element of the stack has that logical id yet, else `preferred`
+ * prefixed with the construct's unique id, so that a second portfolio in a stack does not collide.
+ */
+function uniqueLogicalId(stack: Stack, preferred: string, owner: Construct): string {
+  const taken = stack.node.findAll()
+    .filter((c): c is CfnElement => c instanceof CfnElement && Stack.of(c) === stack && !c.node.scopes.includes(owner))
+    .some(element => stack.resolve(element.logicalId) === preferred);
+  return taken ? `${Names.uniqueId(owner)}${preferred}` : preferred;
+}
+
+/** Whether another portfolio of the stack was created before this one. */
+function isFirstPortfolio(portfolio: ProjectPortfolio, stack: Stack): boolean {
+  return stack.node.findAll().find(c => c instanceof ProjectPortfolio) === portfolio;
+}
+
 /** Product templates name the bucket literally, so its name must be known at synth time. */
-function assetBucketName(id: string, stack: Stack, given?: string): string {
+function assetBucketName(portfolio: ProjectPortfolio, stack: Stack, given?: string): string {
+  const id = portfolio.node.id;
   if (given !== undefined) {
     if (Token.isUnresolved(given) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(given)) {
       throw new Error(`ProjectPortfolio ${id}: assetBucketName '${given}' is not an S3 bucket name known at synth time; use 3-63 lowercase letters, digits, '.' or '-'`);
@@ -496,7 +517,9 @@ function assetBucketName(id: string, stack: Stack, given?: string): string {
   if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
     throw new Error(`ProjectPortfolio ${id}: stack '${stack.stackName}' has no account and region, so the asset bucket that product templates refer to by name cannot be named; give the stack an env ({ account, region }) or pass assetBucketName`);
   }
-  return `sagemaker-project-templates-${stack.account}-${stack.region}`;
+  const name = `sagemaker-project-templates-${stack.account}-${stack.region}`;
+  // A second portfolio in the stack gets a bucket of its own: 7 characters of its path's hash.
+  return isFirstPortfolio(portfolio, stack) ? name : `${name}-${Names.uniqueId(portfolio).slice(-8).toLowerCase()}`.slice(0, 63);
 }
 
 function validateProductOptions(id: string, options: AddTemplateOptions): void {

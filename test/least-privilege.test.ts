@@ -56,7 +56,7 @@ test('no s3:* or iam:PassRole on every resource', () => {
 test('identity policies use "*" only for actions that take no resource', () => {
   const noResource = new Set([
     'cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate', 'kms:CreateKey',
-    'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages',
+    'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages', 'codecommit:ListRepositories', 'logs:DescribeLogGroups',
   ]);
   const offenders = allows
     .filter(f => f.statement.Principal === undefined && list(f.statement.Resource).includes('*'))

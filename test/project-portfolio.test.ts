@@ -109,12 +109,13 @@ describe('ProjectPortfolio with defaults', () => {
       }
       if (statement.Resource === '*') {
         expect([statement.Action].flat().sort()).toEqual(
-          statement.Sid === 'CreateProjectKey' ? ['kms:CreateKey'] : ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate']);
+          ({ CreateProjectKey: ['kms:CreateKey'], ListRepositories: ['codecommit:ListRepositories'] } as any)[statement.Sid]
+            ?? ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate']);
       }
     }
     expect(statements.map(s => s.Sid)).toEqual([
       'ProductStacks', 'ValidateTemplates', 'ReadTemplatesAndSeedCode', 'ProjectRoles', 'PassProjectRoles', 'ProjectBuckets',
-      'CreateProjectKey', 'ManageProjectKeys', 'ProjectRepositories', 'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules',
+      'CreateProjectKey', 'ManageProjectKeys', 'ProjectRepositories', 'ListRepositories', 'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules',
       'ProjectParameters', 'ProjectModelRegistry', 'ProjectContainerRepositories',
     ]);
     const buckets = statements.find(s => s.Sid === 'ProjectBuckets');
@@ -141,13 +142,14 @@ describe('ProjectPortfolio with defaults', () => {
       },
       ValidateTemplates: { actions: ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate'], resources: ['*'] },
       ReadTemplatesAndSeedCode: {
-        actions: ['s3:GetObject'],
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [expect.stringMatching(/^<PortfolioAssetBucket[0-9A-F]{8}\.Arn>\/\*$/), 'arn:<Partition>:s3:::cdk-*-assets-<AccountId>-<Region>/*'],
       },
       ProjectRoles: {
-        actions: ['iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy',
-          'iam:DeleteRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:TagRole', 'iam:UntagRole',
-          'iam:ListRoleTags', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'],
+        actions: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary',
+          'iam:DeleteRolePermissionsBoundary', 'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateRoleDescription',
+          'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies',
+          'iam:DetachRolePolicy', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags'],
         resources: projectRoles,
       },
       PassProjectRoles: { actions: ['iam:PassRole'], resources: projectRoles },
@@ -156,34 +158,36 @@ describe('ProjectPortfolio with defaults', () => {
           's3:DeleteBucketPolicy', 's3:GetEncryptionConfiguration', 's3:PutEncryptionConfiguration', 's3:GetBucketVersioning',
           's3:PutBucketVersioning', 's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock', 's3:GetBucketOwnershipControls',
           's3:PutBucketOwnershipControls', 's3:GetBucketTagging', 's3:PutBucketTagging', 's3:GetLifecycleConfiguration',
-          's3:PutLifecycleConfiguration', 's3:GetBucketLogging', 's3:PutBucketLogging'],
+          's3:PutLifecycleConfiguration', 's3:GetBucketLogging', 's3:PutBucketLogging', 's3:TagResource', 's3:UntagResource'],
         resources: ['arn:<Partition>:s3:::mlops-*'],
       },
       CreateProjectKey: { actions: ['kms:CreateKey'], resources: ['*'] },
       ManageProjectKeys: {
         actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
-          'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias',
+          'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias',
           'kms:UpdateAlias', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [own('kms', 'key/*'), own('kms', 'alias/mlops/*')],
       },
       ProjectRepositories: {
         actions: ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
           'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName', 'codecommit:TagResource',
-          'codecommit:UntagResource', 'codecommit:ListTagsForResource'],
+          'codecommit:UntagResource', 'codecommit:ListTagsForResource', 'codecommit:CreateCommit'],
         resources: [own('codecommit', '*')],
       },
+      ListRepositories: { actions: ['codecommit:ListRepositories'], resources: ['*'] },
       ProjectBuilds: {
         actions: ['codebuild:CreateProject', 'codebuild:DeleteProject', 'codebuild:UpdateProject', 'codebuild:BatchGetProjects'],
         resources: [own('codebuild', 'project/*')],
       },
       ProjectPipelines: {
         actions: ['codepipeline:CreatePipeline', 'codepipeline:DeletePipeline', 'codepipeline:UpdatePipeline', 'codepipeline:GetPipeline',
-          'codepipeline:GetPipelineState', 'codepipeline:TagResource', 'codepipeline:UntagResource', 'codepipeline:ListTagsForResource'],
+          'codepipeline:GetPipelineState', 'codepipeline:TagResource', 'codepipeline:UntagResource', 'codepipeline:ListTagsForResource',
+          'codepipeline:StartPipelineExecution'],
         resources: [own('codepipeline', '*')],
       },
       ProjectEventRules: {
         actions: ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule', 'events:PutTargets',
-          'events:RemoveTargets', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource'],
+          'events:RemoveTargets', 'events:ListTargetsByRule', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource'],
         resources: [own('events', 'rule/*')],
       },
       ProjectParameters: {
@@ -200,7 +204,8 @@ describe('ProjectPortfolio with defaults', () => {
       ProjectContainerRepositories: {
         actions: ['ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories', 'ecr:SetRepositoryPolicy',
           'ecr:GetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability',
-          'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:ListTagsForResource'],
+          'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy', 'ecr:DeleteLifecyclePolicy', 'ecr:TagResource', 'ecr:UntagResource',
+          'ecr:ListTagsForResource'],
         resources: [own('ecr', 'repository/mlops-*')],
       },
     });
@@ -299,12 +304,29 @@ describe('ProjectPortfolio access', () => {
     const boundary = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:policy/org-boundary']] };
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', { Path: '/service-role/', PermissionsBoundary: boundary });
     const launchStatements = launchRoleStatements(Template.fromStack(stack));
-    expect(launchStatements.find(s => s.Sid === 'ProjectRoles').Condition).toEqual({
+    const boundaryCondition = {
       StringEquals: {
         'iam:PermissionsBoundary': {
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':policy/org-boundary']],
         },
       },
+    };
+    // Only the actions whose requests carry iam:PermissionsBoundary are conditioned on it.
+    const permissions = launchStatements.find(s => s.Sid === 'ProjectRolePermissions');
+    expect(permissions).toMatchObject({
+      Effect: 'Allow',
+      Action: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'],
+      Condition: boundaryCondition,
+    });
+    const maintenance = launchStatements.find(s => s.Sid === 'ProjectRoles');
+    expect(maintenance.Condition).toBeUndefined();
+    expect(maintenance.Action).toEqual(expect.arrayContaining(['iam:GetRole', 'iam:DeleteRole', 'iam:TagRole', 'iam:UntagRole']));
+    expect(maintenance.Action).not.toContain('iam:CreateRole');
+    expect(maintenance.Action).not.toContain('iam:PutRolePolicy');
+    expect(maintenance.Action).not.toContain('iam:DeleteRolePermissionsBoundary');
+    // The launch role cannot take the boundary off a project role.
+    expect(launchStatements.find(s => s.Sid === 'KeepPermissionsBoundary')).toMatchObject({
+      Effect: 'Deny', Action: 'iam:DeleteRolePermissionsBoundary',
     });
     const roles = productTemplate(template).findResources('AWS::IAM::Role');
     expect(Object.keys(roles).length).toBeGreaterThan(0);

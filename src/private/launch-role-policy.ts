@@ -1,7 +1,7 @@
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BUCKET_PREFIX, ROLE_PATH } from './names';
+import { BUCKET_PREFIX, permissionsBoundaryArn, ROLE_PATH } from './names';
 
 export interface LaunchRolePolicyOptions {
   readonly assetBucket: s3.IBucket;
@@ -18,6 +18,53 @@ function arn(service: string, resource: string, region: string = Aws.REGION, acc
   return `arn:${Aws.PARTITION}:${service}:${region}:${account}:${resource}`;
 }
 
+/** IAM actions on project roles that change what a role may do: the boundary must stay on them. */
+const ROLE_PERMISSION_ACTIONS = [
+  'iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary',
+];
+
+/** IAM actions on project roles that grant nothing; IAM does not put the boundary in their request. */
+const ROLE_MAINTENANCE_ACTIONS = [
+  'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateRoleDescription', 'iam:UpdateAssumeRolePolicy',
+  'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:DetachRolePolicy',
+  'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags',
+];
+
+/**
+ * Manage the roles under the library's path. With a boundary, the actions that change a role's
+ * permissions carry the condition that the role keeps exactly that boundary (they are the ones
+ * whose requests IAM gives `iam:PermissionsBoundary`), and removing the boundary is denied.
+ */
+function projectRoleStatements(roleArn: string, boundaryPolicyName: string | undefined): iam.PolicyStatement[] {
+  if (boundaryPolicyName === undefined) {
+    return [new iam.PolicyStatement({
+      sid: 'ProjectRoles',
+      actions: [...ROLE_PERMISSION_ACTIONS, 'iam:DeleteRolePermissionsBoundary', ...ROLE_MAINTENANCE_ACTIONS],
+      resources: [roleArn],
+    })];
+  }
+  const boundaryArn = permissionsBoundaryArn(boundaryPolicyName);
+  return [
+    new iam.PolicyStatement({
+      sid: 'ProjectRolePermissions',
+      actions: ROLE_PERMISSION_ACTIONS,
+      resources: [roleArn],
+      conditions: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectRoles',
+      actions: ROLE_MAINTENANCE_ACTIONS,
+      resources: [roleArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'KeepPermissionsBoundary',
+      effect: iam.Effect.DENY,
+      actions: ['iam:DeleteRolePermissionsBoundary'],
+      resources: [roleArn],
+    }),
+  ];
+}
+
 /**
  * What the launch role needs to create, update and delete the stacks of this library's
  * templates, and no more: each statement names the resource types (and, where names are fixed,
@@ -28,9 +75,6 @@ function arn(service: string, resource: string, region: string = Aws.REGION, acc
  */
 export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.PolicyStatement[] {
   const roleArn = projectRoleArns();
-  const boundaryCondition = options.permissionsBoundaryPolicyName
-    ? { StringEquals: { 'iam:PermissionsBoundary': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${options.permissionsBoundaryPolicyName}` } }
-    : undefined;
   const statements = [
     new iam.PolicyStatement({
       sid: 'ProductStacks',
@@ -53,24 +97,15 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
     }),
     new iam.PolicyStatement({
       sid: 'ReadTemplatesAndSeedCode',
-      actions: ['s3:GetObject'],
+      // CodeCommit and Lambda read the seed code and handler archives by version.
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
       resources: [
         options.assetBucket.arnForObjects('*'),
         // Product templates are file assets in the CDK bootstrap bucket.
         `arn:${Aws.PARTITION}:s3:::cdk-*-assets-${Aws.ACCOUNT_ID}-${Aws.REGION}/*`,
       ],
     }),
-    new iam.PolicyStatement({
-      sid: 'ProjectRoles',
-      actions: [
-        'iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:UpdateRole', 'iam:UpdateAssumeRolePolicy',
-        'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies',
-        'iam:ListAttachedRolePolicies', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags',
-        'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary',
-      ],
-      resources: [roleArn],
-      conditions: boundaryCondition,
-    }),
+    ...projectRoleStatements(roleArn, options.permissionsBoundaryPolicyName),
     new iam.PolicyStatement({
       sid: 'PassProjectRoles',
       actions: ['iam:PassRole'],
@@ -93,6 +128,8 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
         's3:GetBucketTagging', 's3:PutBucketTagging',
         's3:GetLifecycleConfiguration', 's3:PutLifecycleConfiguration',
         's3:GetBucketLogging', 's3:PutBucketLogging',
+        // S3's attribute-based access control actions, which CloudFormation calls for tags too.
+        's3:TagResource', 's3:UntagResource',
       ],
       resources: [`arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*`],
     }),
@@ -106,6 +143,7 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       sid: 'ManageProjectKeys',
       actions: [
         'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
+        'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription',
         'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion',
         'kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias',
         'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey',
@@ -118,8 +156,16 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
         'codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
         'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName',
         'codecommit:TagResource', 'codecommit:UntagResource', 'codecommit:ListTagsForResource',
+        // The seed code is the repository's first commit.
+        'codecommit:CreateCommit',
       ],
       resources: [arn('codecommit', '*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListRepositories',
+      // CloudFormation looks the repository up before deleting it; this action takes no resource.
+      actions: ['codecommit:ListRepositories'],
+      resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'ProjectBuilds',
@@ -133,6 +179,8 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       actions: [
         'codepipeline:CreatePipeline', 'codepipeline:DeletePipeline', 'codepipeline:UpdatePipeline', 'codepipeline:GetPipeline',
         'codepipeline:GetPipelineState', 'codepipeline:TagResource', 'codepipeline:UntagResource', 'codepipeline:ListTagsForResource',
+        // CloudFormation's update handler may start the pipeline once it is updated.
+        'codepipeline:StartPipelineExecution',
       ],
       resources: [arn('codepipeline', '*')],
     }),
@@ -140,7 +188,8 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       sid: 'ProjectEventRules',
       actions: [
         'events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule',
-        'events:PutTargets', 'events:RemoveTargets', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource',
+        'events:PutTargets', 'events:RemoveTargets', 'events:ListTargetsByRule',
+        'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource',
       ],
       resources: [arn('events', 'rule/*')],
     }),
@@ -167,7 +216,8 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       actions: [
         'ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories',
         'ecr:SetRepositoryPolicy', 'ecr:GetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy',
-        'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability', 'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy',
+        'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability',
+        'ecr:PutLifecyclePolicy', 'ecr:GetLifecyclePolicy', 'ecr:DeleteLifecyclePolicy',
         'ecr:TagResource', 'ecr:UntagResource', 'ecr:ListTagsForResource',
       ],
       resources: [arn('ecr', `repository/${BUCKET_PREFIX}*`)],
@@ -183,17 +233,19 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
  */
 export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
   const roleArn = projectRoleArns();
+  const connectionArns = [arn('codeconnections', 'connection/*'), arn('codestar-connections', 'connection/*')];
   return [
     new iam.PolicyStatement({
       sid: 'PassGitConnections',
       actions: ['codeconnections:PassConnection'],
-      resources: [arn('codeconnections', 'connection/*')],
+      // A connection's ARN keeps the prefix it was created under; IAM authorizes either action on either.
+      resources: connectionArns,
       conditions: { StringEquals: { 'codeconnections:PassedToService': 'codepipeline.amazonaws.com' } },
     }),
     new iam.PolicyStatement({
       sid: 'PassGitConnectionsFormerPrefix',
       actions: ['codestar-connections:PassConnection'],
-      resources: [arn('codestar-connections', 'connection/*')],
+      resources: connectionArns,
       conditions: { StringEquals: { 'codestar-connections:PassedToService': 'codepipeline.amazonaws.com' } },
     }),
     new iam.PolicyStatement({
@@ -208,15 +260,16 @@ export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'GitProviderLogGroups',
       actions: [
-        'logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy',
+        'logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy',
         'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:ListTagsLogGroup',
       ],
       resources: [arn('logs', 'log-group:SC-*'), arn('logs', 'log-group:SC-*:*')],
     }),
     new iam.PolicyStatement({
       sid: 'DescribeLogGroups',
+      // This action takes no resource.
       actions: ['logs:DescribeLogGroups'],
-      resources: [arn('logs', 'log-group:*')],
+      resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'PassGitProviderRole',

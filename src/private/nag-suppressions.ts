@@ -15,19 +15,106 @@ export interface NagSuppression {
   readonly appliesTo?: (string | { regex: string })[];
 }
 
-/** Merge suppressions into a resource's `cdk_nag` metadata. */
+/**
+ * Merge suppressions into a resource's `cdk_nag` metadata (what cdk-nag 2 reads), and record them
+ * as acknowledged rules (what cdk-nag 3 reads, see `ACKNOWLEDGED_RULES`).
+ */
 export function addNagSuppressions(resource: CfnResource, suppressions: NagSuppression[]): void {
   const existing = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
   const added = suppressions.map(s => ({ id: s.id, reason: s.reason, ...(s.appliesTo ? { applies_to: s.appliesTo } : {}) }));
   resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added] });
+  // Findings are known only once the resource is complete (grants come later), so the ids are
+  // written at synthesis, after every aspect and before any validation plugin runs.
+  resource.node.addValidation({
+    validate: () => {
+      resource.node.addMetadata(ACKNOWLEDGED_RULES, acknowledgedRuleIds(resource, suppressions));
+      return [];
+    },
+  });
+}
+
+/**
+ * The construct metadata in which cdk-nag 3 looks for acknowledged rules: aws-cdk-lib's
+ * `Validations.ACKNOWLEDGED_RULES_METADATA_KEY`, spelled out because aws-cdk-lib has it only since
+ * 2.257. Its data maps rule ids to reasons; cdk-nag 3 compares each id, as written or without an
+ * `annotation::` prefix, with the exact finding (`AwsSolutions-L1`, `AwsSolutions-IAM5[Resource::*]`).
+ */
+export const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
+
+/**
+ * The acknowledged rule ids, with reasons, that match cdk-nag 2's reading of `suppressions`:
+ * `<rule>[<finding>]` for every exact `appliesTo` and for every finding of the resource that an
+ * `appliesTo` regex matches; a suppression without `appliesTo` covers the rule and all its findings.
+ */
+export function acknowledgedRuleIds(resource: CfnResource, suppressions: NagSuppression[]): Record<string, string> {
+  const findings = nagFindingCandidates(resource);
+  const ids: Record<string, string> = {};
+  const add = (id: string, reason: string) => { ids[id] ??= reason; };
+  for (const s of suppressions) {
+    if (!s.appliesTo) {
+      add(s.id, s.reason);
+      findings.forEach(f => add(`${s.id}[${f}]`, s.reason));
+      continue;
+    }
+    for (const pattern of s.appliesTo) {
+      if (typeof pattern === 'string') {
+        add(`${s.id}[${pattern}]`, s.reason);
+      } else {
+        const parts = /^\/(.*)\/([a-z]*)$/s.exec(pattern.regex);
+        const regex = parts ? new RegExp(parts[1], parts[2]) : new RegExp(pattern.regex);
+        findings.filter(f => regex.test(f)).forEach(f => add(`${s.id}[${f}]`, s.reason));
+      }
+    }
+  }
+  return ids;
+}
+
+/**
+ * The findings cdk-nag can name on a resource, in its notation: `Action::` and `Resource::` for the
+ * wildcards of allowed statements (IAM5), `Policy::` for AWS managed policies (IAM4).
+ */
+function nagFindingCandidates(resource: CfnResource): string[] {
+  const stack = Stack.of(resource);
+  const documents: any[] = [];
+  const managedPolicies: any[] = [];
+  if (resource instanceof iam.CfnPolicy || resource instanceof iam.CfnManagedPolicy) {
+    documents.push(stack.resolve(resource.policyDocument));
+  } else if (resource instanceof iam.CfnRole || resource instanceof iam.CfnUser || resource instanceof iam.CfnGroup) {
+    for (const policy of [stack.resolve(resource.policies) ?? []].flat()) {
+      documents.push(stack.resolve(stack.resolve(policy)?.policyDocument));
+    }
+    managedPolicies.push(...[stack.resolve(resource.managedPolicyArns) ?? []].flat());
+  }
+  const findings = new Set<string>();
+  for (const statement of documents.flatMap(d => [d?.Statement ?? []].flat())) {
+    if (statement?.Effect !== 'Allow') continue;
+    [statement.Action ?? []].flat().filter((a: any) => String(a).includes('*')).forEach((a: any) => findings.add(`Action::${a}`));
+    [statement.Resource ?? []].flat().map(flatReference).filter(r => r.includes('*')).forEach(r => findings.add(`Resource::${r}`));
+  }
+  managedPolicies.map(p => flatReference(stack.resolve(p))).filter(p => p.includes(':iam::aws:')).forEach(p => findings.add(`Policy::${p}`));
+  return [...findings];
+}
+
+/** A CloudFormation value as cdk-nag writes it in findings: `<Ref>`, `<Resource.Attribute>`, joins and subs flattened. */
+function flatReference(value: any): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (value?.['Fn::Join']) return value['Fn::Join'][1].map(flatReference).join(value['Fn::Join'][0]);
+  if (value?.['Fn::Sub']) return flatReference(value['Fn::Sub']);
+  if (value?.['Fn::GetAtt']) return `<${flatReference(value['Fn::GetAtt'][0])}.${flatReference(value['Fn::GetAtt'][1])}>`;
+  if (value?.['Fn::ImportValue']) return flatReference(value['Fn::ImportValue']);
+  if (value?.Ref) return `<${flatReference(value.Ref)}>`;
+  return JSON.stringify(value);
 }
 
 /** Actions that take no resource in IAM, and so are granted on `*`. */
 export const ACTIONS_WITHOUT_RESOURCE = [
   'cloudformation:GetTemplateSummary',
   'cloudformation:ValidateTemplate',
+  'codecommit:ListRepositories',
   'ecr:GetAuthorizationToken',
   'kms:CreateKey',
+  'logs:DescribeLogGroups',
   'organizations:DescribeOrganization',
   'sagemaker:ListModelPackages',
 ];
@@ -157,12 +244,11 @@ export const GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS: NagSuppression[] = [
   },
   {
     id: 'AwsSolutions-IAM5',
-    reason: 'CloudFormation names the git provider handler function and log group of each project after its stack (SC-<account>-pp-<id>) at launch; logs:DescribeLogGroups takes the log groups of the account and region as its resource.',
+    reason: 'CloudFormation names the git provider handler function and log group of each project after its stack (SC-<account>-pp-<id>) at launch.',
     appliesTo: [
       'Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:SC-*',
       'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:SC-*',
       'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:SC-*:*',
-      'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*',
     ],
   },
 ];
@@ -197,18 +283,3 @@ export const AWS_CUSTOM_RESOURCE_SUPPRESSIONS: NagSuppression[] = [
     appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
   },
 ];
-
-/** The singleton function of aws-cdk-lib's AwsCustomResource. */
-const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
-
-/** Adds the suppressions of aws-cdk-lib's helper functions (BucketDeployment, AwsCustomResource) in a stack. */
-export class CdkHelperFunctionNagSuppressions implements IAspect {
-  public visit(node: IConstruct): void {
-    if (!(node instanceof CfnResource) || !['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy'].includes(node.cfnResourceType)) return;
-    if (node.node.path.includes('/Custom::CDKBucketDeployment')) {
-      addNagSuppressions(node, BUCKET_DEPLOYMENT_SUPPRESSIONS);
-    } else if (node.node.path.includes(`/${AWS_CUSTOM_RESOURCE_SINGLETON}/`)) {
-      addNagSuppressions(node, AWS_CUSTOM_RESOURCE_SUPPRESSIONS);
-    }
-  }
-}

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Aws, Token } from 'aws-cdk-lib';
 
 /** Path every role the library creates gets, so the launch role can pass and manage exactly those. */
 export const ROLE_PATH = '/sagemaker-project-templates/';
@@ -27,4 +27,21 @@ export function validateProjectNameAndId(owner: string, projectName: string, pro
   if (!Token.isUnresolved(projectId) && (projectId.length > 16 || !new RegExp(PROJECT_ID_PATTERN).test(projectId))) {
     throw new Error(`${owner}: projectId '${projectId}' is invalid; use 1-16 lowercase letters, digits or hyphens (${PROJECT_ID_PATTERN})`);
   }
+}
+
+/** A customer managed policy name, optionally under a path: `Boundary`, `ml/Boundary`. */
+const POLICY_NAME = /^[\w+=,.@-]{1,128}(\/[\w+=,.@-]{1,128})*$/;
+
+/** Throw unless a permissions boundary name is the name of a customer managed policy. */
+export function validatePermissionsBoundaryName(owner: string, name: string | undefined): void {
+  if (name === undefined || Token.isUnresolved(name)) return;
+  if (!POLICY_NAME.test(name)) {
+    const hint = name.startsWith('arn:') ? '; give the policy name after \'policy/\', not the ARN' : '';
+    throw new Error(`${owner}: permissionsBoundaryPolicyName '${name}' is not a customer managed policy name; use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/')${hint}`);
+  }
+}
+
+/** The ARN of a permissions boundary in the account the role is created in. */
+export function permissionsBoundaryArn(name: string): string {
+  return `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${name}`;
 }

