@@ -477,3 +477,62 @@ describe('sharing with organizational units', () => {
     expect(() => new ProjectPortfolio(newStack(), 'P', props)).toThrow(message);
   });
 });
+
+describe('ProjectPortfolio: two in one stack, one per team', () => {
+  const stack = newStack();
+  const teams = ['TeamA', 'TeamB'].map(team => {
+    const portfolio = new ProjectPortfolio(stack, team, { permissionsBoundaryPolicyName: 'org-boundary' });
+    portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'Dynamic'), { snapshotDirectory: tmpSnapshots() });
+    return portfolio;
+  });
+  const t = Template.fromStack(stack);
+
+  test('each gets its own access parameter; the first keeps the name ExecutionRoleArn', () => {
+    const parameters = Object.keys(t.toJSON().Parameters).filter(name => name.endsWith('ExecutionRoleArn'));
+    expect(parameters).toEqual(['ExecutionRoleArn', expect.stringMatching(/^PortfolioTeamB[0-9A-F]{8}ExecutionRoleArn$/)]);
+    const associations = Object.values<any>(t.findResources('AWS::ServiceCatalog::PortfolioPrincipalAssociation'));
+    expect(associations.map(a => a.Properties.PrincipalARN.Ref).sort()).toEqual([...parameters].sort());
+  });
+
+  test('each keeps seed code in a bucket of its own', () => {
+    const names = teams.map(team => t.toJSON().Resources[stack.getLogicalId(team.assetBucket.node.defaultChild as any)].Properties.BucketName);
+    expect(names[0]).toBe('sagemaker-project-templates-111111111111-eu-west-1');
+    expect(names[1]).toMatch(/^sagemaker-project-templates-111111111111-eu-west-1-[0-9a-f]{8}$/);
+  });
+
+  test('aws-cdk-lib\'s helper roles get the boundary and the suppressions once', () => {
+    const helperRoles = Object.entries<any>(t.findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('CustomCDKBucketDeployment'));
+    expect(helperRoles).toHaveLength(1);
+    expect(JSON.stringify(helperRoles[0][1].Properties.PermissionsBoundary)).toContain(':policy/org-boundary');
+    const rules = helperRoles[0][1].Metadata.cdk_nag.rules_to_suppress.map((r: any) => r.id);
+    expect(rules).toEqual([...new Set(rules)]);
+  });
+
+  test('portfolios of one stack must agree on the boundary of the helpers they share', () => {
+    const other = newStack();
+    new ProjectPortfolio(other, 'TeamA', { permissionsBoundaryPolicyName: 'org-boundary' });
+    expect(() => new ProjectPortfolio(other, 'TeamB')).toThrow(
+      "ProjectPortfolio TeamB: permissionsBoundaryPolicyName none differs from 'org-boundary' of ProjectPortfolio TeamA in the same stack");
+  });
+});
+
+describe('ProjectPortfolio: permissions boundary names', () => {
+  test.each([
+    ['', /permissionsBoundaryPolicyName '' is not a customer managed policy name; use 1-128 letters/],
+    ['arn:aws:iam::111111111111:policy/org-boundary', /give the policy name after 'policy\/', not the ARN/],
+    ['org boundary', /'org boundary' is not a customer managed policy name/],
+    ['boundaries//x', /'boundaries\/\/x' is not a customer managed policy name/],
+  ])('%j is refused, by the portfolio and by a template', (name, message) => {
+    expect(() => new ProjectPortfolio(newStack(), 'P', { permissionsBoundaryPolicyName: name })).toThrow(message);
+    const portfolio = new ProjectPortfolio(newStack(), 'P');
+    expect(() => new MLOpsProjectTemplate(portfolio, 'T', { permissionsBoundaryPolicyName: name, stages: [{ name: 'dev' }] })).toThrow(message);
+  });
+
+  test('a name under a path is accepted', () => {
+    const stack = newStack();
+    new ProjectPortfolio(stack, 'P', { permissionsBoundaryPolicyName: 'boundaries/ml-projects' });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
+      PermissionsBoundary: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:policy/boundaries/ml-projects']] },
+    });
+  });
+});
