@@ -1,12 +1,13 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio } from '../src';
+import { ACKNOWLEDGED_RULES, BUCKET_DEPLOYMENT_SUPPRESSIONS } from '../src/private/nag-suppressions';
 import { buildExampleApp } from './example/app';
+import { tempDir } from './util/temp-dir';
 
 /** Errors and warnings that cdk-nag's AwsSolutions pack leaves on an app after synthesis. */
 function nagFindings(app: App): string[] {
@@ -18,7 +19,7 @@ function nagFindings(app: App): string[] {
 }
 
 function exampleApp(): App {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-'));
+  const outdir = tempDir('nag');
   return buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') });
 }
 
@@ -55,7 +56,7 @@ test('the suppressions do not hide a wildcard a user adds', () => {
 });
 
 test('a portfolio shared with organizational units passes AwsSolutions too', () => {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-org-'));
+  const outdir = tempDir('nag-org');
   const app = new App({ outdir });
   const stack = new Stack(app, 'Shared', { env: { account: '111111111111', region: 'eu-west-1' } });
   const portfolio = new ProjectPortfolio(stack, 'Portfolio', {
@@ -67,4 +68,46 @@ test('a portfolio shared with organizational units passes AwsSolutions too', () 
   for (const { rule, reason } of suppressions(app)) {
     expect({ rule, listed: readme.includes(reason) }).toEqual({ rule, listed: true });
   }
+});
+
+/** The rule ids acknowledged for cdk-nag 3 on a construct and its scopes, with their reasons: what cdk-nag 3 compares findings with. */
+function acknowledged(construct: IConstruct): Record<string, string> {
+  return Object.assign({}, ...construct.node.scopes.flatMap(c => c.node.metadata)
+    .filter(m => m.type === 'aws:cdk:acknowledged-rules').map(m => m.data));
+}
+
+describe('cdk-nag 3, which reads acknowledged rules instead of the cdk_nag metadata', () => {
+  test('the suppressions are written as acknowledged rule ids: the rule, or the rule and one exact finding', () => {
+    expect(ACKNOWLEDGED_RULES).toBe('aws:cdk:acknowledged-rules'); // aws-cdk-lib's Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    const app = exampleApp();
+    app.synth();
+    const find = (suffix: string) => app.node.findAll().find(c => c.node.path.endsWith(suffix))!;
+    const policy = acknowledged(find('/Basic/BuildPipeline/SageMakerExecutionRole/DefaultPolicy/Resource'));
+    expect(policy).toMatchObject({
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': expect.stringContaining('grantReadWrite'),
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/sagemaker-*]': expect.any(String),
+    });
+    expect(Object.keys(policy).filter(id => !/^AwsSolutions-IAM5\[(Action|Resource)::[^\]]+\]$/.test(id))).toEqual([]);
+    const deployment = app.node.findAll().find(c => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::Lambda::Function' && c.node.path.includes('/Custom::CDKBucketDeployment'))!;
+    expect(acknowledged(deployment)['AwsSolutions-L1']).toBe(BUCKET_DEPLOYMENT_SUPPRESSIONS.find(s => s.id === 'AwsSolutions-L1')!.reason);
+  });
+
+  test('they cover every finding that the cdk_nag metadata covers: cdk-nag 2, blind to that metadata, finds nothing that is not acknowledged', () => {
+    const getMetadata = CfnResource.prototype.getMetadata;
+    const blind = jest.spyOn(CfnResource.prototype, 'getMetadata').mockImplementation(function (this: CfnResource, key: string) {
+      return key === 'cdk_nag' ? undefined : getMetadata.call(this, key);
+    });
+    try {
+      const app = exampleApp();
+      Aspects.of(app).add(new AwsSolutionsChecks());
+      app.synth();
+      const findings = app.node.findAll().flatMap(c => c.node.metadata
+        .filter(m => m.type === 'aws:cdk:error' || m.type === 'aws:cdk:warning')
+        .map(m => ({ path: c.node.path, id: /^AwsSolutions-[A-Z0-9]+(\[[^\]]*\])?/.exec(String(m.data))![0], acknowledged: acknowledged(c) })));
+      expect(findings.length).toBeGreaterThan(100);
+      expect(findings.filter(f => !(f.id in f.acknowledged)).map(f => `${f.path}: ${f.id}`)).toEqual([]);
+    } finally {
+      blind.mockRestore();
+    }
+  });
 });

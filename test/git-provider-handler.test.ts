@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { FakeGitProvider, writeZip } from './util/fake-git-provider';
+import { tempDir } from './util/temp-dir';
 import {
   CustomResourceEvent,
   handle,
@@ -322,7 +322,7 @@ describe('readZip', () => {
 
   const zipTool = spawnSync('zip', ['-v']).status === 0;
   (zipTool ? test : test.skip)('reads an archive made by Info-ZIP zip', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zip-'));
+    const dir = tempDir('zip');
     fs.mkdirSync(path.join(dir, 'src', 'app'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'src', 'app', 'main.py'), 'x = 1\n'.repeat(500));
     fs.writeFileSync(path.join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });

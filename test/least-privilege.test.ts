@@ -1,13 +1,13 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { buildExampleApp } from './example/app';
+import { tempDir } from './util/temp-dir';
 
 /**
  * Walks every policy of every template the example organisation synthesizes (the portfolio
  * and each built-in product) and fails on the grants a security review rejects.
  */
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-'));
+const outdir = tempDir('example');
 buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') }).synth();
 const templates = fs.readdirSync(outdir)
   .filter(f => f.endsWith('.template.json'))

@@ -1,7 +1,4 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import {
@@ -13,15 +10,16 @@ import {
 } from '../src';
 import { evaluate, refersTo } from './util/cfn-eval';
 import { productTemplate } from './util/pipeline-fixtures';
+import { tempDir, testApp } from './util/temp-dir';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
 function synthTemplate(make: (portfolio: ProjectPortfolio) => MLOpsProjectTemplate): { template: Template; construct: MLOpsProjectTemplate } {
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, 'Portfolio', { env: ENV });
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
   const construct = make(portfolio);
-  portfolio.addTemplate(construct, { snapshotDirectory: fs.mkdtempSync(path.join(os.tmpdir(), 'snap-')) });
+  portfolio.addTemplate(construct, { snapshotDirectory: tempDir('snap') });
   return { template: productTemplate(construct), construct };
 }
 

@@ -1,21 +1,21 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BundledSeedApp, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, SeedCode } from '../src';
 import { productTemplate } from './util/pipeline-fixtures';
+import { tempDir, testApp } from './util/temp-dir';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const VERSION = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf-8')).version;
 
 function tmpSnapshots(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'snapshots-'));
+  return tempDir('snapshots');
 }
 
 function newStack(): Stack {
-  return new Stack(new App(), 'Portfolio', { env: ENV });
+  return new Stack(testApp(), 'Portfolio', { env: ENV });
 }
 
 /** A light template: seed code from SSM keeps the parent stack free of asset copies. */

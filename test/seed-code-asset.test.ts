@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,9 +9,10 @@ import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { BundledSeedApp, DEFAULT_SEED_CODE_EXCLUDES, SeedCode, SeedCodeAsset } from '../src';
 import { emptyFolder, folderWith } from './util/fs-fixtures';
 import { productTemplate } from './util/pipeline-fixtures';
+import { testApp } from './util/temp-dir';
 
 function newStack(): Stack {
-  return new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+  return new Stack(testApp(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
 }
 
 function keyOf(dir: string, options: { exclude?: string[] } = {}): string {
@@ -61,7 +62,7 @@ describe('SeedCodeAsset', () => {
   });
 
   test('a file named gitignore becomes .gitignore in the archive, at any depth', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'S');
     const dir = folderWith({ 'gitignore': '__pycache__/\n', 'pkg/gitignore': '*.egg-info\n', 'pkg/mod.py': 'x = 1\n', '__pycache__/m.pyc': 'b' });
     const asset = new SeedCodeAsset(stack, 'Seed', { path: dir });
@@ -72,7 +73,7 @@ describe('SeedCodeAsset', () => {
   });
 
   test('the bundled apps keep their .gitignore, which npm would drop from the package', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'S');
     const assets = Object.values(BundledSeedApp).map(bundled => SeedCodeAsset.fromBundledApp(stack, bundled, bundled));
     const directory = app.synth().directory;
@@ -193,7 +194,7 @@ describe('SeedCode', () => {
   });
 
   test('fromAsset refuses an asset of another stack, saying what to do', () => {
-    const app = new App();
+    const app = testApp();
     const one = new Stack(app, 'One');
     const two = new Stack(app, 'Two');
     const asset = new SeedCodeAsset(one, 'Seed', { path: folderWith({ 'a.py': 'a' }) });

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Aspects, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -14,6 +13,7 @@ import {
   SourceRepository,
 } from '../src';
 import { BUILD_SEED, DEPLOY_SEED, iamStatements, projectStack, propertiesOf, stageLayout } from './util/pipeline-fixtures';
+import { tempDir } from './util/temp-dir';
 
 const CONNECTION = 'arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:git-token-AbCdEf';
@@ -28,7 +28,7 @@ function buildWith(source?: SourceRepository) {
 }
 
 function portfolioWith(source?: SourceRepository) {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-'));
+  const outdir = tempDir('git');
   const app = new App({ outdir });
   const stack = new Stack(app, 'Portfolio', { env: ENV });
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
@@ -166,7 +166,7 @@ test('a CodeCommit portfolio\'s launch role gets none of the git provider statem
 });
 
 test('a template created outside the portfolio\'s scope still gets the launch permissions when it is added', () => {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-'));
+  const outdir = tempDir('git');
   const app = new App({ outdir });
   const stack = new Stack(app, 'Portfolio', { env: ENV });
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { buildExampleApp } from './example/app';
+import { tempDir } from './util/temp-dir';
 
 /**
  * The golden list of the logical ids of every stateful resource in each built-in template.
@@ -38,7 +38,7 @@ const STATEFUL_TYPES = [
   'AWS::CodeCommit::Repository', 'AWS::ECR::Repository', 'AWS::SSM::Parameter',
 ];
 
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'golden-'));
+const outdir = tempDir('golden');
 buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') }).synth();
 
 test.each(Object.entries(GOLDEN))('the %s template keeps the logical ids of its stateful resources', (name, golden) => {

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,13 +14,14 @@ import {
   SeedCodeAsset,
 } from '../src';
 import { emptyFolder } from './util/fs-fixtures';
+import { testApp } from './util/temp-dir';
 
 /**
  * Bad input fails at synth time with a message that names the property, the value and what
  * is allowed. One row per kind of mistake a platform engineer makes.
  */
 function stack(): Stack {
-  return new Stack(new App(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
+  return new Stack(testApp(), 'S', { env: { account: '111111111111', region: 'eu-west-1' } });
 }
 
 function artifactBucket(scope: Stack): s3.Bucket {
@@ -87,7 +88,7 @@ const cases: [string, () => void, RegExp][] = [
   ['template with asset seed code outside a portfolio', () => {
     new MLOpsProjectTemplate(stack(), 'Loose', { stages: [{ name: 'dev' }] });
   }, /MLOpsProjectTemplate Loose: its seed code .* is a file asset, .* create the template inside a ProjectPortfolio/],
-  ['portfolio in a stack without account and region', () => new ProjectPortfolio(new Stack(new App(), 'NoEnv'), 'P'),
+  ['portfolio in a stack without account and region', () => new ProjectPortfolio(new Stack(testApp(), 'NoEnv'), 'P'),
     /stack 'NoEnv' has no account and region.*give the stack an env \(\{ account, region \}\) or pass assetBucketName/],
   ['asset bucket name not an S3 name', () => new ProjectPortfolio(stack(), 'P', { assetBucketName: 'My_Templates' }),
     /assetBucketName 'My_Templates' is not an S3 bucket name/],

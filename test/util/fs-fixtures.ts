@@ -1,10 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { tempDir } from './temp-dir';
 
 /** A fresh temporary folder holding the given files (path relative to the folder → content). */
 export function folderWith(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-'));
+  const dir = tempDir('seed');
   for (const [name, content] of Object.entries(files)) {
     const file = path.join(dir, name);
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -15,5 +15,5 @@ export function folderWith(files: Record<string, string>): string {
 
 /** A fresh, empty temporary folder. */
 export function emptyFolder(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'empty-'));
+  return tempDir('empty');
 }

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { IConstruct } from 'constructs';
+import { testApp } from './temp-dir';
 import { SeedCode } from '../../src/seed-code';
 
 /** Seed code already in S3: no asset staging, so the tests stay fast and need no seed_code folder. */
@@ -14,7 +15,7 @@ export const DEPLOY_SEED = SeedCode.fromBucket('seed-bucket', 'deploy_app.zip');
 
 /** A stack with a KMS-encrypted model artifact bucket, as a project template has. */
 export function projectStack(id: string = 'Project'): { stack: Stack; artifactBucket: s3.Bucket } {
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, id);
   const artifactBucket = projectArtifactBucket(stack);
   return { stack, artifactBucket };
@@ -33,7 +34,7 @@ export function projectArtifactBucket(stack: Stack): s3.Bucket {
  * the parameters SageMaker fills in.
  */
 export function productStack(): { product: servicecatalog.ProductStack; artifactBucket: s3.Bucket; projectName: string; projectId: string } {
-  const app = new App();
+  const app = testApp();
   const parent = new Stack(app, 'Portfolio');
   const product = new servicecatalog.ProductStack(parent, 'P', {
     assetBucket: new s3.Bucket(parent, 'B', { bucketName: 'my-assets-bucket' }),
