@@ -5,9 +5,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio } from '../src';
-import { ACKNOWLEDGED_RULES, BUCKET_DEPLOYMENT_SUPPRESSIONS } from '../src/private/nag-suppressions';
 import { buildExampleApp } from './example/app';
 import { tempDir } from './util/temp-dir';
+import { ACKNOWLEDGED_RULES, BUCKET_DEPLOYMENT_SUPPRESSIONS } from '../src/private/nag-suppressions';
 
 /** Errors and warnings that cdk-nag's AwsSolutions pack leaves on an app after synthesis. */
 function nagFindings(app: App): string[] {

@@ -23,11 +23,15 @@ export function addNagSuppressions(resource: CfnResource, suppressions: NagSuppr
   const existing = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
   const added = suppressions.map(s => ({ id: s.id, reason: s.reason, ...(s.appliesTo ? { applies_to: s.appliesTo } : {}) }));
   resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added] });
-  // Findings are known only once the resource is complete (grants come later), so the ids are
-  // written at synthesis, after every aspect and before any validation plugin runs.
+  // The findings are known only once the resource is complete (grants come later): the ids are
+  // filled in at synthesis, after every aspect and before any validation plugin, and refilled if
+  // the app is synthesized again.
+  const acknowledged: Record<string, string> = {};
+  resource.node.addMetadata(ACKNOWLEDGED_RULES, acknowledged);
   resource.node.addValidation({
     validate: () => {
-      resource.node.addMetadata(ACKNOWLEDGED_RULES, acknowledgedRuleIds(resource, suppressions));
+      Object.keys(acknowledged).forEach(id => delete acknowledged[id]);
+      Object.assign(acknowledged, acknowledgedRuleIds(resource, suppressions));
       return [];
     },
   });
@@ -47,10 +51,11 @@ export const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
  * `appliesTo` regex matches; a suppression without `appliesTo` covers the rule and all its findings.
  */
 export function acknowledgedRuleIds(resource: CfnResource, suppressions: NagSuppression[]): Record<string, string> {
-  const findings = nagFindingCandidates(resource);
+  const candidates = nagFindingCandidates(resource);
   const ids: Record<string, string> = {};
   const add = (id: string, reason: string) => { ids[id] ??= reason; };
   for (const s of suppressions) {
+    const findings = candidates[s.id.slice(s.id.lastIndexOf('-') + 1)] ?? [];
     if (!s.appliesTo) {
       add(s.id, s.reason);
       findings.forEach(f => add(`${s.id}[${f}]`, s.reason));
@@ -70,10 +75,10 @@ export function acknowledgedRuleIds(resource: CfnResource, suppressions: NagSupp
 }
 
 /**
- * The findings cdk-nag can name on a resource, in its notation: `Action::` and `Resource::` for the
- * wildcards of allowed statements (IAM5), `Policy::` for AWS managed policies (IAM4).
+ * The findings cdk-nag can name on a resource, in its notation, by rule: `Action::` and `Resource::`
+ * for the wildcards of allowed statements (IAM5), `Policy::` for AWS managed policies (IAM4).
  */
-function nagFindingCandidates(resource: CfnResource): string[] {
+function nagFindingCandidates(resource: CfnResource): Record<string, string[]> {
   const stack = Stack.of(resource);
   const documents: any[] = [];
   const managedPolicies: any[] = [];
@@ -85,14 +90,14 @@ function nagFindingCandidates(resource: CfnResource): string[] {
     }
     managedPolicies.push(...[stack.resolve(resource.managedPolicyArns) ?? []].flat());
   }
-  const findings = new Set<string>();
+  const wildcards = new Set<string>();
   for (const statement of documents.flatMap(d => [d?.Statement ?? []].flat())) {
     if (statement?.Effect !== 'Allow') continue;
-    [statement.Action ?? []].flat().filter((a: any) => String(a).includes('*')).forEach((a: any) => findings.add(`Action::${a}`));
-    [statement.Resource ?? []].flat().map(flatReference).filter(r => r.includes('*')).forEach(r => findings.add(`Resource::${r}`));
+    [statement.Action ?? []].flat().filter((a: any) => String(a).includes('*')).forEach((a: any) => wildcards.add(`Action::${a}`));
+    [statement.Resource ?? []].flat().map(flatReference).filter(r => r.includes('*')).forEach(r => wildcards.add(`Resource::${r}`));
   }
-  managedPolicies.map(p => flatReference(stack.resolve(p))).filter(p => p.includes(':iam::aws:')).forEach(p => findings.add(`Policy::${p}`));
-  return [...findings];
+  const awsManaged = managedPolicies.map(p => flatReference(stack.resolve(p))).filter(p => p.includes(':iam::aws:'));
+  return { IAM5: [...wildcards], IAM4: [...new Set(awsManaged)].map(p => `Policy::${p}`) };
 }
 
 /** A CloudFormation value as cdk-nag writes it in findings: `<Ref>`, `<Resource.Attribute>`, joins and subs flattened. */
