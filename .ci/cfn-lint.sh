@@ -9,8 +9,7 @@ mkdir -p "$work"
 "$work/venv/bin/cfn-lint" --version
 npx ts-node --project tsconfig.dev.json test/example/main.ts "$work/cdk.out" > /dev/null
 # W3005: CDK adds DependsOn that is also implied by references; harmless and not ours to change.
-# I3042: the ARNs of the CDK bootstrap bucket and roles are built from their naming convention.
-# E3703: its schema for a CloudFormation action's RoleArn accepts a string or Fn::Sub but not the
-#   Fn::Join that CDK renders for the bootstrap role ARN; the value is a valid ARN at deploy time.
-"$work/venv/bin/cfn-lint" --format parseable --ignore-checks W3005 I3042 E3703 -- "$work"/cdk.out/*.template.json
+# No E-level check is ignored. Informational checks (I...) are not run: cfn-lint runs them only
+# with --include-checks I, and its I1022 (prefer Fn::Sub to Fn::Join) would list every ARN CDK joins.
+"$work/venv/bin/cfn-lint" --format parseable --ignore-checks W3005 -- "$work"/cdk.out/*.template.json
 echo "cfn-lint: no errors or warnings in $(ls "$work"/cdk.out/*.template.json | wc -l) templates"

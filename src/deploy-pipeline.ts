@@ -29,7 +29,7 @@ import {
   validateQualifier,
 } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
-import { resolveStages } from './private/stages';
+import { keepDistinct, listedIf, PrincipalKey, resolveStages } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -143,7 +143,12 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
    * roles in the stage's account. The stage's region names the default CDK bootstrap roles
    * and is published for the deploy app, but the pipeline does not run actions in other
    * regions: that needs an artifact bucket per region, which a Service Catalog product
-   * stack cannot create.
+   * stack cannot create. So every stage's region must be the stack's: a different fixed region
+   * is refused at synth time when the stack's region is known, and a template rule refuses to
+   * create the stack in another region than any stage's.
+   *
+   * Stages may share an account, also through parameters that turn out equal: the artifact
+   * bucket and key policies list each stage role once, under conditions where needed.
    */
   readonly stages: DeploymentStage[];
 
@@ -357,12 +362,16 @@ export class DeployPipeline extends Construct {
       }));
     }
 
+    const stageRoles: StageRole[] = [];
     this.deployStages = stages.map(stage => {
       const pascal = pascalStageName(stage.name);
       const defaults = bootstrapRoleArns(stage, qualifier);
       const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, stage.actionRoleArn ?? defaults.actionRoleArn, { mutable: false });
       const deploymentRole = iam.Role.fromRoleArn(this, `${pascal}DeploymentRole`, stage.deploymentRoleArn ?? defaults.deploymentRoleArn, { mutable: false });
-      allowArtifactRead(artifactBucket, [actionRole, deploymentRole]);
+      stageRoles.push(
+        { role: actionRole, pascal, key: stage.actionRoleArn !== undefined ? { kind: 'role', value: stage.actionRoleArn } : { kind: 'deploy-role', value: stage.account } },
+        { role: deploymentRole, pascal, key: stage.deploymentRoleArn !== undefined ? { kind: 'role', value: stage.deploymentRoleArn } : { kind: 'cfn-exec-role', value: stage.account } },
+      );
 
       const deployStage = this.pipeline.addStage({ stageName: `Deploy${pascal}` });
       if (stage.requireApproval) {
@@ -384,6 +393,7 @@ export class DeployPipeline extends Construct {
       }));
       return deployStage;
     });
+    allowArtifactRead(this, artifactBucket, stageRoles);
 
     this.modelApprovalRule = new events.Rule(this, 'ModelApprovalRule', {
       description: `Starts the deploy pipeline of ${props.projectName} when a model package's approval status changes`,
@@ -442,21 +452,38 @@ export class DeployPipeline extends Construct {
   }
 }
 
+/** A role of a deployment stage, and what makes it the same as another stage's. */
+interface StageRole {
+  readonly role: iam.IRole;
+  readonly pascal: string;
+  /**
+   * A bootstrap role is named by its kind, account, qualifier and region: one qualifier for
+   * the pipeline, and one region for all stages (a template rule requires each stage's region to
+   * be the stack's), so the account decides. A role given by ARN is compared by its ARN.
+   */
+  readonly key: PrincipalKey;
+}
+
 /**
- * Let roles of the stage accounts read the pipeline's artifacts.
+ * Let roles of the stage accounts read the pipeline's artifacts, each role listed once: stages
+ * may share an account, also one entered as a parameter (see `keepDistinct`).
  *
  * Added to the bucket and key policies directly: when an account is a token (a CloudFormation
  * parameter) CDK cannot tell that it differs from the pipeline's, and its own grants would
- * only (pretend to) add the permission to the imported role.
+ * only (pretend to) add the permission to the imported role. With a Sid, so that CDK does not
+ * merge the statements with others into a principal list that could repeat a role.
  */
-function allowArtifactRead(bucket: s3.IBucket, roles: iam.IRole[]): void {
-  const principals = roles.map(role => new iam.ArnPrincipal(role.roleArn));
+function allowArtifactRead(scope: Construct, bucket: s3.IBucket, roles: StageRole[]): void {
+  const distinct = keepDistinct(scope, roles, role => role.key, role => `${role.pascal}${role.key.kind === 'role' ? 'GivenRole' : 'Account'}IsDistinct`);
+  const principals = distinct.map(({ item, condition }) => new iam.ArnPrincipal(listedIf(item.role.roleArn, condition)));
   bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DeploymentStageRolesReadArtifacts',
     principals,
     actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
     resources: [bucket.bucketArn, bucket.arnForObjects('*')],
   }));
   bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'DeploymentStageRolesDecryptArtifacts',
     principals,
     actions: ['kms:Decrypt', 'kms:DescribeKey'],
     // In a key policy, '*' is the key itself.

@@ -29,7 +29,13 @@ export interface DeploymentStage {
   readonly accountParameterName?: string;
 
   /**
-   * The region to deploy to.
+   * The region to deploy to. It must be the project's own region: the pipeline deploys every
+   * stage from its own region, and cross-region stages are not supported yet.
+   *
+   * A region other than that of the stack the template is created in (for a
+   * `MLOpsProjectTemplate`, its portfolio's stack) is refused at synth time when that region
+   * is known; in any case a template rule makes CloudFormation refuse to create the project in
+   * another region than this one, before it creates anything.
    *
    * @default - the project's own region, unless `regionParameterName` is set
    */
@@ -38,6 +44,10 @@ export interface DeploymentStage {
   /**
    * Name of a CloudFormation parameter that holds the region, entered when the project is
    * created. Stages that name the same parameter share it.
+   *
+   * The region entered must be the one the project is created in (cross-region stages are not
+   * supported yet): a template rule makes CloudFormation refuse any other value before it
+   * creates anything. The parameter still publishes the region for the deploy app.
    *
    * @default - no parameter
    */

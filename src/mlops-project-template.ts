@@ -11,9 +11,10 @@ import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
 import { DeploymentStage } from './deployment-stage';
 import { addNagSuppressions } from './private/nag-suppressions';
 import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG, validatePermissionsBoundaryName } from './private/names';
+import { pascalStageName } from './private/pipeline-deploy';
 import { findPortfolioDefaults } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
-import { defaultStages, resolveStages, ResolvedStage } from './private/stages';
+import { defaultStages, keepDistinct, listedIf, resolveStages, ResolvedStage } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -214,7 +215,8 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     Tags.of(this).add(PROJECT_ID_TAG, this.projectId);
 
     const stages = resolveStages(this, props.stages ?? defaultStages(), `MLOpsProjectTemplate ${id}`);
-    const deploymentAccounts = otherAccounts(stages);
+    // Each account once, also when parameters name the same account (see deploymentAccountPrincipals).
+    const accountPrincipals = this.deploymentAccountPrincipals(stages);
 
     this.projectKey = new kms.Key(this, 'ProjectKey', {
       description: `Encrypts the artifacts of SageMaker project ${this.projectName}`,
@@ -223,11 +225,11 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       removalPolicy,
       pendingWindow: Duration.days(30),
     });
-    for (const account of deploymentAccounts) {
+    if (accountPrincipals.length > 0) {
       // Endpoints in the deployment accounts read model artifacts encrypted with this key.
       this.projectKey.addToResourcePolicy(new iam.PolicyStatement({
-        sid: `DeploymentAccount${account.index}`,
-        principals: [new iam.AccountPrincipal(account.account)],
+        sid: 'DeploymentAccounts',
+        principals: accountPrincipals,
         actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         resources: ['*'],
       }));
@@ -252,10 +254,10 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     // Named by id, account and region: project names may hold capitals, which S3 rejects, and
     // repeat across regions. At most 6 + 16 + 1 + 12 + 1 + 14 = 50 characters.
     this.artifactBucket = this.newBucket('ArtifactBucket', `${BUCKET_PREFIX}${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`, removalPolicy);
-    for (const account of deploymentAccounts) {
+    if (accountPrincipals.length > 0) {
       this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
-        sid: `DeploymentAccountReadWrite${account.index}`,
-        principals: [new iam.AccountPrincipal(account.account)],
+        sid: 'DeploymentAccountsReadWrite',
+        principals: accountPrincipals,
         actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
         resources: [this.artifactBucket.bucketArn, this.artifactBucket.arnForObjects('*')],
       }));
@@ -267,7 +269,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: `Models of SageMaker project ${this.projectName}`,
-      modelPackageGroupPolicy: deploymentAccounts.length > 0 ? this.modelPackageGroupPolicy(deploymentAccounts) : undefined,
+      modelPackageGroupPolicy: accountPrincipals.length > 0 ? this.modelPackageGroupPolicy(accountPrincipals) : undefined,
     });
     this.modelPackageGroup.applyRemovalPolicy(removalPolicy);
 
@@ -280,10 +282,10 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         encryption: ecr.RepositoryEncryption.AES_256,
         removalPolicy,
       });
-      for (const account of deploymentAccounts) {
+      if (accountPrincipals.length > 0) {
         this.containerRepository.addToResourcePolicy(new iam.PolicyStatement({
-          sid: `DeploymentAccountPull${account.index}`,
-          principals: [new iam.AccountPrincipal(account.account)],
+          sid: 'DeploymentAccountsPull',
+          principals: accountPrincipals,
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
         }));
       }
@@ -363,10 +365,25 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     return bucket;
   }
 
-  private modelPackageGroupPolicy(accounts: DeploymentAccount[]): any {
+  /**
+   * The accounts other than the project's own that stages deploy to, as principals, each once:
+   * accounts that are parameters may be the same at deploy time (a creator may enter one
+   * account for PreProd and Prod), and a principal list may not repeat a principal. Each such
+   * account is listed under a condition that it differs from the accounts before it (see
+   * `keepDistinct`). The first is always listed, so no list is ever empty; when it is the
+   * project's own account, which needs no resource policy, listing it grants nothing more.
+   */
+  private deploymentAccountPrincipals(stages: ResolvedStage[]): iam.IPrincipal[] {
+    const others = stages.filter(stage => !stage.isProjectAccount);
+    return keepDistinct(this, others, stage => ({ kind: 'account', value: stage.account }), stage => `${pascalStageName(stage.name)}AccountIsDistinct`)
+      .map(({ item, condition }) => condition
+        ? new iam.ArnPrincipal(listedIf(new iam.AccountPrincipal(item.account).arn, condition))
+        : new iam.AccountPrincipal(item.account));
+  }
+
+  private modelPackageGroupPolicy(principals: iam.IPrincipal[]): any {
     const groupArn = this.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: this.modelPackageGroupName });
     const packagesArn = this.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${this.modelPackageGroupName}/*` });
-    const principals = accounts.map(a => new iam.AccountPrincipal(a.account));
     return new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
@@ -384,21 +401,4 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       ],
     }).toJSON();
   }
-}
-
-interface DeploymentAccount {
-  readonly account: string;
-  readonly index: number;
-}
-
-/** Accounts other than the project's own that stages deploy to, each once. */
-function otherAccounts(stages: ResolvedStage[]): DeploymentAccount[] {
-  const seen = new Set<string>();
-  const accounts: DeploymentAccount[] = [];
-  for (const stage of stages) {
-    if (stage.isProjectAccount || seen.has(stage.account)) continue;
-    seen.add(stage.account);
-    accounts.push({ account: stage.account, index: accounts.length + 1 });
-  }
-  return accounts;
 }

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DeployPipeline, DeployPipelineProps } from '../src/deploy-pipeline';
+import { evaluateTemplate } from './util/cfn-eval';
 import {
   actionsOnAnyResource,
   DEPLOY_SEED,
@@ -28,16 +29,22 @@ const SYNTH_ENVIRONMENT = [
   'PROJECT_NAME',
 ];
 
-/** `arn:${Partition}:iam::<account>:role/cdk-<qualifier>-<kind>-<account>-<region>` as CloudFormation renders it. */
+/**
+ * `arn:${Partition}:iam::<account>:role/cdk-<qualifier>-<kind>-<account>-<region>` as the template
+ * renders it: an `Fn::Sub` (which cfn-lint accepts for an action's `RoleArn`), pseudo parameters
+ * inline, other parameters as variables.
+ */
 function bootstrapRole(kind: 'deploy-role' | 'cfn-exec-role', account: string | { Ref: string }, qualifier = 'hnb659fds', region: string | { Ref: string } = { Ref: 'AWS::Region' }) {
-  const parts: any[] = ['arn:', { Ref: 'AWS::Partition' }, ':iam::', account, `:role/cdk-${qualifier}-${kind}-`, account, '-', region];
-  // CloudFormation joins adjacent literal strings.
-  const merged = parts.reduce((result: any[], part) => {
-    if (typeof part === 'string' && typeof result[result.length - 1] === 'string') result[result.length - 1] += part;
-    else result.push(part);
-    return result;
-  }, []);
-  return { 'Fn::Join': ['', merged] };
+  const variables: Record<string, { Ref: string }> = {};
+  const part = (name: string, value: string | { Ref: string }) => {
+    if (typeof value === 'string') return value;
+    if (value.Ref.startsWith('AWS::')) return `\${${value.Ref}}`;
+    variables[name] = value;
+    return `\${${name}}`;
+  };
+  const accountPart = part('Account', account);
+  const body = `arn:\${AWS::Partition}:iam::${accountPart}:role/cdk-${qualifier}-${kind}-${accountPart}-${part('Region', region)}`;
+  return { 'Fn::Sub': Object.keys(variables).length > 0 ? [body, variables] : body };
 }
 
 function resourcePolicyStatements(template: Template, type: 'AWS::S3::BucketPolicy' | 'AWS::KMS::Key'): any[] {
@@ -342,6 +349,101 @@ describe('DeployPipeline in a Service Catalog product stack', () => {
       expect(resourcePolicyAllows(template, 'AWS::KMS::Key', role, 'kms:Decrypt')).toBe(true);
     }
     expect(overlyBroadStatements(template)).toEqual([]);
+  });
+});
+
+describe('DeployPipeline whose stage accounts may be the same when the project is created', () => {
+  const { product, artifactBucket, projectName, projectId } = productStack();
+  const accountParameter = (name: string) => new CfnParameter(product, name, { type: 'String', allowedPattern: '^\\d{12}$' }).valueAsString;
+  new DeployPipeline(product, 'Deploy', {
+    projectName,
+    projectId,
+    modelPackageGroupName: `${projectName}-${projectId}`,
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [
+      { name: 'dev' },
+      { name: 'qa', account: '222222222222', regionParameterName: 'DeploymentRegion' },
+      { name: 'preprod', account: accountParameter('PreProdAccount'), regionParameterName: 'DeploymentRegion' },
+      { name: 'prod', account: accountParameter('ProdAccount'), regionParameterName: 'DeploymentRegion' },
+    ],
+  });
+  const template = productTemplate(product).toJSON();
+  const OWN = '111111111111';
+  const evaluated = (accounts: { PreProdAccount: string; ProdAccount: string }) => evaluateTemplate(template, {
+    ...accounts,
+    'SageMakerProjectName': 'churn',
+    'SageMakerProjectId': 'p-1',
+    'DeploymentRegion': 'eu-west-1',
+    'AWS::AccountId': OWN,
+    'AWS::Region': 'eu-west-1',
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+  });
+  const roles = (account: string) => ['deploy-role', 'cfn-exec-role'].map(kind => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-${account}-eu-west-1`);
+
+  test.each([
+    ['all distinct', { PreProdAccount: '444444444444', ProdAccount: '555555555555' }],
+    ['PreProd is Prod', { PreProdAccount: '444444444444', ProdAccount: '444444444444' }],
+    ['PreProd is the project account', { PreProdAccount: OWN, ProdAccount: '555555555555' }],
+    ['Prod is the fixed QA account', { PreProdAccount: '444444444444', ProdAccount: '222222222222' }],
+    ['one account for everything', { PreProdAccount: OWN, ProdAccount: OWN }],
+  ])('%s: the artifact bucket and key list each stage role once', (_scenario, accounts) => {
+    const resources = evaluated(accounts);
+    const expected = [...new Set([OWN, '222222222222', accounts.PreProdAccount, accounts.ProdAccount])].flatMap(roles).sort();
+    const statements = Object.values<any>(resources)
+      .flatMap(resource => (resource.Properties.PolicyDocument ?? resource.Properties.KeyPolicy)?.Statement ?? [])
+      .filter((statement: any) => /^DeploymentStageRoles/.test(statement.Sid ?? ''));
+    expect(statements.map((statement: any) => statement.Sid).sort()).toEqual(['DeploymentStageRolesDecryptArtifacts', 'DeploymentStageRolesReadArtifacts']);
+    for (const statement of statements) {
+      expect([statement.Principal.AWS].flat().sort()).toEqual(expected);
+    }
+  });
+
+  test('the deploy actions assume the stage roles, rendered so that cfn-lint can check them', () => {
+    const resources = evaluated({ PreProdAccount: '444444444444', ProdAccount: '555555555555' });
+    const pipeline = Object.values<any>(resources).find(resource => resource.Type === 'AWS::CodePipeline::Pipeline');
+    const deployActions = pipeline.Properties.Stages.slice(2).map((stage: any) => stage.Actions.find((action: any) => action.ActionTypeId.Category === 'Deploy'));
+    expect(deployActions.map((action: any) => [action.RoleArn, action.Configuration.RoleArn])).toEqual(
+      [OWN, '222222222222', '444444444444', '555555555555'].map(roles));
+    const rendered = Object.values<any>(template.Resources).find(resource => resource.Type === 'AWS::CodePipeline::Pipeline');
+    for (const stage of rendered.Properties.Stages.slice(2)) {
+      const action = stage.Actions.find((a: any) => a.ActionTypeId.Category === 'Deploy');
+      expect(Object.keys(action.RoleArn)).toEqual(['Fn::Sub']);
+      expect(Object.keys(action.Configuration.RoleArn)).toEqual(['Fn::Sub']);
+    }
+  });
+
+  test('a template rule requires the region parameter to be the project\'s region', () => {
+    expect(template.Rules).toEqual({
+      DeploymentRegionIsProjectRegion: {
+        Assertions: [{
+          Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
+          AssertDescription: "Stages 'qa', 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+        }],
+      },
+    });
+  });
+});
+
+describe('DeployPipeline with a fixed stage region in a stack of unknown region', () => {
+  const { stack, artifactBucket } = projectStack();
+  new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1',
+    modelPackageGroupName: 'churn-p-1',
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }],
+  });
+
+  test('is refused when the stack is created in another region, before anything is created', () => {
+    expect(Template.fromStack(stack).toJSON().Rules.DrStageRegionIsProjectRegion).toEqual({
+      Assertions: [{
+        Assert: { 'Fn::Equals': ['us-east-1', { Ref: 'AWS::Region' }] },
+        AssertDescription: "Stage 'dr' of this project deploys to region us-east-1, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+      }],
+    });
   });
 });
 

@@ -8,7 +8,7 @@ import {
   MLOpsProjectTemplate,
   ProjectPortfolio,
 } from '../src';
-import { evaluate, refersTo } from './util/cfn-eval';
+import { evaluate, evaluateTemplate, refersTo } from './util/cfn-eval';
 import { productTemplate } from './util/pipeline-fixtures';
 import { tempDir, testApp } from './util/temp-dir';
 
@@ -23,7 +23,7 @@ function synthTemplate(make: (portfolio: ProjectPortfolio) => MLOpsProjectTempla
   return { template: productTemplate(construct), construct };
 }
 
-const basic = synthTemplate(p => new BasicProjectTemplate(p, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-central-1' }));
+const basic = synthTemplate(p => new BasicProjectTemplate(p, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1' }));
 const dynamic = synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Dynamic'));
 const byoc = synthTemplate(p => new ByocProjectTemplate(p, 'Byoc'));
 const builtIns: [string, { template: Template; construct: MLOpsProjectTemplate }][] = [['basic', basic], ['dynamic accounts', dynamic], ['BYOC', byoc]];
@@ -200,25 +200,33 @@ describe('deployment accounts', () => {
         })]),
       },
     });
+    const fixedAccounts = {
+      AWS: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+      ],
+    };
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'DeploymentAccountReadWrite1',
+          Sid: 'DeploymentAccountsReadWrite',
           Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
-          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] } },
+          Principal: fixedAccounts,
         })]),
       },
     });
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'DeploymentAccount2',
+          Sid: 'DeploymentAccounts',
           Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
-          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] } },
+          Principal: fixedAccounts,
         })]),
       },
     });
     expect(template.findParameters('PreProdAccount')).toEqual({});
+    // Two different literal accounts need no condition to stay distinct.
+    expect(Object.keys(template.toJSON().Conditions ?? {}).filter(name => /^(PreProd|Prod)AccountIsDistinct$/.test(name))).toEqual([]);
   });
 
   test('dynamic accounts: PreProdAccount, ProdAccount (12 digits) and DeploymentRegion are entered at creation', () => {
@@ -230,8 +238,14 @@ describe('deployment accounts', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'DeploymentAccountReadWrite2',
-          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] } },
+          Sid: 'DeploymentAccountsReadWrite',
+          Principal: {
+            AWS: [
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] },
+              // Listed only when it is not PreProdAccount.
+              { 'Fn::If': ['ProdAccountIsDistinct', { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] }, { Ref: 'AWS::NoValue' }] },
+            ],
+          },
         })]),
       },
     });
@@ -253,6 +267,123 @@ describe('deployment accounts', () => {
   });
 });
 
+describe('stage accounts that turn out the same when the project is created', () => {
+  const OWN = '111111111111';
+  /** Values a creator may enter, and the account the project is created in. */
+  const scenarios: Array<[string, { PreProdAccount: string; ProdAccount: string }]> = [
+    ['all distinct', { PreProdAccount: '222222222222', ProdAccount: '333333333333' }],
+    ['PreProd is Prod', { PreProdAccount: '222222222222', ProdAccount: '222222222222' }],
+    ['PreProd is the project account', { PreProdAccount: OWN, ProdAccount: '333333333333' }],
+    ['Prod is the project account', { PreProdAccount: '222222222222', ProdAccount: OWN }],
+    ['one account for everything', { PreProdAccount: OWN, ProdAccount: OWN }],
+  ];
+  const root = (account: string) => `arn:aws:iam::${account}:root`;
+  const bootstrapRoles = (account: string) => ['deploy-role', 'cfn-exec-role'].map(kind => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-${account}-eu-west-1`);
+
+  /** Every resource policy of the template as created, with its statements. */
+  function resourcePolicies(template: Template, accounts: { PreProdAccount: string; ProdAccount: string }): Array<{ id: string; statements: any[] }> {
+    const resources = evaluateTemplate(template.toJSON(), {
+      ...accounts,
+      'SageMakerProjectName': 'churn',
+      'SageMakerProjectId': 'p-1a2b3c4d5e6f',
+      'DeploymentRegion': 'eu-west-1',
+      'AWS::AccountId': OWN,
+      'AWS::Region': 'eu-west-1',
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': 'SC-111111111111-pp-abcdefghijklm',
+    });
+    return Object.entries<any>(resources).flatMap(([id, resource]) => {
+      const p = resource.Properties;
+      const document = p.KeyPolicy ?? (resource.Type === 'AWS::S3::BucketPolicy' ? p.PolicyDocument : undefined) ?? p.ModelPackageGroupPolicy ?? p.RepositoryPolicyText;
+      return document ? [{ id, statements: document.Statement }] : [];
+    });
+  }
+  const principalList = (statement: any): string[] => [statement.Principal?.AWS ?? []].flat();
+  const principalsOf = (policies: Array<{ statements: any[] }>, sid: RegExp) => policies
+    .flatMap(policy => policy.statements.filter(statement => sid.test(statement.Sid ?? '')).map(principalList));
+
+  describe.each([['dynamic accounts', dynamic], ['BYOC', byoc]])('%s template', (_name, { template }) => {
+    test.each(scenarios)('%s: no principal list repeats a principal, and each lists every account once', (_scenario, accounts) => {
+      const policies = resourcePolicies(template, accounts);
+      expect(policies.map(policy => policy.id).sort()).toEqual(expect.arrayContaining([
+        expect.stringMatching(/^ProjectKey/), expect.stringMatching(/^ArtifactBucketPolicy/), 'ModelPackageGroup', expect.stringMatching(/^PipelineArtifactBucketPolicy/),
+      ]));
+      for (const { id, statements } of policies) {
+        for (const statement of statements) {
+          const list = principalList(statement);
+          expect({ id, sid: statement.Sid, principals: list }).toEqual({ id, sid: statement.Sid, principals: [...new Set(list)] });
+        }
+      }
+
+      // The deployment accounts: the key, the artifact bucket, the model registry and, for BYOC, the repository.
+      const deploymentAccounts = [...new Set([accounts.PreProdAccount, accounts.ProdAccount])].map(root);
+      const accountLists = principalsOf(policies, /^DeploymentAccounts/);
+      // Key, bucket, the registry's two statements, and the repository of BYOC.
+      expect(accountLists.length).toBe(4 + Object.keys(template.findResources('AWS::ECR::Repository')).length);
+      for (const list of accountLists) expect(list.sort()).toEqual([...deploymentAccounts].sort());
+
+      // The stage roles that read pipeline artifacts: the dev roles, and those of each other account once.
+      const stageRoles = [...new Set([OWN, accounts.PreProdAccount, accounts.ProdAccount])].flatMap(bootstrapRoles);
+      const roleLists = principalsOf(policies, /^DeploymentStageRoles/);
+      expect(roleLists.length).toBe(2);
+      for (const list of roleLists) expect(list.sort()).toEqual([...stageRoles].sort());
+    });
+  });
+
+  test('the model registry policy is valid JSON for SageMaker: only accounts, each once', () => {
+    const policies = resourcePolicies(dynamic.template, { PreProdAccount: '222222222222', ProdAccount: '222222222222' });
+    const group = policies.find(policy => policy.id === 'ModelPackageGroup')!;
+    expect(group.statements.map(statement => [statement.Sid, statement.Principal])).toEqual([
+      ['DeploymentAccountsReadGroup', { AWS: [root('222222222222')] }],
+      ['DeploymentAccountsUsePackages', { AWS: [root('222222222222')] }],
+    ]);
+  });
+
+  test('literal accounts equal to each other are listed once without any condition', () => {
+    const { template } = synthTemplate(p => new MLOpsProjectTemplate(p, 'SameFixed', {
+      stages: [{ name: 'dev' }, { name: 'preprod', account: '222222222222' }, { name: 'prod', account: '222222222222' }],
+    }));
+    const policies = resourcePolicies(template, { PreProdAccount: 'unused', ProdAccount: 'unused' });
+    for (const list of principalsOf(policies, /^DeploymentAccounts/)) expect(list).toEqual([root('222222222222')]);
+    expect(Object.keys(template.toJSON().Conditions ?? {}).filter(name => !name.startsWith('DeployPipeline'))).toEqual([]);
+  });
+});
+
+describe('stage regions', () => {
+  test('a region parameter must be the region the project is created in (a template rule)', () => {
+    expect(dynamic.template.toJSON().Rules).toEqual({
+      DeploymentRegionIsProjectRegion: {
+        Assertions: [{
+          Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
+          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+        }],
+      },
+    });
+  });
+
+  test('so must a fixed region, also when it is the portfolio\'s (the product may be launched elsewhere)', () => {
+    expect(basic.template.toJSON().Rules).toEqual({
+      PreProdStageRegionIsProjectRegion: {
+        Assertions: [{
+          Assert: { 'Fn::Equals': ['eu-west-1', { Ref: 'AWS::Region' }] },
+          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to region eu-west-1, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+        }],
+      },
+    });
+  });
+
+  test('stages in the project\'s own region need no rule', () => {
+    const { template } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Here', { stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }] }));
+    expect(template.toJSON().Rules).toBeUndefined();
+  });
+
+  test('a fixed region other than the portfolio\'s is refused at synth time', () => {
+    expect(() => synthTemplate(p => new BasicProjectTemplate(p, 'Elsewhere', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' })))
+      .toThrow("MLOpsProjectTemplate Elsewhere: stages[1].region 'us-east-1' (stage 'preprod') is not the region the project is created in, 'eu-west-1'; a stage deploys in the project's region only (cross-region stages are not supported yet): leave region unset or set it to 'eu-west-1'");
+  });
+});
+
 describe('BYOC', () => {
   test('an ECR repository named after the project id, scanned on push, pullable by the deployment accounts', () => {
     const { template } = byoc;
@@ -262,8 +393,14 @@ describe('BYOC', () => {
         ImageScanningConfiguration: { ScanOnPush: true },
         RepositoryPolicyText: {
           Statement: Match.arrayWith([Match.objectLike({
+            Sid: 'DeploymentAccountsPull',
             Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-            Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] } },
+            Principal: {
+              AWS: [
+                { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] },
+                { 'Fn::If': ['ProdAccountIsDistinct', { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProdAccount' }, ':root']] }, { Ref: 'AWS::NoValue' }] },
+              ],
+            },
           })]),
         },
       }),
@@ -296,7 +433,7 @@ describe('MLOpsProjectTemplate options', () => {
 
   test('any number of stages, with SSM parameters for each', () => {
     const { template } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Four', {
-      stages: [{ name: 'dev' }, { name: 'qa', account: '444444444444' }, { name: 'preprod', account: '222222222222' }, { name: 'prod', account: '333333333333', region: 'us-east-1' }],
+      stages: [{ name: 'dev' }, { name: 'qa', account: '444444444444' }, { name: 'preprod', account: '222222222222' }, { name: 'prod', account: '333333333333', region: 'eu-west-1' }],
     }));
     for (const stage of ['dev', 'qa', 'preprod', 'prod']) {
       for (const leaf of ['account_id', 'region']) {
@@ -307,7 +444,7 @@ describe('MLOpsProjectTemplate options', () => {
     }
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
-      Value: 'us-east-1',
+      Value: 'eu-west-1',
     });
   });
 

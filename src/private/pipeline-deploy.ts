@@ -1,4 +1,4 @@
-import { Aws, Token } from 'aws-cdk-lib';
+import { Aws, Fn, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import { ResolvedStage } from './stages';
 
@@ -48,13 +48,29 @@ export function validatePascalNamesUnique(owner: string, stages: ResolvedStage[]
   }
 }
 
-/** The CDK bootstrap roles of a stage's account and region. */
+/**
+ * The CDK bootstrap roles of a stage's account and region.
+ *
+ * Rendered as `Fn::Sub`, which cfn-lint's schema accepts for a CloudFormation action's `RoleArn`
+ * (CDK renders a string with tokens as `Fn::Join`).
+ */
 export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { actionRoleArn: string; deploymentRoleArn: string } {
-  const prefix = `arn:${Aws.PARTITION}:iam::${stage.account}:role/cdk-${qualifier}`;
-  const suffix = `${stage.account}-${stage.region}`;
+  const variables: Record<string, string> = {};
+  const part = (name: string, value: string): string => {
+    if (value === Aws.ACCOUNT_ID) return '${AWS::AccountId}';
+    if (value === Aws.REGION) return '${AWS::Region}';
+    if (!Token.isUnresolved(value)) return value;
+    variables[name] = value;
+    return `\${${name}}`;
+  };
+  const account = part('Account', stage.account);
+  const role = `cdk-${part('Qualifier', qualifier)}`;
+  const suffix = `${account}-${part('Region', stage.region)}`;
+  const arn = (kind: string) => Fn.sub(`arn:\${AWS::Partition}:iam::${account}:role/${role}-${kind}-${suffix}`,
+    Object.keys(variables).length > 0 ? variables : undefined);
   return {
-    actionRoleArn: `${prefix}-deploy-role-${suffix}`,
-    deploymentRoleArn: `${prefix}-cfn-exec-role-${suffix}`,
+    actionRoleArn: arn('deploy-role'),
+    deploymentRoleArn: arn('cfn-exec-role'),
   };
 }
 

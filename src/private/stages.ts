@@ -1,6 +1,8 @@
-import { Aws, CfnParameter, Stack, Token } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnParameter, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
+import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { DeploymentStage } from '../deployment-stage';
+import { pascalStageName } from './pipeline-deploy';
 
 /** A deployment stage with every default applied and every parameter turned into a token. */
 export interface ResolvedStage {
@@ -31,7 +33,7 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
     throw new Error(`${owner}: stages is empty; give at least one deployment stage (for example { name: 'dev' })`);
   }
   const seen = new Set<string>();
-  return stages.map((stage, index) => {
+  const resolved = stages.map((stage, index) => {
     if (!STAGE_NAME.test(stage.name)) {
       throw new Error(`${owner}: stages[${index}].name '${stage.name}' is invalid; use 1-20 lowercase letters, digits or hyphens, starting with a letter (${STAGE_NAME.source})`);
     }
@@ -51,6 +53,11 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
     if (stage.region !== undefined && !Token.isUnresolved(stage.region) && !new RegExp(REGION_PATTERN).test(stage.region)) {
       throw new Error(`${owner}: stages[${index}].region '${stage.region}' is not an AWS region name; use a name such as 'eu-west-1'`);
     }
+    const projectRegion = knownRegion(scope);
+    if (stage.region !== undefined && !Token.isUnresolved(stage.region) && projectRegion !== undefined && stage.region !== projectRegion) {
+      throw new Error(`${owner}: stages[${index}].region '${stage.region}' (stage '${stage.name}') is not the region the project is created in, '${projectRegion}'; `
+        + `a stage deploys in the project's region only (cross-region stages are not supported yet): leave region unset or set it to '${projectRegion}'`);
+    }
     const account = stage.account
       ?? (stage.accountParameterName ? accountParameter(scope, stage.accountParameterName, stage.name).valueAsString : Aws.ACCOUNT_ID);
     const region = stage.region
@@ -65,6 +72,57 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
       deploymentRoleArn: stage.deploymentRoleArn,
     };
   });
+  requireProjectRegion(scope, resolved, stages);
+  return resolved;
+}
+
+/**
+ * The region a template in `scope` is deployed to, when synthesis knows it: its stack's, or for a
+ * Service Catalog product stack (whose region is that of the launch) its portfolio stack's, as
+ * products are launched in their portfolio's region.
+ */
+function knownRegion(scope: Construct): string | undefined {
+  let stack = Stack.of(scope);
+  while (Token.isUnresolved(stack.region)) {
+    const parent = stack.node.scope;
+    if (!parent || !(stack instanceof servicecatalog.ProductStack || stack.nested)) return undefined;
+    stack = Stack.of(parent);
+  }
+  return stack.region;
+}
+
+/**
+ * One template rule per stage region other than the stack's own (a literal or a parameter):
+ * the region must be the one the stack is created in, else CloudFormation (and Service Catalog,
+ * which launches products through it) refuses the launch before it creates anything. Every
+ * CloudFormation action runs in the pipeline's region, so a stage elsewhere would deploy there
+ * under roles named for the other region.
+ *
+ * Created once per stack and region: the template and its pipelines resolve the same stages.
+ */
+function requireProjectRegion(scope: Construct, resolved: ResolvedStage[], stages: DeploymentStage[]): void {
+  const stack = Stack.of(scope);
+  const groups = new Map<string, { parameter?: string; first: string; names: string[] }>();
+  resolved.forEach((stage, index) => {
+    if (stage.region === Aws.REGION) return;
+    const group = groups.get(stage.region) ?? { parameter: stages[index].regionParameterName, first: stage.name, names: [] };
+    group.names.push(`'${stage.name}'`);
+    groups.set(stage.region, group);
+  });
+  for (const [region, { parameter, first, names }] of groups) {
+    const id = `${parameter ?? `${pascalStageName(first)}StageRegion`}IsProjectRegion`;
+    if (stack.node.tryFindChild(id)) continue;
+    const which = names.length === 1 ? `Stage ${names[0]}` : `Stages ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    // The description is a plain string: a region given as a token is named by its stage only.
+    const given = parameter ? `the region entered as ${parameter}` : Token.isUnresolved(region) ? `a region given to ${names.length === 1 ? 'it' : 'them'}` : `region ${region}`;
+    new CfnRule(stack, id, {
+      assertions: [{
+        assert: Fn.conditionEquals(region, Aws.REGION),
+        assertDescription: `${which} of this project deploy${names.length === 1 ? 's' : ''} to ${given}, which must be the region the project is created in: `
+          + 'deployment stages in other regions are not supported yet.',
+      }],
+    });
+  }
 }
 
 function accountParameter(scope: Construct, name: string, stageName: string): CfnParameter {
@@ -96,3 +154,74 @@ export function defaultStages(): DeploymentStage[] {
   ];
 }
 
+/** What decides whether two principals are the same: of one kind, they are when their values are. */
+export interface PrincipalKey {
+  /** Principals of different kinds are never the same. */
+  readonly kind: string;
+  /** A literal, a parameter reference (`{ Ref }`, also `AWS::AccountId`), or another token. */
+  readonly value: string;
+}
+
+/** A principal to list, and the condition under which it is listed (`undefined`: always). */
+export interface DistinctEntry<T> {
+  readonly item: T;
+  readonly condition?: CfnCondition;
+}
+
+/**
+ * Keep each principal once, also when parameters make two of them the same at deploy time: a
+ * principal list may not hold one principal twice (SageMaker, KMS and IAM reject it).
+ *
+ * Literal values compare at synth time. A value that is a parameter (or pseudo parameter)
+ * reference gets a CloudFormation condition that holds when it differs from every earlier value
+ * of its kind (`Fn::Not` of `Fn::Equals`), under which the principal is listed. Other tokens
+ * cannot be compared in a condition (`Fn::Equals` takes references and literals) and count as
+ * distinct unless they are the same token.
+ *
+ * @param conditionId the construct id of the condition of an item, created in `scope`
+ */
+export function keepDistinct<T>(
+  scope: Construct, items: T[], keyOf: (item: T) => PrincipalKey, conditionId: (item: T) => string,
+): DistinctEntry<T>[] {
+  const stack = Stack.of(scope);
+  const comparable = (value: string) => !Token.isUnresolved(value) || isReference(stack.resolve(value));
+  const earlier: PrincipalKey[] = [];
+  const conditions = new Map<string, CfnCondition>();
+  const result: DistinctEntry<T>[] = [];
+  for (const item of items) {
+    const key = keyOf(item);
+    const sameKind = earlier.filter(other => other.kind === key.kind);
+    if (sameKind.some(other => other.value === key.value)) continue;
+    // An earlier principal that is itself left out equals one before it, so comparing with it
+    // leaves nothing out that is not a repeat.
+    // Two literals that differ (the same ones were skipped above) never coincide.
+    const mayEqual = (other: string) => comparable(other) && (Token.isUnresolved(other) || Token.isUnresolved(key.value));
+    const rivals = comparable(key.value) ? [...new Set(sameKind.map(other => other.value))].filter(mayEqual) : [];
+    earlier.push(key);
+    if (rivals.length === 0) {
+      result.push({ item });
+      continue;
+    }
+    const cacheKey = JSON.stringify([key.value, rivals]);
+    let condition = conditions.get(cacheKey);
+    if (!condition) {
+      let id = conditionId(item);
+      for (let n = 2; scope.node.tryFindChild(id); n++) id = `${conditionId(item)}${n}`;
+      condition = new CfnCondition(scope, id, {
+        expression: Fn.conditionNot(Fn.conditionOr(...rivals.map(other => Fn.conditionEquals(key.value, other)))),
+      });
+      conditions.set(cacheKey, condition);
+    }
+    result.push({ item, condition });
+  }
+  return result;
+}
+
+/** `value` when `condition` holds, else nothing (`AWS::NoValue`, which leaves a list entry out). */
+export function listedIf(value: string, condition?: CfnCondition): string {
+  return condition ? Token.asString(Fn.conditionIf(condition.logicalId, value, Aws.NO_VALUE)) : value;
+}
+
+function isReference(resolved: unknown): boolean {
+  return typeof resolved === 'object' && resolved !== null && Object.keys(resolved).length === 1 && 'Ref' in resolved;
+}
