@@ -11,7 +11,10 @@ export interface BasicProjectTemplateProps extends MLOpsProjectTemplateProps {
   /** The 12-digit PROD account models are deployed to. */
   readonly prodAccount: string;
 
-  /** Region of the PREPROD and PROD deployments. */
+  /**
+   * Region of the PREPROD and PROD deployments; it must be the region projects are created in
+   * (stages deploy in the project's region, and a template rule stops a launch elsewhere).
+   */
   readonly deploymentRegion: string;
 }
 

@@ -20,7 +20,8 @@ export interface ByocProjectTemplateProps extends MLOpsProjectTemplateProps {
   readonly prodAccount?: string;
 
   /**
-   * Region of the PREPROD and PROD deployments.
+   * Region of the PREPROD and PROD deployments; it must be the region projects are created in
+   * (stages deploy in the project's region, and a template rule stops a launch elsewhere).
    *
    * @default - entered when the project is created (parameter `DeploymentRegion`)
    */
