@@ -254,12 +254,14 @@ export class BuildPipeline extends Construct {
       modelPackageGroupName: props.modelPackageGroupName,
       ecrRepository: props.ecrRepository,
     });
-    if (!props.seedCode && !props.sageMakerExecutionRole) {
-      // The bundled pipeline's default input is the public Abalone sample; reading a public
-      // object still needs an identity policy that allows it.
+    if (!props.sageMakerExecutionRole) {
+      // The bundled build apps' default InputDataUrl is the public Abalone sample, which
+      // preprocess.py reads with the role's credentials: reading a public object still needs an
+      // identity policy that allows it. Granted to every default role, since the seed code cannot
+      // be told apart here (MLOpsProjectTemplate passes the bundled app explicitly); one object.
       this.sageMakerExecutionRole.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [`arn:${Aws.PARTITION}:s3:::sagemaker-sample-files/datasets/tabular/uci_abalone/*`],
+        resources: [`arn:${Aws.PARTITION}:s3:::sagemaker-sample-files/datasets/tabular/uci_abalone/abalone.csv`],
       }));
     }
 

@@ -129,6 +129,7 @@ describe('BuildPipeline with defaults and the design document\'s manual approval
         'sagemaker:UpdatePipeline',
         'sagemaker:StartPipelineExecution',
         'sagemaker:DescribePipeline*',
+        'sagemaker:ListPipelineExecutionSteps',
         'sagemaker:ListTags',
         'sagemaker:AddTags',
       ],

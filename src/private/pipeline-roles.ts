@@ -108,7 +108,7 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
   return role;
 }
 
-/** Allow `grantee` to create or update, start and watch the SageMaker pipeline `pipelineName`. */
+/** Allow `grantee` to create or update, start and watch the SageMaker pipeline `pipelineName` (seed `run_pipeline.py`). */
 export function grantSageMakerPipelineUpsert(grantee: iam.IGrantable, pipelineName: string): void {
   const scope = grantee instanceof Construct ? grantee : undefined;
   if (!scope) throw new Error('grantSageMakerPipelineUpsert: grantee must be a construct');
@@ -121,7 +121,10 @@ export function grantSageMakerPipelineUpsert(grantee: iam.IGrantable, pipelineNa
       'sagemaker:CreatePipeline',
       'sagemaker:UpdatePipeline',
       'sagemaker:StartPipelineExecution',
+      // DescribePipeline and, for `run_pipeline --wait`, DescribePipelineExecution ...
       'sagemaker:DescribePipeline*',
+      // ... and the execution's steps, which `--wait` logs (resource: the pipeline execution).
+      'sagemaker:ListPipelineExecutionSteps',
       // The SageMaker SDK's upsert compares existing tags before adding new ones.
       'sagemaker:ListTags',
       'sagemaker:AddTags',
