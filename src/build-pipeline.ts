@@ -252,6 +252,7 @@ export class BuildPipeline extends Construct {
       artifactBucket: props.artifactBucket,
       artifactKey,
       modelPackageGroupName: props.modelPackageGroupName,
+      projectId: props.projectId,
       ecrRepository: props.ecrRepository,
     });
     if (!props.sageMakerExecutionRole) {
@@ -290,7 +291,7 @@ export class BuildPipeline extends Construct {
         ...ecrVariables,
       }),
     });
-    grantSageMakerPipelineUpsert(this.sageMakerPipelineProject, this.sageMakerPipelineName);
+    grantSageMakerPipelineUpsert(this.sageMakerPipelineProject, this.sageMakerPipelineName, props.projectId);
     grantPassToSageMaker(this.sageMakerPipelineProject, this.sageMakerExecutionRole);
     // The SageMaker SDK uploads the pipeline's scripts to the artifact bucket.
     grantArtifactReadWrite(this.sageMakerPipelineProject, props.artifactBucket, artifactKey);

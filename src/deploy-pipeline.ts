@@ -321,7 +321,7 @@ export class DeployPipeline extends Construct {
         DEPLOYMENT_STAGES: stages.map(stage => stage.name).join(','),
       }),
     });
-    this.grantSynthReads(props.projectName, props.modelPackageGroupName);
+    this.grantSynthReads(props.projectName, props.projectId, props.modelPackageGroupName);
 
     const artifactBucket = props.pipelineArtifactBucket ?? this.createArtifactBucket();
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
@@ -410,14 +410,14 @@ export class DeployPipeline extends Construct {
   }
 
   /** The synth build reads the stage parameters and finds the newest approved model package. */
-  private grantSynthReads(projectName: string, modelPackageGroupName: string): void {
+  private grantSynthReads(projectName: string, projectId: string, modelPackageGroupName: string): void {
     const stack = Stack.of(this);
     const parameterArn = (name: string) => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.synthProject.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
       resources: [parameterArn(`mlops/${projectName}`), parameterArn(`mlops/${projectName}/*`)],
     }));
-    const { groups, packages } = modelPackageArns(this, modelPackageGroupName);
+    const { groups, packages } = modelPackageArns(this, modelPackageGroupName, projectId);
     this.synthProject.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeModelPackageGroup'],
       resources: groups,

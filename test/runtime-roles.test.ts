@@ -699,3 +699,25 @@ describe('the IAM evaluator of this test', () => {
     expect(() => template.value({ 'Fn::ImportValue': 'x' })).toThrow(/cannot evaluate Fn::ImportValue/);
   });
 });
+
+describe('a project whose name holds capitals', () => {
+  // SageMaker allows `My-Proj`; it writes pipeline and model package group names into ARNs in lower case.
+  const template = new EvaluatedTemplate(dynamicJson, { ...PARAMETERS, SageMakerProjectName: 'My-Proj' });
+  const lower = `my-proj-${PROJECT_ID}`;
+
+  test.each<[string, string, string]>([
+    ['BuildPipelineSageMakerPipelineProjectRole', 'sagemaker:UpdatePipeline', arn('sagemaker', `pipeline/${lower}`)],
+    ['BuildPipelineSageMakerPipelineProjectRole', 'sagemaker:DescribePipelineExecution', arn('sagemaker', `pipeline/${lower}/execution/${EXECUTION}`)],
+    ['BuildPipelineSageMakerExecutionRole', 'sagemaker:CreateModelPackage', arn('sagemaker', `model-package/${lower}/1`)],
+    ['BuildPipelineSageMakerExecutionRole', 'sagemaker:DescribeModelPackageGroup', arn('sagemaker', `model-package-group/${lower}`)],
+    ['DeployPipelineSynthProjectRole', 'sagemaker:DescribeModelPackage', arn('sagemaker', `model-package/${lower}/3`)],
+  ])('%s may %s on the lower-case ARN %s', (roleId, action, resource) => {
+    expect(denied(template, template.id(roleId), [{ site: 'capitals', action, resource }])).toEqual([]);
+  });
+
+  test('the lower-case ARNs still belong to this project only', () => {
+    const other = arn('sagemaker', 'model-package/my-proj-p-other99/1');
+    expect(denied(template, template.id('BuildPipelineSageMakerExecutionRole'), [{ site: 'other project', action: 'sagemaker:CreateModelPackage', resource: other }]))
+      .toEqual([`sagemaker:CreateModelPackage on ${other} (other project)`]);
+  });
+});

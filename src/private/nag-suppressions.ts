@@ -160,6 +160,14 @@ export const PROJECT_ROLE_SUPPRESSIONS: NagSuppression[] = [
   },
   {
     id: 'AwsSolutions-IAM5',
+    reason: 'SageMaker writes the project\'s pipeline and model package group names into ARNs in lower case, and a project name may hold capitals: the ARNs *-<project id> match those two names of this project only, whatever the case of its name.',
+    appliesTo: [
+      { regex: '/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(pipeline|model-package-group)\\/\\*-<SageMakerProjectId>(\\/execution\\/\\*)?$/' },
+      { regex: '/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package\\/\\*-<SageMakerProjectId>\\/\\*$/' },
+    ],
+  },
+  {
+    id: 'AwsSolutions-IAM5',
     reason: 'The project\'s own SSM parameters /mlops/<project-name>/<stage>/account_id and region, one pair per deployment stage.',
     appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter\\/mlops\\/[^/]+\\/\\*$/' }],
   },

@@ -107,9 +107,13 @@ export function plainTextEnvironment(
  * The names to put in SageMaker resource ARNs for a resource called `name`.
  *
  * SageMaker puts some resource names into ARNs in lower case; IAM compares ARNs case
- * sensitively, so a literal mixed-case name is listed both ways.
+ * sensitively, so a literal mixed-case name is listed both ways. A name only known at deploy
+ * time (a project name may hold capitals) that ends in the lowercase project id is also listed
+ * as `*-<project id>`, which matches its lowercase form and no other project's.
  */
-export function sageMakerNameVariants(name: string): string[] {
-  if (Token.isUnresolved(name) || name === name.toLowerCase()) return [name];
-  return [name, name.toLowerCase()];
+export function sageMakerNameVariants(name: string, projectId?: string): string[] {
+  if (Token.isUnresolved(name)) {
+    return projectId !== undefined && name.endsWith(`-${projectId}`) ? [name, `*-${projectId}`] : [name];
+  }
+  return name === name.toLowerCase() ? [name] : [name, name.toLowerCase()];
 }

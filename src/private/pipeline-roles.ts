@@ -19,8 +19,8 @@ function sageMakerArn(scope: Construct, resource: string, resourceName: string):
 }
 
 /** ARNs of the model package group and the packages in it. */
-export function modelPackageArns(scope: Construct, groupName: string): { groups: string[]; packages: string[] } {
-  const names = sageMakerNameVariants(groupName);
+export function modelPackageArns(scope: Construct, groupName: string, projectId?: string): { groups: string[]; packages: string[] } {
+  const names = sageMakerNameVariants(groupName, projectId);
   return {
     groups: names.map(name => sageMakerArn(scope, 'model-package-group', name)),
     packages: names.map(name => sageMakerArn(scope, 'model-package', `${name}/*`)),
@@ -41,6 +41,8 @@ export interface SageMakerExecutionRoleOptions {
   readonly artifactBucket: s3.IBucket;
   readonly artifactKey: kms.IKey;
   readonly modelPackageGroupName: string;
+  /** The project id, lowercase, that ends the names of the project's SageMaker resources. */
+  readonly projectId?: string;
   readonly ecrRepository?: ecr.IRepository;
 }
 
@@ -74,7 +76,7 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
     resources: jobArns,
   }));
 
-  const { groups, packages } = modelPackageArns(scope, options.modelPackageGroupName);
+  const { groups, packages } = modelPackageArns(scope, options.modelPackageGroupName, options.projectId);
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['sagemaker:DescribeModelPackageGroup'],
     resources: groups,
@@ -109,10 +111,10 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
 }
 
 /** Allow `grantee` to create or update, start and watch the SageMaker pipeline `pipelineName` (seed `run_pipeline.py`). */
-export function grantSageMakerPipelineUpsert(grantee: iam.IGrantable, pipelineName: string): void {
+export function grantSageMakerPipelineUpsert(grantee: iam.IGrantable, pipelineName: string, projectId?: string): void {
   const scope = grantee instanceof Construct ? grantee : undefined;
   if (!scope) throw new Error('grantSageMakerPipelineUpsert: grantee must be a construct');
-  const resources = sageMakerNameVariants(pipelineName).flatMap(name => [
+  const resources = sageMakerNameVariants(pipelineName, projectId).flatMap(name => [
     sageMakerArn(scope, 'pipeline', name),
     sageMakerArn(scope, 'pipeline', `${name}/execution/*`),
   ]);
