@@ -20,8 +20,9 @@ export interface ByocProjectTemplateProps extends MLOpsProjectTemplateProps {
   readonly prodAccount?: string;
 
   /**
-   * Region of the PREPROD and PROD deployments; it must be the region projects are created in
-   * (stages deploy in the project's region, and a template rule stops a launch elsewhere).
+   * Region of the PREPROD and PROD deployments, which must be the region projects are created in.
+   *
+   * Stages deploy in the project's region, and a template rule stops a launch elsewhere.
    *
    * @default - entered when the project is created (parameter `DeploymentRegion`)
    */
