@@ -46,6 +46,25 @@ if [ "${#failed[@]}" -gt 0 ]; then
 fi
 
 echo
+echo "--- CDK CLI of deploy_app/buildspec.yml reads the cloud assembly schema of its aws-cdk-lib"
+# The buildspec pins the CLI; the CLI refuses assemblies of a newer schema major version than it
+# bundles (a build-time dependency of the aws-cdk package, so listed in its devDependencies).
+# Compare that major version (from the npm registry) with the one the Python aws-cdk-lib
+# installed above writes.
+cli_pin=$(grep -oE 'aws-cdk@[0-9]+\.[0-9]+\.[0-9]+' seed_code/deploy_app/buildspec.yml | head -1 || true)
+[ -n "$cli_pin" ] || { echo "seed_code/deploy_app/buildspec.yml does not pin the CDK CLI (aws-cdk@X.Y.Z)" >&2; exit 1; }
+lib_schema=$("$VENV/bin/python" -c 'from aws_cdk.cloud_assembly_schema import Manifest; print(Manifest.version())' 2>/dev/null)
+cli_schema=$(npm view "$cli_pin" devDependencies --json 2>/dev/null | "$VENV/bin/python" -c 'import json, re, sys; print(re.search(r"\d+", json.load(sys.stdin)["@aws-cdk/cloud-assembly-schema"]).group())' 2>/dev/null || true)
+if [ -z "$cli_schema" ]; then
+  echo "warning: could not read the cloud assembly schema of $cli_pin from the npm registry; not compared" >&2
+elif [ "${lib_schema%%.*}" -gt "$cli_schema" ]; then
+  echo "aws-cdk-lib writes cloud assembly schema $lib_schema, newer than $cli_pin reads (major $cli_schema): raise the CLI pin in seed_code/deploy_app/buildspec.yml, or lower the aws-cdk.cloud-assembly-schema bound in seed_code/deploy_app/requirements.txt" >&2
+  exit 1
+else
+  echo "$cli_pin reads schema major $cli_schema and older; aws-cdk-lib writes $lib_schema"
+fi
+
+echo
 echo "--- cfn-lint deploy_app stage templates"
 for stage in dev preprod prod; do
   if [ ! -f "$TEMPLATES/$stage.template.json" ]; then
@@ -66,10 +85,17 @@ echo "cfn-lint: $(ls "$TEMPLATES"/*.template.json | wc -l) templates, no errors 
 
 echo
 echo "--- checkov deploy_app stage templates (the deploy pipeline's security scan)"
-# The same scanner, version range and flags as DeployPipeline's SecurityScan action
-# (src/private/pipeline-deploy.ts): the seed code must pass it on the first push.
+# The same scanner, version and flags as DeployPipeline's SecurityScan action
+# (src/private/pipeline-deploy.ts, whose pin is read here): the seed code must pass it on the first push.
+checkov_pin=$(grep -oE "^export const CHECKOV_VERSION = 'checkov==[0-9][0-9.]*'" src/private/pipeline-deploy.ts | grep -oE "checkov==[0-9.]+" || true)
+[ -n "$checkov_pin" ] || { echo "No pinned CHECKOV_VERSION ('checkov==X.Y.Z') in src/private/pipeline-deploy.ts" >&2; exit 1; }
 CHECKOV="$WORK/checkov-venv"
-[ -x "$CHECKOV/bin/checkov" ] || { python3 -m venv "$CHECKOV"; "$CHECKOV/bin/pip" install --quiet 'checkov>=3.2,<4'; }
+if [ "$("$CHECKOV/bin/pip" freeze 2>/dev/null | grep -i '^checkov==' || true)" != "$checkov_pin" ]; then
+  rm -rf "$CHECKOV"
+  python3 -m venv "$CHECKOV"
+  "$CHECKOV/bin/pip" install --quiet "$checkov_pin"
+fi
+echo "checkov: ${checkov_pin#checkov==}"
 args=()
 for t in "$TEMPLATES"/*.template.json; do args+=(--file "$t"); done
 # No network here: checkov's optional download of its guideline texts fails with a long

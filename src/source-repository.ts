@@ -244,6 +244,10 @@ class CodeConnectionSource extends SourceRepository {
     if (props.apiUrl !== undefined && !Token.isUnresolved(props.apiUrl) && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.apiUrl)) {
       throw new Error(`${owner}: apiUrl '${props.apiUrl}' is not a URL; use the API's base address, e.g. https://github.example.com/api/v3`);
     }
+    // Also a URL that starts with http:// and ends in a token: the token would go in clear text.
+    if (props.apiUrl !== undefined && /^http:\/\//i.test(props.apiUrl)) {
+      throw new Error(`${owner}: apiUrl '${props.apiUrl}' must start with https://, or the personal access token that creates the repositories is sent in clear text; use e.g. https://github.example.com/api/v3`);
+    }
     const literal = (value?: string): value is string => value !== undefined && !Token.isUnresolved(value);
     if (literal(props.connectionArn) && !new RegExp(CONNECTION_ARN_PATTERN).test(props.connectionArn)) {
       throw new Error(`${owner}: connectionArn '${props.connectionArn}' is not the ARN of a connection; use arn:aws:codeconnections:<region>:<account>:connection/<id>`);

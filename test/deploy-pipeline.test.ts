@@ -185,11 +185,11 @@ describe('DeployPipeline with the original three stages', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sagemaker:ListModelPackages', Resource: '*' }));
   });
 
-  test('the security scan installs a bounded checkov and fails on findings in *.template.json', () => {
+  test('the security scan installs a pinned checkov and fails on findings in *.template.json', () => {
     const scan = propertiesOf(template, deploy.securityScanProject!);
     expect(action('Build', 'SecurityScan').InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
     const spec = JSON.parse(scan.Source.BuildSpec);
-    expect(spec.phases.install.commands.join('\n')).toMatch(/pip install --quiet 'checkov>=3\.\d+,<4'/);
+    expect(spec.phases.install.commands.join('\n')).toMatch(/pip install --quiet 'checkov==\d+\.\d+\.\d+'/);
     const build = spec.phases.build.commands.join('\n');
     expect(build).toContain('*.template.json');
     expect(build).toContain('checkov --framework cloudformation');

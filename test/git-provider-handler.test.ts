@@ -8,7 +8,9 @@ import {
   handle,
   handleAndRespond,
   HandlerDependencies,
+  lambdaBudgetMs,
   RepositoryProperties,
+  SAFETY_MARGIN_MS,
 } from '../src/private/git-provider-handler';
 import { readZip } from '../src/private/git-provider-handler/zip';
 
@@ -31,10 +33,13 @@ const SEED_PATHS = ['.gitignore', 'buildspec.yml', 'pipelines/abalone/pipeline.p
 let fake: FakeGitProvider;
 let logs: string[];
 let secret: string;
+/** The waits the handler asked for (the default `sleep` of the tests returns at once). */
+let sleeps: number[];
 
 beforeEach(async () => {
   fake = await FakeGitProvider.start({ token: TOKEN, tokenUser: 'alice', users: ['bob'], organizations: ['acme'] });
   logs = [];
+  sleeps = [];
   secret = TOKEN;
 });
 
@@ -57,8 +62,13 @@ function deps(overrides: Partial<HandlerDependencies> = {}): HandlerDependencies
       return SEED;
     },
     fetch: (url, init) => fetch(url, init),
-    sleep: async () => undefined,
+    sleep: async ms => {
+      sleeps.push(ms);
+    },
     log: line => logs.push(line),
+    // The fake listens on http://127.0.0.1; the handler refuses http:// everywhere else.
+    allowHttpToLoopback: true,
+    retry: { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 4, requestTimeoutMs: 2_000 },
     ...overrides,
   };
 }
@@ -95,12 +105,14 @@ function event(requestType: 'Create' | 'Update' | 'Delete', properties: Reposito
 describe('GitHub', () => {
   test('create: a private repository in the organization whose only history is one commit of the seed code on the branch', async () => {
     const outcome = await handleAndRespond(event('Create', props()), deps(), 30_000);
+    const repo = fake.repository('acme', 'churn-build')!;
+    // The physical id records that this resource created the repository, and its id on GitHub.
+    const id = `github:${fake.githubUrl}:acme/churn-build;created=${repo.gitlabId}`;
     expect(outcome).toEqual({
       Status: 'SUCCESS',
-      PhysicalResourceId: `github:${fake.githubUrl}:acme/churn-build`,
+      PhysicalResourceId: id,
       Data: { FullRepositoryId: 'acme/churn-build' },
     });
-    const repo = fake.repository('acme', 'churn-build')!;
     expect(repo.private).toBe(true);
     expect(repo.defaultBranch).toBe('main');
     expect([...repo.branches.keys()]).toEqual(['main']);
@@ -116,7 +128,7 @@ describe('GitHub', () => {
       Status: 'SUCCESS',
       RequestId: 'request-1',
       LogicalResourceId: 'BuildRepository',
-      PhysicalResourceId: `github:${fake.githubUrl}:acme/churn-build`,
+      PhysicalResourceId: id,
       Data: { FullRepositoryId: 'acme/churn-build' },
     })]);
   });
@@ -133,7 +145,7 @@ describe('GitHub', () => {
 
   test('GitHub Enterprise Server: the same calls against the configured API URL', async () => {
     const outcome = await handle(event('Create', props({ Provider: 'github-enterprise', ApiUrl: `${fake.githubUrl}/` })), deps());
-    expect(outcome).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `github-enterprise:${fake.githubUrl}:acme/churn-build` });
+    expect(outcome).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `github-enterprise:${fake.githubUrl}:acme/churn-build;created=${fake.repository('acme', 'churn-build')!.gitlabId}` });
     expect(fake.historyLength('acme', 'churn-build', 'main')).toBe(1);
   });
 
@@ -185,17 +197,16 @@ describe('GitHub', () => {
   });
 
   test('a failure after the repository was made removes it, so that a retry can succeed', async () => {
-    fake.failPathOnce = '/git/commits';
+    fake.faults.push({ match: '/git/commits', status: 422, times: 1 });
     const failed = await handle(event('Create', props()), deps());
-    expect(failed.Status).toBe('FAILED');
-    expect(failed.Reason).toMatch(/^GitHub refused to create the seed code commit \(500: internal error\)$/);
+    expect(failed).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'not-created:request-1' });
+    expect(failed.Reason).toMatch(/^GitHub refused to create the seed code commit \(422: injected 422\)$/);
     expect(fake.repository('acme', 'churn-build')).toBeUndefined();
     expect((await handle(event('Create', props()), deps())).Status).toBe('SUCCESS');
   });
 
   test('delete leaves the repository unless the removal policy is destroy', async () => {
-    await handle(event('Create', props()), deps());
-    const id = `github:${fake.githubUrl}:acme/churn-build`;
+    const id = (await handle(event('Create', props()), deps())).PhysicalResourceId;
     const before = fake.requests.length;
     expect(await handle(event('Delete', props(), id), deps())).toEqual({ Status: 'SUCCESS', PhysicalResourceId: id });
     expect(fake.requests.length).toBe(before);
@@ -208,15 +219,22 @@ describe('GitHub', () => {
   });
 
   test('update: the same repository is left as it is; a new name creates a new repository', async () => {
-    await handle(event('Create', props()), deps());
-    const id = `github:${fake.githubUrl}:acme/churn-build`;
+    const id = (await handle(event('Create', props()), deps())).PhysicalResourceId;
     const before = fake.requests.length;
     expect(await handle(event('Update', props({ SeedKey: 'other.zip' }), id, props()), deps())).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: id });
     expect(fake.requests.length).toBe(before);
 
     const renamed = await handle(event('Update', props({ RepositoryName: 'churn-build-2' }), id, props()), deps());
-    expect(renamed).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `github:${fake.githubUrl}:acme/churn-build-2` });
+    expect(renamed).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `github:${fake.githubUrl}:acme/churn-build-2;created=${fake.repository('acme', 'churn-build-2')!.gitlabId}` });
     expect(fake.repository('acme', 'churn-build-2')).toBeDefined();
+  });
+
+  test('physical ids of version 0.1.0 (no ownership suffix): an update keeps them, so CloudFormation replaces nothing; a delete with destroy still deletes', async () => {
+    await handle(event('Create', props()), deps());
+    const legacy = `github:${fake.githubUrl}:acme/churn-build`;
+    expect(await handle(event('Update', props({ SeedKey: 'other.zip' }), legacy, props()), deps())).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: legacy });
+    expect((await handle(event('Delete', props({ RemovalPolicy: 'destroy' }), legacy), deps())).Status).toBe('SUCCESS');
+    expect(fake.repository('acme', 'churn-build')).toBeUndefined();
   });
 });
 
@@ -225,8 +243,8 @@ describe('GitLab', () => {
 
   test('create: a private project in the group, with the seed code as the first commit on the branch', async () => {
     const outcome = await handleAndRespond(event('Create', gitlab({ Branch: 'develop' })), deps(), 30_000);
-    expect(outcome).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `gitlab:${fake.gitlabUrl}:acme/churn-build` });
     const repo = fake.repository('acme', 'churn-build')!;
+    expect(outcome).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `gitlab:${fake.gitlabUrl}:acme/churn-build;created=${repo.gitlabId}` });
     expect(repo.private).toBe(true);
     expect(repo.defaultBranch).toBe('develop');
     expect(fake.historyLength('acme', 'churn-build', 'develop')).toBe(1);
@@ -264,8 +282,7 @@ describe('GitLab', () => {
   });
 
   test('delete with removal policy destroy', async () => {
-    await handle(event('Create', gitlab()), deps());
-    const id = `gitlab:${fake.gitlabUrl}:acme/churn-build`;
+    const id = (await handle(event('Create', gitlab()), deps())).PhysicalResourceId;
     expect((await handle(event('Delete', gitlab({ RemovalPolicy: 'destroy' }), id), deps())).Status).toBe('SUCCESS');
     expect(fake.repository('acme', 'churn-build')).toBeUndefined();
   });
@@ -298,13 +315,225 @@ describe('what the handler reads', () => {
 
   test('a provider that does not answer in time ends the event rather than leaving CloudFormation waiting', async () => {
     const outcome = await handleAndRespond(event('Create', props()), deps({ getObject: () => new Promise(() => undefined) }), 50);
-    expect(outcome).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/did not finish within 0 seconds/) });
+    expect(outcome).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/did not finish within 0 seconds .* while reading the seed code/) });
     expect(fake.cfnResponses).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
   });
 
-  test('an unreachable provider', async () => {
-    const outcome = await handle(event('Create', props({ ApiUrl: 'http://127.0.0.1:1' })), deps());
-    expect(outcome.Reason).toMatch(/^cannot reach GitHub at http:\/\/127\.0\.0\.1:1 \(.*\); check apiUrl and that Lambda can reach it$/);
+  test('an unreachable provider (connection refused): retried with backoff, then a reason that says what to check', async () => {
+    const closed = await FakeGitProvider.start({ token: TOKEN });
+    const url = closed.githubUrl;
+    await closed.close();
+    const outcome = await handle(event('Create', props({ ApiUrl: url })), deps());
+    expect(outcome.Status).toBe('FAILED');
+    expect(outcome.Reason).toBe(`cannot reach GitHub at ${url} (fetch failed: ECONNREFUSED); gave up after 4 attempts; check that ${url} is reachable from Lambda and the provider is available, then retry the project creation`);
+    expect(sleeps.length).toBe(3);
+  });
+});
+
+describe('safe by default: https only, retries within the time budget, deletes only what it created', () => {
+  const gitlab = (overrides: Partial<RepositoryProperties> = {}) => props({ Provider: 'gitlab', ApiUrl: fake.gitlabUrl, ...overrides });
+
+  test('an http:// API URL is refused before the token is read; on delete, left alone', async () => {
+    let secretReads = 0;
+    const counting = { getSecret: async () => { secretReads++; return TOKEN; } };
+    const outcome = await handleAndRespond(event('Create', props({ Provider: 'github-enterprise', ApiUrl: 'http://github.example.com/api/v3' })), deps(counting), 30_000);
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      PhysicalResourceId: 'not-created:request-1',
+      Reason: 'the API URL \'http://github.example.com/api/v3\' is not https://; the token would travel in clear text: set apiUrl to the https:// address of the GitHub Enterprise Server API, e.g. https://github.example.com/api/v3',
+    });
+    // Loopback http is for these tests only: without the test switch it is refused too.
+    const loopback = await handle(event('Create', props()), deps({ ...counting, allowHttpToLoopback: false }));
+    expect(loopback.Reason).toMatch(/^the API URL 'http:\/\/127\.0\.0\.1:\d+\/github' is not https:\/\//);
+    expect(secretReads).toBe(0);
+    expect(fake.requests.filter(r => !r.path.startsWith('/cfn/'))).toEqual([]);
+
+    const httpId = 'github-enterprise:http://github.example.com/api/v3:acme/churn-build;created=7';
+    expect(await handle(event('Delete', props({ RemovalPolicy: 'destroy' }), httpId), deps({ ...counting, allowHttpToLoopback: false }))).toEqual({ Status: 'SUCCESS', PhysicalResourceId: httpId });
+    expect(secretReads).toBe(0);
+    expect(logs.join('\n')).toContain('is not https://');
+  });
+
+  test('5xx answers are retried with exponential backoff and jitter, then the creation succeeds', async () => {
+    fake.faults.push({ match: 'POST /github/orgs/acme/repos', status: 503, times: 2 }, { match: '/git/trees', status: 502, times: 1 });
+    const outcome = await handle(event('Create', props()), deps({ random: () => 0.5 }));
+    expect(outcome.Status).toBe('SUCCESS');
+    expect(fake.historyLength('acme', 'churn-build', 'main')).toBe(1);
+    // Half the cap fixed, half random: caps 10, 20 ms for the create, 10 ms for the tree.
+    expect(sleeps).toEqual([8, 15, 8]);
+    expect(logs.some(l => l === 'GitHub answered 503 (injected 503) to \'create acme/churn-build\'; retry 1 in 8 ms')).toBe(true);
+  });
+
+  test('backoff stays within [cap/2, cap] and the cap stops growing at maxDelayMs', async () => {
+    fake.faults.push({ match: '/github/users/acme', status: 500 });
+    const low = await handle(event('Create', props()), deps({ random: () => 0, retry: { baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 5 } }));
+    expect(low.Reason).toBe(`GitHub answered 500 (injected 500) to 'look up acme'; gave up after 5 attempts; check that ${fake.githubUrl} is reachable from Lambda and the provider is available, then retry the project creation`);
+    expect(sleeps).toEqual([50, 100, 150, 150]);
+    sleeps = [];
+    await handle(event('Create', props()), deps({ random: () => 0.999, retry: { baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 5 } }));
+    expect(sleeps).toEqual([100, 200, 300, 300]);
+  });
+
+  test('429 with Retry-After (seconds or a date) waits that long, then succeeds', async () => {
+    fake.faults.push({ match: 'POST /github/orgs/acme/repos', status: 429, headers: { 'retry-after': '3' }, times: 1 });
+    expect((await handle(event('Create', props()), deps())).Status).toBe('SUCCESS');
+    expect(sleeps.length).toBe(1);
+    expect(sleeps[0]).toBeGreaterThan(2_500);
+    expect(sleeps[0]).toBeLessThanOrEqual(3_000);
+
+    sleeps = [];
+    const at = new Date(Date.now() + 5_000).toUTCString();
+    fake.faults.push({ match: 'POST /gitlab/projects', status: 429, headers: { 'retry-after': at }, times: 1 });
+    expect((await handle(event('Create', gitlab({ RepositoryName: 'churn-deploy' })), deps())).Status).toBe('SUCCESS');
+    expect(sleeps.length).toBe(1);
+    expect(sleeps[0]).toBeGreaterThan(3_000);
+    expect(sleeps[0]).toBeLessThanOrEqual(5_000);
+  });
+
+  test('GitHub\'s secondary rate limit (403 with Retry-After) is waited out too; a plain 403 is not retried', async () => {
+    fake.faults.push({ match: '/git/commits', status: 403, headers: { 'retry-after': '1' }, times: 1 });
+    expect((await handle(event('Create', props()), deps())).Status).toBe('SUCCESS');
+    expect(sleeps.length).toBe(1);
+
+    sleeps = [];
+    fake.faults.push({ match: 'POST /github/orgs/acme/repos', status: 403, times: 1 });
+    const denied = await handle(event('Create', props({ RepositoryName: 'other' })), deps());
+    expect(denied.Reason).toMatch(/^the token in secret .* may not create acme\/other on GitHub \(403: injected 403\)/);
+    expect(sleeps).toEqual([]);
+  });
+
+  test('a rate limit that ends after the budget fails at once, saying until when', async () => {
+    fake.faults.push({ match: '/github/', status: 429, headers: { 'retry-after': '3600' } });
+    const outcome = await handleAndRespond(event('Create', props()), deps(), 60_000);
+    expect(outcome.Reason).toMatch(/^rate limited by GitHub until \S+Z; retry the project creation after that$/);
+    expect(sleeps).toEqual([]);
+    expect(fake.cfnResponses).toEqual([expect.objectContaining({ Status: 'FAILED', Reason: outcome.Reason })]);
+  });
+
+  test('network errors (a connection reset before or after the request took effect) are retried', async () => {
+    fake.faults.push({ match: 'GET /github/users/acme', reset: true, times: 2 });
+    expect((await handle(event('Create', props()), deps())).Status).toBe('SUCCESS');
+    expect(sleeps.length).toBe(2);
+    expect(logs.some(l => /^cannot reach GitHub at .* \(fetch failed: .*\); retry 1 in \d+ ms$/.test(l))).toBe(true);
+
+    // The branch was made but the answer lost: the retry finds it and moves it to the seed commit.
+    fake.faults.push({ match: 'POST /github/repos/acme/churn-2/git/refs', resetAfter: true, times: 1 });
+    expect((await handle(event('Create', props({ RepositoryName: 'churn-2', Branch: 'develop' })), deps())).Status).toBe('SUCCESS');
+    expect([...fake.repository('acme', 'churn-2')!.branches.keys()]).toEqual(['develop']);
+    expect(fake.historyLength('acme', 'churn-2', 'develop')).toBe(1);
+
+    // GitLab: the commit was made but the answer lost.
+    fake.faults.push({ match: '/repository/commits', resetAfter: true, times: 1 });
+    expect((await handle(event('Create', gitlab({ RepositoryName: 'churn-3' })), deps())).Status).toBe('SUCCESS');
+    expect([...fake.filesOn('acme', 'churn-3', 'main').keys()].sort()).toEqual(SEED_PATHS);
+  });
+
+  test('a create whose answer was lost, then found existing on retry: not taken for ours, left in place, never deleted', async () => {
+    fake.faults.push({ match: 'POST /github/orgs/acme/repos', resetAfter: true, times: 1 });
+    const outcome = await handle(event('Create', props()), deps());
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      PhysicalResourceId: 'not-created:request-1',
+      Reason: 'repository acme/churn-build exists on GitHub after a create request that got no answer was retried: it may be half-made by that request; it is left in place: check it and delete it before retrying',
+    });
+    expect((await handle(event('Delete', props({ RemovalPolicy: 'destroy' }), outcome.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(fake.repository('acme', 'churn-build')).toBeDefined();
+  });
+
+  test('5xx until the budget ends: FAILED with the reason, sent to CloudFormation before the time limit; nothing more is sent', async () => {
+    fake.faults.push({ match: '/github/users/acme', status: 503 });
+    const started = Date.now();
+    const outcome = await handleAndRespond(event('Create', props()), deps({ sleep: undefined, retry: { baseDelayMs: 20, maxDelayMs: 80, maxAttempts: 1000 } }), 1_000);
+    const took = Date.now() - started;
+    expect(outcome.Status).toBe('FAILED');
+    expect(outcome.Reason).toMatch(/^GitHub answered 503 \(injected 503\) to 'look up acme'; gave up after \d+ attempts in [01]\.\d s, stopping before the function's time limit; check that http:\/\/127\.0\.0\.1:\d+\/github is reachable from Lambda/);
+    // Within the budget, the response included: no waiting for the function's timeout.
+    expect(took).toBeLessThan(1_000 + 300);
+    expect(fake.cfnResponses).toEqual([expect.objectContaining({ Status: 'FAILED', Reason: outcome.Reason, PhysicalResourceId: 'not-created:request-1' })]);
+    const requests = fake.requests.length;
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(fake.requests.length).toBe(requests);
+  });
+
+  test('a provider that accepts the connection and never answers: the attempt is cut at the budget, FAILED in time', async () => {
+    fake.faults.push({ match: 'POST /github/orgs/acme/repos', hang: true });
+    const started = Date.now();
+    const outcome = await handleAndRespond(event('Create', props()), deps({ sleep: undefined }), 800);
+    expect(Date.now() - started).toBeLessThan(800 + 300);
+    expect(outcome.Reason).toMatch(/^cannot reach GitHub at \S+ \(no answer in time\); gave up after 1 attempt in 0\.\d s, stopping before the function's time limit;/);
+    expect(fake.cfnResponses).toEqual([expect.objectContaining({ Status: 'FAILED' })]);
+  });
+
+  test('a step that ignores the budget still ends in FAILED at the budget, saying what it was doing', async () => {
+    const outcome = await handleAndRespond(event('Create', props()), deps({ getObject: () => new Promise(() => undefined) }), 100);
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      PhysicalResourceId: 'not-created:request-1',
+      Reason: 'the git provider did not finish within 0 seconds (the function\'s time limit less a safety margin) while reading the seed code; check that the provider is reachable from Lambda and retry',
+    });
+  });
+
+  test('the budget is the function\'s remaining time less a safety margin', () => {
+    expect(lambdaBudgetMs({ getRemainingTimeInMillis: () => 300_000 })).toBe(300_000 - SAFETY_MARGIN_MS);
+    expect(lambdaBudgetMs({ getRemainingTimeInMillis: () => 20_000 })).toBe(10_000);
+    expect(lambdaBudgetMs(undefined)).toBe(300_000 - SAFETY_MARGIN_MS);
+  });
+
+  test('the response to CloudFormation is retried on 5xx', async () => {
+    fake.faults.push({ match: 'PUT /cfn/', status: 503, times: 1 });
+    const outcome = await handleAndRespond(event('Create', props()), deps(), 30_000);
+    expect(outcome.Status).toBe('SUCCESS');
+    expect(fake.cfnResponses).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test('a redirect is reported, not followed (it could lead the token elsewhere)', async () => {
+    fake.faults.push({ match: 'GET /github/users/acme', status: 301, headers: { location: 'http://elsewhere.example.com/users/acme' } });
+    const outcome = await handle(event('Create', props()), deps());
+    expect(outcome.Reason).toBe('GitHub answered \'look up acme\' with a redirect (301 to http://elsewhere.example.com/users/acme); set apiUrl to the API\'s own https:// address');
+    expect(fake.requests.filter(r => r.path.startsWith('/github/')).length).toBe(1);
+  });
+
+  test('an adopted repository (it existed) is used as it is and never deleted, even with destroy', async () => {
+    fake.addRepository('acme', 'churn-build');
+    const outcome = await handle(event('Create', props({ ExistingRepository: 'adopt', RemovalPolicy: 'destroy' })), deps());
+    expect(outcome).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `github:${fake.githubUrl}:acme/churn-build;adopted` });
+    expect(fake.filesOn('acme', 'churn-build', 'main').get('README.md')!.content).toBe('existing\n');
+    const before = fake.requests.length;
+    expect((await handle(event('Delete', props({ RemovalPolicy: 'destroy' }), outcome.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(fake.requests.length).toBe(before);
+    expect(fake.repository('acme', 'churn-build')).toBeDefined();
+
+    // GitLab alike.
+    fake.addRepository('acme', 'churn-deploy');
+    const gl = await handle(event('Create', gitlab({ RepositoryName: 'churn-deploy', ExistingRepository: 'adopt' })), deps());
+    expect(gl.PhysicalResourceId).toBe(`gitlab:${fake.gitlabUrl}:acme/churn-deploy;adopted`);
+    expect((await handle(event('Delete', gitlab({ RepositoryName: 'churn-deploy', RemovalPolicy: 'destroy' }), gl.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(fake.repository('acme', 'churn-deploy')).toBeDefined();
+  });
+
+  test('a created repository deleted and made again by someone else under the same name is not deleted', async () => {
+    for (const [p, url] of [[props(), fake.githubUrl], [gitlab(), fake.gitlabUrl]] as const) {
+      const created = await handle(event('Create', p), deps());
+      expect(created.PhysicalResourceId).toMatch(new RegExp(`^${p.Provider}:${url.replace(/[.]/g, '\\.')}:acme/churn-build;created=\\d+$`));
+      fake.removeRepository('acme', 'churn-build');
+      const theirs = fake.addRepository('acme', 'churn-build');
+      expect((await handle(event('Delete', { ...p, RemovalPolicy: 'destroy' }, created.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+      expect(fake.repository('acme', 'churn-build')).toBe(theirs);
+      expect(logs.some(l => /^leaving acme\/churn-build in place: it is not the (repository|project) this resource created/.test(l))).toBe(true);
+      fake.removeRepository('acme', 'churn-build');
+    }
+  });
+
+  test('delete: a created repository with destroy is deleted; retain, unknown or not-created ids never are', async () => {
+    const created = await handle(event('Create', gitlab()), deps());
+    for (const id of [created.PhysicalResourceId.replace(/;created=\d+$/, ';adopted'), 'not-created:request-0', 'garbage', '']) {
+      expect((await handle(event('Delete', gitlab({ RemovalPolicy: 'destroy' }), id), deps())).Status).toBe('SUCCESS');
+    }
+    expect((await handle(event('Delete', gitlab({ RemovalPolicy: 'retain' }), created.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(fake.repository('acme', 'churn-build')).toBeDefined();
+    expect(fake.requests.some(r => r.method === 'DELETE')).toBe(false);
+    expect((await handle(event('Delete', gitlab({ RemovalPolicy: 'destroy' }), created.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(fake.repository('acme', 'churn-build')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Aspects, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -215,6 +215,9 @@ describe('bad source settings fail at synth time', () => {
     ['creating Bitbucket repositories', () => SourceRepository.codeConnection({ provider: GitProvider.BITBUCKET, createRepository: true, tokenSecretArn: SECRET_ARN }), /creating repositories on Bitbucket is not supported; create them yourself and set createRepository: false/],
     ['GitHub Enterprise without its API URL', () => SourceRepository.codeConnection({ provider: GitProvider.GITHUB_ENTERPRISE, tokenSecretArn: SECRET_ARN }), /GitHub Enterprise Server needs apiUrl/],
     ['an API URL that is not one', () => SourceRepository.codeConnection({ apiUrl: 'github.example.com', tokenSecretArn: SECRET_ARN }), /apiUrl 'github.example.com' is not a URL/],
+    ['an http:// API URL (the token in clear text)', () => SourceRepository.codeConnection({ provider: GitProvider.GITHUB_ENTERPRISE, apiUrl: 'http://github.example.com/api/v3', tokenSecretArn: SECRET_ARN }),
+      /^SourceRepository\.codeConnection: apiUrl 'http:\/\/github\.example\.com\/api\/v3' must start with https:\/\/, or the personal access token that creates the repositories is sent in clear text; use e\.g\. https:\/\/github\.example\.com\/api\/v3$/],
+    ['an http:// API URL ending in a token', () => SourceRepository.codeConnection({ provider: GitProvider.GITLAB, apiUrl: `http://${Token.asString({ Ref: 'GitLabHost' })}/api/v4`, tokenSecretArn: SECRET_ARN }), /apiUrl 'http:\/\/\$\{Token\[.*\]\}\/api\/v4' must start with https:\/\//],
     ['a connection ARN that is not one', () => SourceRepository.codeConnection({ connectionArn: 'arn:aws:iam::111111111111:role/x', createRepository: false }), /connectionArn 'arn:aws:iam::111111111111:role\/x' is not the ARN of a connection/],
     ['an owner with spaces', () => SourceRepository.codeConnection({ owner: 'my org', createRepository: false }), /owner 'my org' is not a user, organization, group or workspace name/],
   ];

@@ -31,8 +31,26 @@ interface FakeRepository {
   readonly private: boolean;
   defaultBranch: string;
   readonly branches: Map<string, string>;
+  /** The repository id (GitHub) or project id (GitLab). */
   readonly gitlabId: number;
   readonly description?: string;
+}
+
+/** A fault the fake injects into the requests it matches, before answering them. */
+export interface Fault {
+  /** A substring of `<METHOD> <path>`, e.g. `/git/commits` or `POST /github/orgs/`. */
+  readonly match: string;
+  /** How many matching requests it affects; all when not set. */
+  times?: number;
+  /** Answer with this status (and `headers`, and a JSON message). */
+  readonly status?: number;
+  readonly headers?: { [key: string]: string };
+  /** Close the connection without an answer: the client sees a network error. */
+  readonly reset?: boolean;
+  /** Never answer (until `close()`). */
+  readonly hang?: boolean;
+  /** Do what the request asks, then close the connection instead of answering: the client cannot tell it was done. */
+  readonly resetAfter?: boolean;
 }
 
 export interface RecordedRequest {
@@ -64,9 +82,13 @@ export class FakeGitProvider {
   public emptyRepositoryAnswers = 0;
   /** Fail (500) the request whose path includes this, once. */
   public failPathOnce?: string;
+  /** Faults injected into matching requests, the first that matches first. */
+  public readonly faults: Fault[] = [];
 
   private readonly server: http.Server;
   private readonly repositories = new Map<string, FakeRepository>();
+  /** Answers not to send (`resetAfter` faults). */
+  private readonly dropAnswers = new WeakSet<http.ServerResponse>();
   private readonly blobs = new Map<string, Blob>();
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commits = new Map<string, Commit>();
@@ -102,9 +124,15 @@ export class FakeGitProvider {
   }
 
   /** Add a repository that exists already, with one commit on `main`. */
-  public addRepository(owner: string, name: string): void {
+  public addRepository(owner: string, name: string): FakeRepository {
     const repo = this.newRepository(owner, name, true, 'main');
     repo.branches.set('main', this.commit([{ path: 'README.md', content: Buffer.from('existing\n'), mode: '100644' }], [], 'Initial commit'));
+    return repo;
+  }
+
+  /** Remove a repository, as someone deleting it on the provider would. */
+  public removeRepository(owner: string, name: string): void {
+    this.repositories.delete(`${owner}/${name}`.toLowerCase());
   }
 
   public repository(owner: string, name: string): FakeRepository | undefined {
@@ -156,6 +184,21 @@ export class FakeGitProvider {
     }
     const authorized = req.headers.authorization === `Bearer ${this.options.token}` || req.headers['private-token'] === this.options.token;
     this.requests.push({ method, path, authorized });
+    const fault = this.faults.find(f => `${method} ${path}`.includes(f.match) && (f.times === undefined || f.times > 0));
+    if (fault) {
+      if (fault.times !== undefined) fault.times--;
+      if (fault.hang) return;
+      if (fault.reset) {
+        req.socket.destroy();
+        return;
+      }
+      if (fault.resetAfter) {
+        this.dropAnswers.add(res);
+      } else {
+        this.send(res, fault.status ?? 500, { message: `injected ${fault.status ?? 500}` }, fault.headers);
+        return;
+      }
+    }
     const body = text && req.headers['content-type']?.includes('json') ? JSON.parse(text) : text;
 
     if (path.startsWith('/cfn/')) {
@@ -215,7 +258,7 @@ export class FakeGitProvider {
       if (body.auto_init) {
         created.branches.set('main', this.commit([{ path: 'README.md', content: Buffer.from(`# ${body.name}\n`), mode: '100644' }], [], 'Initial commit'));
       }
-      return this.send(res, 201, { full_name: `${owner}/${body.name}`, default_branch: created.defaultBranch, private: created.private });
+      return this.send(res, 201, { id: created.gitlabId, full_name: `${owner}/${body.name}`, default_branch: created.defaultBranch, private: created.private });
     }
     m = match(/^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/);
     if (!m) return notFound();
@@ -227,7 +270,7 @@ export class FakeGitProvider {
 
     switch (route) {
       case 'GET ':
-        return this.send(res, 200, { full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch });
+        return this.send(res, 200, { id: repo.gitlabId, full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch });
       case 'PATCH ':
         if (body.default_branch) {
           if (!repo.branches.has(body.default_branch)) return this.send(res, 422, { message: 'Validation Failed' });
@@ -312,6 +355,11 @@ export class FakeGitProvider {
         return this.send(res, 202, { message: '202 Accepted' });
       }
     }
+    if (method === 'GET' && parts[0] === 'projects' && parts[2] === 'repository' && parts[3] === 'branches' && parts.length === 5) {
+      const repo = byIdOrPath(parts[1]);
+      const head = repo?.branches.get(parts[4]);
+      return head ? this.send(res, 200, { name: parts[4], commit: { id: head } }) : this.send(res, 404, { message: '404 Branch Not Found' });
+    }
     if (method === 'POST' && parts[0] === 'projects' && parts[2] === 'repository' && parts[3] === 'commits') {
       const repo = byIdOrPath(parts[1]);
       if (!repo) return notFound();
@@ -356,6 +404,10 @@ export class FakeGitProvider {
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown, headers: { [key: string]: string } = {}): void {
+    if (this.dropAnswers.has(res)) {
+      res.socket?.destroy();
+      return;
+    }
     res.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers });
     res.end(body === undefined ? undefined : JSON.stringify(body));
   }
