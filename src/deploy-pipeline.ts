@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, CfnCapabilities, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, CfnCapabilities, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -11,12 +11,16 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DeploymentStage } from './deployment-stage';
+import { organizationCondition, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
+import { limitPipelineStages, validateEnvironmentVariableNames, validateRemovalPolicy } from './private/input-checks';
 import { ProjectNagSuppressions } from './private/nag-suppressions';
-import { validateProjectNameAndId } from './private/names';
+import { checkQuotas } from './private/quotas';
+import { reservedProjectNames, validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
   plainTextEnvironment,
   validateBranchName,
+  validateModelPackageGroupName,
   validatePipelineName,
   validateRepositoryName,
 } from './private/pipeline-common';
@@ -27,9 +31,10 @@ import {
   validateApprovalStatuses,
   validatePascalNamesUnique,
   validateQualifier,
+  validateSkipChecks,
 } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
-import { keepDistinct, listedIf, PrincipalKey, resolveStages } from './private/stages';
+import { keepDistinct, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -76,12 +81,22 @@ export interface DeployPipelineOptions {
 
   /**
    * Whether to scan the synthesized templates with checkov, failing the pipeline on any
-   * finding. Suppress a rule for one resource in the deploy app with checkov's
-   * `Metadata.checkov.skip` entries.
+   * finding. The deploy repository writes those templates, so the scan ignores the
+   * suppressions it could put in them (checkov's `Metadata` skip entries and `checkov:skip=`
+   * comments) and any `.checkov.yaml` of the synth output; skip checks with
+   * `securityScanSkipChecks` instead.
    *
    * @default true
    */
   readonly securityScan?: boolean;
+
+  /**
+   * Checkov checks that the security scan skips in every template (`--skip-check`), such as
+   * `CKV_AWS_123`: the platform team's choice, which the deploy repository cannot change.
+   *
+   * @default - no check is skipped
+   */
+  readonly securityScanSkipChecks?: string[];
 
   /**
    * Build image of the CodeBuild projects.
@@ -191,6 +206,15 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
    * @default - a new bucket encrypted with a new KMS key that the stages' roles may use
    */
   readonly pipelineArtifactBucket?: s3.IBucket;
+
+  /**
+   * The AWS Organizations id (`o-xxxxxxxxxx`) that the stage roles must belong to: the pipeline
+   * artifact bucket and key policy statements that let them read get the condition
+   * `aws:PrincipalOrgID`.
+   *
+   * @default - no organization condition
+   */
+  readonly organizationId?: string;
 }
 
 /**
@@ -252,6 +276,9 @@ export class DeployPipeline extends Construct {
     super(scope, id);
     const owner = `DeployPipeline ${this.node.path}`;
     validateProjectNameAndId(owner, props.projectName, props.projectId);
+    if (!Token.isUnresolved(props.projectName) && reservedProjectNames(this).includes(props.projectName)) {
+      throw new Error(`${owner}: projectName '${props.projectName}' is the name of the platform's own SSM parameters /mlops/${props.projectName}/..., which the synth build would read (it reads /mlops/<projectName>/*); choose another name (reserved: ${reservedProjectNames(this).join(', ')})`);
+    }
     ProjectNagSuppressions.applyTo(this);
 
     const stages = resolveStages(this, props.stages, 'DeployPipeline');
@@ -264,8 +291,15 @@ export class DeployPipeline extends Construct {
     validatePipelineName(owner, pipelineName);
     const qualifier = props.bootstrapQualifier ?? 'hnb659fds';
     validateQualifier(owner, qualifier);
+    warnUnapprovedDefaultBootstrap(this, stages, qualifier);
     const approvalStatuses = props.modelApprovalStatuses ?? ['Approved', 'Rejected'];
     validateApprovalStatuses(owner, approvalStatuses);
+    validateSkipChecks(owner, props.securityScanSkipChecks ?? []);
+    validateModelPackageGroupName(owner, props.modelPackageGroupName);
+    validateRemovalPolicy(owner, 'repositoryRemovalPolicy', props.repositoryRemovalPolicy);
+    validateEnvironmentVariableNames(owner, props.environmentVariables);
+    if (props.pipelineArtifactBucket) validateCrossAccountBucket(owner, props.pipelineArtifactBucket, stages);
+    validateDeploymentAccountRestrictions(owner, { organizationId: props.organizationId });
     const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
 
     this.repositoryName = repositoryName;
@@ -333,6 +367,8 @@ export class DeployPipeline extends Construct {
     // A new pipeline runs at once; the deploy app reads the stage parameters when it synthesizes.
     this.pipeline.node.addDependency(...this.stageParameters);
 
+    limitPipelineStages(owner, this.pipeline);
+    checkQuotas(this, owner);
     this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
     if (source.dependable) this.pipeline.node.addDependency(source.dependable);
 
@@ -351,7 +387,7 @@ export class DeployPipeline extends Construct {
       // and installs from PyPI in any CodeBuild Python image (cfn-nag needs Ruby gems).
       this.securityScanProject = new codebuild.PipelineProject(this, 'SecurityScanProject', {
         description: 'Scans the synthesized CloudFormation templates with checkov',
-        buildSpec: securityScanBuildSpec(),
+        buildSpec: securityScanBuildSpec(props.securityScanSkipChecks ?? []),
         environment: environment({}),
       });
       buildStage.addAction(new actions.CodeBuildAction({
@@ -393,7 +429,7 @@ export class DeployPipeline extends Construct {
       }));
       return deployStage;
     });
-    allowArtifactRead(this, artifactBucket, stageRoles);
+    allowArtifactRead(this, artifactBucket, stageRoles, organizationCondition(props.organizationId));
 
     this.modelApprovalRule = new events.Rule(this, 'ModelApprovalRule', {
       description: `Starts the deploy pipeline of ${props.projectName} when a model package's approval status changes`,
@@ -452,6 +488,38 @@ export class DeployPipeline extends Construct {
   }
 }
 
+/**
+ * Throw unless a given pipeline artifact bucket can be read by the roles of other accounts: its
+ * policy must be one this app writes (a bucket defined here, not imported), and it must be
+ * encrypted with a KMS key whose policy this app writes too (S3's own keys cannot be shared).
+ */
+function validateCrossAccountBucket(owner: string, bucket: s3.IBucket, stages: ResolvedStage[]): void {
+  const other = stages.find(stage => !stage.isProjectAccount);
+  if (!other) return;
+  const why = `stage '${other.name}' deploys to another account, whose roles read the pipeline's artifacts through the bucket and key policies`;
+  if (!(bucket instanceof s3.Bucket)) {
+    throw new Error(`${owner}: pipelineArtifactBucket '${bucket.node.path}' is imported, so its bucket policy cannot be changed, and ${why}; give a bucket defined in this app, or leave pipelineArtifactBucket out`);
+  }
+  if (!bucket.encryptionKey || !(bucket.encryptionKey instanceof kms.Key)) {
+    throw new Error(`${owner}: pipelineArtifactBucket '${bucket.node.path}' is not encrypted with a KMS key defined in this app, and ${why}; give a bucket with encryptionKey set to a kms.Key of this app, or leave pipelineArtifactBucket out`);
+  }
+}
+
+/**
+ * Warn when a stage deploys, without approval, whatever the deploy repository synthesizes through
+ * the execution role of the default CDK bootstrap, which a plain `cdk bootstrap` gives
+ * AdministratorAccess: a push to the repository would then be an administrator of that account.
+ */
+function warnUnapprovedDefaultBootstrap(scope: Construct, stages: ResolvedStage[], qualifier: string): void {
+  const exposed = stages.filter(stage => !stage.requireApproval && stage.deploymentRoleArn === undefined);
+  if (qualifier !== 'hnb659fds' || exposed.length === 0) return;
+  Annotations.of(scope).addWarningV2('cdk-sagemaker-project-templates:unapprovedDeploymentWithDefaultBootstrap',
+    `Stage${exposed.length > 1 ? 's' : ''} ${exposed.map(stage => `'${stage.name}'`).join(', ')} deploy${exposed.length > 1 ? '' : 's'} what the deploy repository synthesizes without approval, `
+    + 'through the execution role of the default CDK bootstrap (qualifier hnb659fds), which a plain `cdk bootstrap` gives AdministratorAccess. '
+    + 'Bootstrap the target accounts with a qualifier of their own and --cloudformation-execution-policies of a DeploymentTargetPolicy, and set bootstrapQualifier to it '
+    + '(or give the stage a deploymentRoleArn, or requireApproval: true).');
+}
+
 /** A role of a deployment stage, and what makes it the same as another stage's. */
 interface StageRole {
   readonly role: iam.IRole;
@@ -473,7 +541,7 @@ interface StageRole {
  * only (pretend to) add the permission to the imported role. With a Sid, so that CDK does not
  * merge the statements with others into a principal list that could repeat a role.
  */
-function allowArtifactRead(scope: Construct, bucket: s3.IBucket, roles: StageRole[]): void {
+function allowArtifactRead(scope: Construct, bucket: s3.IBucket, roles: StageRole[], conditions?: { [operator: string]: any }): void {
   const distinct = keepDistinct(scope, roles, role => role.key, role => `${role.pascal}${role.key.kind === 'role' ? 'GivenRole' : 'Account'}IsDistinct`);
   const principals = distinct.map(({ item, condition }) => new iam.ArnPrincipal(listedIf(item.role.roleArn, condition)));
   bucket.addToResourcePolicy(new iam.PolicyStatement({
@@ -481,6 +549,7 @@ function allowArtifactRead(scope: Construct, bucket: s3.IBucket, roles: StageRol
     principals,
     actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
     resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+    conditions,
   }));
   bucket.encryptionKey?.addToResourcePolicy(new iam.PolicyStatement({
     sid: 'DeploymentStageRolesDecryptArtifacts',
@@ -488,5 +557,6 @@ function allowArtifactRead(scope: Construct, bucket: s3.IBucket, roles: StageRol
     actions: ['kms:Decrypt', 'kms:DescribeKey'],
     // In a key policy, '*' is the key itself.
     resources: ['*'],
+    conditions,
   }));
 }

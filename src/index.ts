@@ -1,6 +1,7 @@
 export * from './seed-code-asset';
 export * from './seed-code';
 export * from './deployment-stage';
+export * from './deployment-target-policy';
 export * from './build-pipeline';
 export * from './deploy-pipeline';
 export * from './source-repository';

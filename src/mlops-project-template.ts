@@ -1,4 +1,4 @@
-import { Aspects, Aws, CfnParameter, CfnResource, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, CfnParameter, CfnResource, Duration, Lazy, RemovalPolicy, Tags, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,10 +9,22 @@ import { Construct } from 'constructs';
 import { BuildPipeline, BuildPipelineOptions } from './build-pipeline';
 import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
 import { DeploymentStage } from './deployment-stage';
+import { DATA_CAPTURE_PREFIX, organizationCondition, restrictDeploymentAccounts, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
+import { validateLength, validateRemovalPolicy } from './private/input-checks';
 import { addNagSuppressions } from './private/nag-suppressions';
-import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG, validatePermissionsBoundaryName } from './private/names';
+import {
+  BUCKET_PREFIX,
+  PROJECT_ID_PATTERN,
+  PROJECT_ID_TAG,
+  PROJECT_NAME_TAG,
+  projectNamePattern,
+  reservedProjectNames,
+  validatePermissionsBoundaryName,
+} from './private/names';
+import { retainOnReplacement } from './private/pipeline-common';
 import { pascalStageName } from './private/pipeline-deploy';
 import { findPortfolioDefaults } from './private/portfolio-link';
+import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
 import { defaultStages, keepDistinct, listedIf, resolveStages, ResolvedStage } from './private/stages';
 import { SeedCode } from './seed-code';
@@ -105,13 +117,37 @@ export interface MLOpsProjectTemplateProps {
   readonly deployPipelineOptions?: DeployPipelineOptions;
 
   /**
-   * What happens to buckets, the key, the model package group and the repositories when a
-   * project is deleted or they are replaced. Only `RemovalPolicy.DESTROY` deletes what data
-   * scientists made.
+   * What happens to the buckets, the key, the model package group, the ECR repository and the
+   * git repositories when a project is deleted: `RemovalPolicy.RETAIN` (the default) and
+   * `RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE` keep them; `RemovalPolicy.DESTROY` deletes them.
+   * `RemovalPolicy.SNAPSHOT` is refused (none of them takes snapshots).
+   *
+   * With `RemovalPolicy.DESTROY`: the ECR repository is deleted with its images and the
+   * CodeCommit repositories with their history; the key is scheduled for deletion (30 days) once
+   * the buckets are gone; but CloudFormation deletes a bucket only when it holds no object
+   * version and a model package group only when it holds no model package, so deleting a project
+   * whose buckets or model registry hold data fails (`DELETE_FAILED`, naming them) until they are
+   * emptied; then delete it again. A resource replaced on an update (a new name) is kept
+   * whatever this policy: DESTROY deletes only with the project.
+   *
+   * A retained repository keeps its name (`<project-name>-build`, `<project-name>-deploy`), so a
+   * new project of the same name fails to create it (CodeCommit: `RepositoryNameExistsException`);
+   * delete or rename the old repository first, or set `projectIdInRepositoryNames`.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Name the repositories `<project-name>-<project-id>-build` and `<project-name>-<project-id>-deploy`
+   * (on CodeCommit or the git provider) instead of `<project-name>-build` and
+   * `<project-name>-deploy`, so that a repository retained from a deleted project never blocks
+   * a new project of the same name. `buildPipelineOptions.repositoryName` and
+   * `deployPipelineOptions.repositoryName` take precedence.
+   *
+   * @default false - the original system's names
+   */
+  readonly projectIdInRepositoryNames?: boolean;
 
   /**
    * Bucket that holds the template's file assets (the seed code) for Service Catalog.
@@ -127,6 +163,34 @@ export interface MLOpsProjectTemplateProps {
    * @default - the boundary of the `ProjectPortfolio` the template is created in, if any
    */
   readonly permissionsBoundaryPolicyName?: string;
+
+  /**
+   * The only accounts that stages may deploy to, other than the project's own. Account
+   * parameters (such as `PreProdAccount` and `ProdAccount`) get them as `AllowedValues`, so
+   * CloudFormation refuses any other account when a project is created; a fixed stage account
+   * outside the list is refused at synth time. List the project's own account too if creators
+   * may enter it for a stage.
+   *
+   * Without this and `organizationId`, a template whose stage accounts are entered at launch gets
+   * a synth warning (`cdk-sagemaker-project-templates:deploymentAccountsUnrestricted`): whatever
+   * account is entered gets read access to the project's artifacts, key, model packages and
+   * images, in resource policies that outlive the project.
+   *
+   * @default - any account (with a synth warning when accounts are entered at launch)
+   */
+  readonly allowedDeploymentAccounts?: string[];
+
+  /**
+   * The AWS Organizations id (`o-xxxxxxxxxx`) that every deployment account must belong to:
+   * each statement of the key, artifact bucket, pipeline artifact bucket and ECR repository
+   * policies that names stage accounts or their roles gets the condition `aws:PrincipalOrgID`.
+   * The model package group's policy does not (SageMaker evaluates it itself); it only lets the
+   * accounts describe and list the packages and create models from them. `allowedDeploymentAccounts`
+   * covers it too.
+   *
+   * @default - no organization condition
+   */
+  readonly organizationId?: string;
 }
 
 const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
@@ -192,14 +256,20 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     this.productName = props.productName ?? id;
     this.productDescription = props.description ?? DEFAULT_DESCRIPTION;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    validateTemplateProps(`MLOpsProjectTemplate ${id}`, this.productName, this.productDescription, props, value => JSON.stringify(this.resolve(value)));
+    checkQuotas(this, `MLOpsProjectTemplate ${id}`);
 
     this.projectNameParameter = new CfnParameter(this, 'SageMakerProjectName', {
       type: 'String',
       description: 'Name of the SageMaker project',
       minLength: 1,
       maxLength: 32,
-      allowedPattern: PROJECT_NAME_PATTERN,
-      constraintDescription: 'must be 1-32 letters, digits or hyphens, starting and ending with a letter or digit',
+      // SageMaker's pattern, except the names of the platform's own SSM parameters under /mlops/
+      // (code, role, and those the app reads): a project's builds read /mlops/<project-name>/*.
+      allowedPattern: Lazy.string({ produce: () => projectNamePattern(reservedProjectNames(this)) }),
+      constraintDescription: Lazy.string({
+        produce: () => `must be 1-32 letters, digits or hyphens, starting and ending with a letter or digit, and not ${reservedProjectNames(this).join(', ')} (names of the platform's SSM parameters under /mlops/)`,
+      }),
     });
     this.projectIdParameter = new CfnParameter(this, 'SageMakerProjectId', {
       type: 'String',
@@ -215,6 +285,10 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     Tags.of(this).add(PROJECT_ID_TAG, this.projectId);
 
     const stages = resolveStages(this, props.stages ?? defaultStages(), `MLOpsProjectTemplate ${id}`);
+    validateDeploymentAccountRestrictions(`MLOpsProjectTemplate ${id}`, props);
+    restrictDeploymentAccounts(this, `MLOpsProjectTemplate ${id}`, props.stages ?? defaultStages(), stages, props);
+    // Principals of the deployment accounts must belong to the organization, if one is given.
+    const inOrganization = organizationCondition(props.organizationId);
     // Each account once, also when parameters name the same account (see deploymentAccountPrincipals).
     const accountPrincipals = this.deploymentAccountPrincipals(stages);
 
@@ -226,12 +300,14 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       pendingWindow: Duration.days(30),
     });
     if (accountPrincipals.length > 0) {
-      // Endpoints in the deployment accounts read model artifacts encrypted with this key.
+      // Endpoints in the deployment accounts read model artifacts encrypted with this key, and
+      // encrypt the data they capture (GenerateDataKey); what they may write is up to the bucket.
       this.projectKey.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'DeploymentAccounts',
         principals: accountPrincipals,
-        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: inOrganization,
       }));
     }
 
@@ -255,11 +331,24 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     // repeat across regions. At most 6 + 16 + 1 + 12 + 1 + 14 = 50 characters.
     this.artifactBucket = this.newBucket('ArtifactBucket', `${BUCKET_PREFIX}${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`, removalPolicy);
     if (accountPrincipals.length > 0) {
+      // Read only: a deployment account must not change the models another stage deploys.
       this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'DeploymentAccountsReadWrite',
+        sid: 'DeploymentAccountsRead',
         principals: accountPrincipals,
-        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:GetBucketLocation'],
         resources: [this.artifactBucket.bucketArn, this.artifactBucket.arnForObjects('*')],
+        conditions: inOrganization,
+      }));
+    }
+    // Each stage's endpoint writes the data it captures under its own prefix, and nowhere else
+    // (the deploy app's datacapture/<project name>-<stage>/).
+    for (const stage of stages.filter(s => !s.isProjectAccount)) {
+      this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `DeploymentAccountWritesDataCapture${pascalStageName(stage.name)}`,
+        principals: [new iam.AccountPrincipal(stage.account)],
+        actions: ['s3:PutObject'],
+        resources: [this.artifactBucket.arnForObjects(`${DATA_CAPTURE_PREFIX}${this.projectName}-${stage.name}/*`)],
+        conditions: inOrganization,
       }));
     }
     // At most 15 + 16 + 1 + 12 + 1 + 14 = 59 characters.
@@ -279,6 +368,8 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         repositoryName: `${BUCKET_PREFIX}${this.projectId}`,
         imageScanOnPush: true,
         imageTagMutability: ecr.TagMutability.MUTABLE,
+        // DESTROY deletes the repository with its images (ECR refuses to delete one that holds any).
+        emptyOnDelete: removalPolicy === RemovalPolicy.DESTROY ? true : undefined,
         encryption: ecr.RepositoryEncryption.AES_256,
         removalPolicy,
       });
@@ -287,10 +378,21 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
           sid: 'DeploymentAccountsPull',
           principals: accountPrincipals,
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          conditions: inOrganization,
         }));
       }
     }
 
+    if (removalPolicy === RemovalPolicy.DESTROY) {
+      for (const resource of [this.projectKey, this.accessLogsBucket, this.artifactBucket, this.pipelineArtifactBucket, this.modelPackageGroup, this.containerRepository]) {
+        if (resource) retainOnReplacement(resource);
+      }
+      Annotations.of(this).addWarningV2('cdk-sagemaker-project-templates:destroyNeedsEmptyResources',
+        'removalPolicy is DESTROY: deleting a project deletes its repositories, ECR images and key, but CloudFormation deletes its buckets only when they hold no object version, and its model package group only when it holds no model package; until they are emptied, deleting the project fails (DELETE_FAILED). Resources replaced on an update are kept.');
+    }
+    const repositoryNames = props.projectIdInRepositoryNames
+      ? { build: `${this.projectName}-${this.projectId}-build`, deploy: `${this.projectName}-${this.projectId}-deploy` }
+      : undefined;
     const common = {
       projectName: this.projectName,
       projectId: this.projectId,
@@ -306,6 +408,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         ...props.buildPipelineOptions,
         ...common,
         branch: props.buildPipelineOptions?.branch ?? props.branch,
+        repositoryName: props.buildPipelineOptions?.repositoryName ?? repositoryNames?.build,
         seedCode: props.buildSeedCode
           ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
         ecrRepository: this.containerRepository,
@@ -314,8 +417,10 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         ...props.deployPipelineOptions,
         ...common,
         branch: props.deployPipelineOptions?.branch ?? props.branch,
+        repositoryName: props.deployPipelineOptions?.repositoryName ?? repositoryNames?.deploy,
         seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
         stages: props.stages ?? defaultStages(),
+        organizationId: props.organizationId,
       });
     } catch (error) {
       // aws-cdk-lib's own message does not say what to do about it.
@@ -402,3 +507,37 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     }).toJSON();
   }
 }
+
+/**
+ * Throw on template properties that CloudFormation, Service Catalog or a second project would
+ * refuse only at deploy time.
+ */
+function validateTemplateProps(owner: string, productName: string, description: string, props: MLOpsProjectTemplateProps, rendered: (value: string) => string): void {
+  validateRemovalPolicy(owner, 'removalPolicy', props.removalPolicy);
+  validateLength(owner, 'productName', productName, 1, 100);
+  validateLength(owner, 'description', description, 0, 8191);
+  // Every project made from the template creates these: a fixed name (no project name or id
+  // in it) is taken by the first project, and the next fails.
+  const names: Array<[string, string | undefined]> = [
+    ['buildPipelineOptions.repositoryName', props.buildPipelineOptions?.repositoryName],
+    ['buildPipelineOptions.pipelineName', props.buildPipelineOptions?.pipelineName],
+    ['buildPipelineOptions.sageMakerPipelineName', props.buildPipelineOptions?.sageMakerPipelineName],
+    ['deployPipelineOptions.repositoryName', props.deployPipelineOptions?.repositoryName],
+    ['deployPipelineOptions.pipelineName', props.deployPipelineOptions?.pipelineName],
+  ];
+  for (const [property, name] of names) {
+    if (name !== undefined && !Token.isUnresolved(name)) {
+      throw new Error(`${owner}: ${property} '${name}' is fixed, so every project made from the template would use the same one and the second project would fail; leave it out (names hold the project name), or build it from the project name, e.g. Fn.join('-', [Fn.ref('SageMakerProjectName'), 'models'])`);
+    }
+  }
+  const build = props.buildPipelineOptions ?? {};
+  const deploy = props.deployPipelineOptions ?? {};
+  const same = (a?: string, b?: string) => a !== undefined && b !== undefined && rendered(a) === rendered(b);
+  if (same(build.repositoryName, deploy.repositoryName)) {
+    throw new Error(`${owner}: buildPipelineOptions.repositoryName and deployPipelineOptions.repositoryName are the same; the build and deploy code need repositories of their own: give them different names`);
+  }
+  if (same(build.pipelineName, deploy.pipelineName)) {
+    throw new Error(`${owner}: buildPipelineOptions.pipelineName and deployPipelineOptions.pipelineName are the same; CodePipeline names are unique in an account and region: give them different names`);
+  }
+}
+

@@ -1,3 +1,6 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { CfnParameter } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -18,6 +21,7 @@ import {
   propertiesOf,
   stageLayout,
 } from './util/pipeline-fixtures';
+import { tempDir } from './util/temp-dir';
 
 const SYNTH_ENVIRONMENT = [
   'ARTIFACT_BUCKET',
@@ -495,5 +499,130 @@ describe('DeployPipeline rejects bad input', () => {
       stages: [{ name: 'dev' }],
       pipelineArtifactBucket: imported,
     })).not.toThrow();
+  });
+});
+
+describe('the security scan ignores what the deploy repository could use to silence it', () => {
+  /** The scan's install and build commands, run in `dir` with a recording stand-in for checkov (python3 runs the stripper). */
+  function runScan(dir: string, skipChecks?: string[]): { status: number | null; stderr: string; record: any } {
+    const { stack, artifactBucket } = projectStack();
+    const deploy = new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'churn-p-1',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }],
+      securityScanSkipChecks: skipChecks,
+    });
+    const spec = JSON.parse(propertiesOf(Template.fromStack(stack), deploy.securityScanProject!).Source.BuildSpec);
+    const bin = tempDir('scan-bin');
+    fs.writeFileSync(path.join(bin, 'checkov'), [
+      '#!/usr/bin/env bash',
+      `python3 -c 'import json, os, sys; files = {f: open(f).read() for f in os.listdir(".")}; json.dump({"cwd": os.getcwd(), "args": sys.argv[1:], "files": files}, open("${bin}/record.json", "w"))' "$@"`,
+    ].join('\n'), { mode: 0o755 });
+    const local = (command: string) => command
+      .replace(/\/tmp\/strip_suppressions\.py/g, path.join(bin, 'strip.py'))
+      .replace(/\/tmp\/checkov\/bin\/python/g, 'python3')
+      .replace(/\/tmp\/checkov\/bin\/checkov/g, path.join(bin, 'checkov'));
+    const install = spec.phases.install.commands.filter((c: string) => c.startsWith('printf')).map(local);
+    const result = spawnSync('bash', ['-c', [...install, ...spec.phases.build.commands.map(local)].join('\n')], { cwd: dir, encoding: 'utf-8' });
+    const recorded = path.join(bin, 'record.json');
+    return { status: result.status, stderr: result.stderr, record: fs.existsSync(recorded) ? JSON.parse(fs.readFileSync(recorded, 'utf-8')) : undefined };
+  }
+
+  const suppressed = {
+    Resources: {
+      Model: {
+        Type: 'AWS::SageMaker::Model',
+        Metadata: { checkov: { skip: [{ id: 'CKV_AWS_370', comment: 'no isolation' }] }, bridgecrew: { skip: [{ id: 'BC_AWS_GENERAL_1' }] }, other: 'kept' },
+        Properties: { ExecutionRoleArn: 'arn:aws:iam::111111111111:role/r', Description: 'checkov:skip=CKV_AWS_370: hidden in a string' },
+      },
+    },
+  };
+
+  test('suppressions in the templates are removed, a .checkov.yaml of the synth output is not read', () => {
+    const dir = tempDir('synth-output');
+    fs.writeFileSync(path.join(dir, 'dev.template.json'), JSON.stringify(suppressed));
+    fs.writeFileSync(path.join(dir, '.checkov.yaml'), 'skip-check:\n  - CKV_AWS_370\nsoft-fail: true\n');
+    const { status, record, stderr } = runScan(dir);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(record.cwd).not.toBe(fs.realpathSync(dir));
+    expect(Object.keys(record.files)).toEqual(['dev.template.json']);
+    expect(record.args).toEqual(['--framework', 'cloudformation', '--compact', '--quiet', '--file', 'dev.template.json']);
+    const scanned = JSON.parse(record.files['dev.template.json']);
+    expect(scanned.Resources.Model.Metadata).toEqual({ other: 'kept' });
+    expect(scanned.Resources.Model.Properties.Description).toBe('checkov-skip-ignored=CKV_AWS_370: hidden in a string');
+    expect(JSON.stringify(scanned)).not.toMatch(/(checkov|bridgecrew|cortex):skip=/i);
+  });
+
+  test('a template that is not JSON fails the scan (CloudFormation would take YAML, with its comments)', () => {
+    const dir = tempDir('synth-output');
+    fs.writeFileSync(path.join(dir, 'dev.template.json'), 'Resources:\n  Model:  # checkov:skip=CKV_AWS_370\n    Type: AWS::SageMaker::Model\n');
+    const { status, record } = runScan(dir);
+    expect(status).not.toBe(0);
+    expect(record).toBeUndefined();
+  });
+
+  test('the platform team skips checks with securityScanSkipChecks', () => {
+    const dir = tempDir('synth-output');
+    fs.writeFileSync(path.join(dir, 'dev.template.json'), JSON.stringify(suppressed));
+    const { status, record } = runScan(dir, ['CKV_AWS_370', 'CKV2_AWS_5']);
+    expect(status).toBe(0);
+    expect(record.args).toEqual(['--framework', 'cloudformation', '--compact', '--quiet', '--skip-check', 'CKV_AWS_370,CKV2_AWS_5', '--file', 'dev.template.json']);
+  });
+
+  test('the stripper holds no single quote, so that printf writes it whole', () => {
+    const { stack, artifactBucket } = projectStack();
+    const deploy = new DeployPipeline(stack, 'Deploy', { projectName: 'churn', projectId: 'p-1', modelPackageGroupName: 'g', artifactBucket, seedCode: DEPLOY_SEED, stages: [{ name: 'dev' }] });
+    const spec = JSON.parse(propertiesOf(Template.fromStack(stack), deploy.securityScanProject!).Source.BuildSpec);
+    const printf = spec.phases.install.commands.find((c: string) => c.startsWith('printf'));
+    expect(printf).toMatch(/^printf '%s\\n' ('[^']*' )+> \/tmp\/strip_suppressions\.py$/);
+  });
+
+  test.each([
+    [['ckv_aws_1'], "securityScanSkipChecks[0] 'ckv_aws_1' is not a checkov check id; use ids such as CKV_AWS_123 or CKV2_AWS_5"],
+    [['CKV_AWS_1', 'CKV_AWS_1; curl evil'], "securityScanSkipChecks[1] 'CKV_AWS_1; curl evil' is not a checkov check id"],
+  ])('refuses securityScanSkipChecks %j', (skipChecks, message) => {
+    const { stack, artifactBucket } = projectStack();
+    expect(() => new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn', projectId: 'p-1', modelPackageGroupName: 'g', artifactBucket, seedCode: DEPLOY_SEED, stages: [{ name: 'dev' }], securityScanSkipChecks: skipChecks,
+    })).toThrow(message);
+  });
+
+  test('an organization id that is not one is refused', () => {
+    const { stack, artifactBucket } = projectStack();
+    expect(() => new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn', projectId: 'p-1', modelPackageGroupName: 'g', artifactBucket, seedCode: DEPLOY_SEED, stages: [{ name: 'dev' }], organizationId: 'o-123',
+    })).toThrow("organizationId 'o-123' is not an AWS Organizations id; use the form o-xxxxxxxxxx ('o-' and 10-32 lowercase letters or digits)");
+  });
+});
+
+describe('a stage that deploys without approval through the default CDK bootstrap', () => {
+  const warningsOf = (props: Partial<DeployPipelineProps>) => {
+    const { stack, artifactBucket } = projectStack();
+    const deploy = new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'g',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+      ...props,
+    });
+    return deploy.node.metadata.filter(m => m.type === 'aws:cdk:warning').map(m => String(m.data));
+  };
+
+  test('warns: a push to the deploy repository would be an administrator of that account', () => {
+    expect(warningsOf({})).toEqual([expect.stringMatching(
+      /^Stage 'dev' deploys what the deploy repository synthesizes without approval, through the execution role of the default CDK bootstrap \(qualifier hnb659fds\), which a plain `cdk bootstrap` gives AdministratorAccess\. .*DeploymentTargetPolicy.* \[ack: cdk-sagemaker-project-templates:unapprovedDeploymentWithDefaultBootstrap\]$/)]);
+  });
+
+  test.each([
+    ['a bootstrap qualifier of its own', { bootstrapQualifier: 'mlops' }],
+    ['an approval before every stage', { stages: [{ name: 'dev', requireApproval: true }, { name: 'prod', account: '333333333333' }] }],
+    ['an execution role of its own', { stages: [{ name: 'dev', deploymentRoleArn: 'arn:aws:iam::111111111111:role/ml-deploy' }, { name: 'prod', account: '333333333333' }] }],
+  ])('no warning with %s', (_name, props) => {
+    expect(warningsOf(props as Partial<DeployPipelineProps>)).toEqual([]);
   });
 });

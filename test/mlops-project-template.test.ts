@@ -1,4 +1,6 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import {
@@ -43,7 +45,8 @@ const LONGEST = {
 
 describe.each(builtIns)('built-in %s template', (_name, { template }) => {
   test('takes the project name and id SageMaker fills in, with SageMaker\'s constraints', () => {
-    template.hasParameter('SageMakerProjectName', { Type: 'String', MinLength: 1, MaxLength: 32, AllowedPattern: '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$' });
+    // SageMaker's pattern, but not the platform's own SSM parameter names (test/isolation.test.ts).
+    template.hasParameter('SageMakerProjectName', { Type: 'String', MinLength: 1, MaxLength: 32, AllowedPattern: '^(?!(?:code|role)$)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$' });
     template.hasParameter('SageMakerProjectId', { Type: 'String', MinLength: 1, MaxLength: 16, AllowedPattern: '^[a-z0-9](-*[a-z0-9]){0,15}$' });
   });
 
@@ -209,8 +212,8 @@ describe('deployment accounts', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'DeploymentAccountsReadWrite',
-          Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+          Sid: 'DeploymentAccountsRead',
+          Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:GetBucketLocation'],
           Principal: fixedAccounts,
         })]),
       },
@@ -219,7 +222,7 @@ describe('deployment accounts', () => {
       KeyPolicy: {
         Statement: Match.arrayWith([Match.objectLike({
           Sid: 'DeploymentAccounts',
-          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
           Principal: fixedAccounts,
         })]),
       },
@@ -238,7 +241,7 @@ describe('deployment accounts', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
-          Sid: 'DeploymentAccountsReadWrite',
+          Sid: 'DeploymentAccountsRead',
           Principal: {
             AWS: [
               { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'PreProdAccount' }, ':root']] },
@@ -588,5 +591,153 @@ describe('an organisation customises both pipelines through the template', () =>
     });
     expect(construct.deployPipeline.securityScanProject).toBeUndefined();
     expect(projects).toHaveLength(2);
+  });
+});
+
+describe('what deployment accounts may do in the project (issue 15)', () => {
+  const OWN = '111111111111';
+  const REFS = {
+    'SageMakerProjectName': 'churn',
+    'SageMakerProjectId': 'p-1a2b3c4d5e6f',
+    'PreProdAccount': '222222222222',
+    'ProdAccount': '333333333333',
+    'DeploymentRegion': 'eu-west-1',
+    'AWS::AccountId': OWN,
+    'AWS::Region': 'eu-west-1',
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': 'SC-111111111111-pp-abcdefghijklm',
+  };
+  const BUCKET = `arn:aws:s3:::mlops-p-1a2b3c4d5e6f-${OWN}-eu-west-1`;
+  const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+  const list = (value: any): any[] => value === undefined ? [] : [value].flat();
+
+  /** The artifact bucket's policy as created, and whether it lets `account` do `action` on `resource`. */
+  function artifactBucketAllows(template: Template, account: string, action: string, resource: string): boolean {
+    const resources = evaluateTemplate(template.toJSON(), REFS);
+    const [, policy] = Object.entries<any>(resources).find(([id]) => id.startsWith('ArtifactBucketPolicy'))!;
+    // The bucket's ARN is a reference to it (<ArtifactBucket....Arn>) in the evaluated template.
+    const arnOf = (r: string) => r.replace(/^<ArtifactBucket[A-Za-z0-9]*\.Arn>/, BUCKET);
+    return policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Allow'
+      && list(s.Principal?.AWS).includes(`arn:aws:iam::${account}:root`)
+      && list(s.Action).some((a: string) => glob(a, action)) && list(s.Resource).some((r: string) => glob(arnOf(r), resource)));
+  }
+
+  test('deployment accounts read the artifact bucket and write only their own stage\'s data capture prefix', () => {
+    for (const { template } of [dynamic, byoc]) {
+      const cases: Array<[string, string, string, boolean]> = [
+        ['222222222222', 's3:GetObject', `${BUCKET}/churn/pipelines-abc/model.tar.gz`, true],
+        ['333333333333', 's3:GetObject', `${BUCKET}/churn/pipelines-abc/model.tar.gz`, true],
+        ['222222222222', 's3:PutObject', `${BUCKET}/churn/pipelines-abc/model.tar.gz`, false],
+        ['222222222222', 's3:PutObject', `${BUCKET}/datacapture/churn-preprod/AllTraffic/2024/05/01/12/capture.jsonl`, true],
+        ['222222222222', 's3:PutObject', `${BUCKET}/datacapture/churn-prod/AllTraffic/2024/05/01/12/capture.jsonl`, false],
+        ['333333333333', 's3:PutObject', `${BUCKET}/datacapture/churn-prod/AllTraffic/2024/05/01/12/capture.jsonl`, true],
+        ['333333333333', 's3:DeleteObject', `${BUCKET}/datacapture/churn-prod/x`, false],
+        ['444444444444', 's3:GetObject', `${BUCKET}/churn/model.tar.gz`, false],
+      ];
+      for (const [account, action, resource, expected] of cases) {
+        const allowed = artifactBucketAllows(template, account, action, resource);
+        expect({ account, action, resource, allowed }).toEqual({ account, action, resource, allowed: expected });
+      }
+    }
+  });
+
+  test('the prefix is the one the bundled deploy app captures data under', () => {
+    const stack = fs.readFileSync(path.join(__dirname, '..', 'seed_code', 'deploy_app', 'deploy_endpoint', 'endpoint_stack.py'), 'utf-8');
+    expect(stack).toContain('DATA_CAPTURE_PREFIX = "datacapture/"');
+    expect(stack).toContain('self.endpoint_name = f"{project.project_name}-{stage}"');
+    expect(stack).toContain('capture_prefix = f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"');
+  });
+
+  test('the key lets deployment accounts decrypt and encrypt new data, not re-encrypt', () => {
+    const key = Object.values<any>(dynamic.template.findResources('AWS::KMS::Key')).find(k => JSON.stringify(k).includes('DeploymentAccounts'));
+    const statement = key.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === 'DeploymentAccounts');
+    expect(statement.Action).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+  });
+
+  function warnings(construct: MLOpsProjectTemplate): string[] {
+    return construct.node.metadata.filter(m => m.type === 'aws:cdk:warning').map(m => String(m.data));
+  }
+
+  test('a template whose accounts are entered at launch, without an allow-list or organization, warns', () => {
+    expect(warnings(dynamic.construct)).toEqual([expect.stringMatching(
+      /^Any AWS account can be entered as a deployment account: the accounts entered as PreProdAccount, ProdAccount get read access .*Set allowedDeploymentAccounts .* and\/or organizationId .* \[ack: cdk-sagemaker-project-templates:deploymentAccountsUnrestricted\]$/)]);
+    expect(warnings(byoc.construct)).toHaveLength(1);
+    // Fixed accounts were chosen by the platform team.
+    expect(warnings(basic.construct)).toEqual([]);
+  });
+
+  describe('allowedDeploymentAccounts', () => {
+    const allowed = ['222222222222', '333333333333', OWN];
+    const { template, construct } = synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Allowed', { allowedDeploymentAccounts: allowed }));
+
+    test('account parameters accept only the listed accounts; no warning', () => {
+      for (const name of ['PreProdAccount', 'ProdAccount']) {
+        template.hasParameter(name, { Type: 'String', AllowedPattern: '^\\d{12}$', AllowedValues: allowed });
+      }
+      template.hasParameter('SageMakerProjectName', Match.not(Match.objectLike({ AllowedValues: Match.anyValue() })));
+      expect(warnings(construct)).toEqual([]);
+    });
+
+    test('a fixed stage account outside the list is refused at synth time, also through a preset template', () => {
+      expect(() => synthTemplate(p => new BasicProjectTemplate(p, 'Outside', {
+        preProdAccount: '222222222222', prodAccount: '444444444444', deploymentRegion: 'eu-west-1', allowedDeploymentAccounts: allowed,
+      }))).toThrow("MLOpsProjectTemplate Outside: stages[2].account '444444444444' (stage 'prod') is not in allowedDeploymentAccounts (222222222222, 333333333333, 111111111111); add it there or deploy the stage to one of those accounts");
+      expect(() => synthTemplate(p => new BasicProjectTemplate(p, 'Inside', {
+        preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1', allowedDeploymentAccounts: allowed,
+      }))).not.toThrow();
+    });
+
+    test('a stage account given as another token gets a template rule', () => {
+      const { template: ruled } = synthTemplate(p => new MLOpsProjectTemplate(p, 'Imported', {
+        stages: [{ name: 'dev' }, { name: 'prod', account: Fn.importValue('ProdAccountId') }],
+        allowedDeploymentAccounts: ['333333333333'],
+      }));
+      expect(ruled.toJSON().Rules.ProdAccountIsAllowed).toEqual({
+        Assertions: [{
+          Assert: { 'Fn::Contains': [['333333333333'], { 'Fn::ImportValue': 'ProdAccountId' }] },
+          AssertDescription: "Stage 'prod' deploys to an account that is not one of the allowed deployment accounts (333333333333).",
+        }],
+      });
+    });
+  });
+
+  describe('organizationId', () => {
+    const { template, construct } = synthTemplate(p => new ByocProjectTemplate(p, 'Org', { organizationId: 'o-abcdef1234' }));
+    const condition = { StringEquals: { 'aws:PrincipalOrgID': 'o-abcdef1234' } };
+
+    test('every key, bucket and repository statement that names stage accounts or their roles requires the organization', () => {
+      const named = Object.entries<any>(template.toJSON().Resources).flatMap(([id, r]) => {
+        const p = r.Properties ?? {};
+        const document = p.KeyPolicy ?? (r.Type === 'AWS::S3::BucketPolicy' ? p.PolicyDocument : undefined) ?? p.RepositoryPolicyText;
+        return document ? document.Statement.filter((s: any) => /^DeploymentAccount|^DeploymentStageRoles/.test(s.Sid ?? '')).map((s: any) => ({ id, sid: s.Sid, condition: s.Condition })) : [];
+      });
+      expect(named.map(n => n.sid).sort()).toEqual([
+        'DeploymentAccountWritesDataCapturePreProd', 'DeploymentAccountWritesDataCaptureProd', 'DeploymentAccounts', 'DeploymentAccountsPull',
+        'DeploymentAccountsRead', 'DeploymentStageRolesDecryptArtifacts', 'DeploymentStageRolesReadArtifacts',
+      ]);
+      for (const n of named) expect(n).toEqual({ ...n, condition });
+      expect(warnings(construct)).toEqual([]);
+    });
+
+    test('the model package group policy, which SageMaker evaluates, is left without it', () => {
+      const group = Object.values<any>(template.findResources('AWS::SageMaker::ModelPackageGroup'))[0];
+      for (const statement of group.Properties.ModelPackageGroupPolicy.Statement) expect(statement.Condition).toBeUndefined();
+    });
+  });
+
+  test.each([
+    [{ allowedDeploymentAccounts: [] }, 'allowedDeploymentAccounts is empty; list the 12-digit accounts that stages may deploy to, or leave it unset'],
+    [{ allowedDeploymentAccounts: ['22222222222'] }, "allowedDeploymentAccounts[0] '22222222222' is not an AWS account id; use exactly 12 digits"],
+    [{ allowedDeploymentAccounts: ['222222222222', '222222222222'] }, "allowedDeploymentAccounts[1] '222222222222' is listed twice; list each account once"],
+    [{ organizationId: 'o-abc' }, "organizationId 'o-abc' is not an AWS Organizations id; use the form o-xxxxxxxxxx ('o-' and 10-32 lowercase letters or digits)"],
+    [{ organizationId: 'r-ab12' }, "organizationId 'r-ab12' is not an AWS Organizations id"],
+  ])('refuses %j', (props, message) => {
+    expect(() => synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Bad', props))).toThrow(`MLOpsProjectTemplate Bad: ${message}`);
+  });
+
+  test('refuses an allow-list entry that is a token', () => {
+    expect(() => synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Token', { allowedDeploymentAccounts: [Fn.importValue('Accounts')] })))
+      .toThrow('MLOpsProjectTemplate Token: allowedDeploymentAccounts[0] is a token; list literal 12-digit account ids');
   });
 });

@@ -23,6 +23,9 @@ export function validateApprovalStatuses(owner: string, statuses: string[]): voi
     if (!MODEL_APPROVAL_STATUSES.includes(status)) {
       throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is not a model approval status; use ${MODEL_APPROVAL_STATUSES.join(', ')}`);
     }
+    if (statuses.indexOf(status) !== index) {
+      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is listed twice; list each status once`);
+    }
   });
 }
 
@@ -74,6 +77,17 @@ export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { ac
   };
 }
 
+/** Checkov and Prisma Cloud check ids, as `--skip-check` takes them: `CKV_AWS_123`, `CKV2_AWS_5`, `BC_AWS_GENERAL_12`. */
+const CHECK_ID = /^(CKV2?|BC)_[A-Z0-9]+(_[A-Z0-9]+)*$/;
+
+export function validateSkipChecks(owner: string, skipChecks: string[]): void {
+  skipChecks.forEach((check, index) => {
+    if (Token.isUnresolved(check) || !CHECK_ID.test(check)) {
+      throw new Error(`${owner}: securityScanSkipChecks[${index}] '${check}' is not a checkov check id; use ids such as CKV_AWS_123 or CKV2_AWS_5`);
+    }
+  });
+}
+
 /**
  * The checkov release the scan installs, pinned: a scan whose rules change from one run to the
  * next (or whose package is replaced on the index) would fail or pass a deployment unasked.
@@ -83,10 +97,51 @@ export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { ac
 export const CHECKOV_VERSION = 'checkov==3.3.30';
 
 /**
+ * What the scan runs before checkov: a copy of each template without the suppressions the deploy
+ * repository could write into it (checkov has no flag to ignore inline suppressions). It drops
+ * the `checkov` and `bridgecrew` entries of every resource's `Metadata`, and defuses the
+ * `checkov:skip=`, `bridgecrew:skip=` and `cortex:skip=` comments checkov also reads in any
+ * line of a resource. A template that is not JSON (CloudFormation would also take YAML) fails
+ * the scan. Written one line per `printf` argument, so it holds no single quote.
+ */
+const STRIP_SUPPRESSIONS_PY = [
+  'import json, os, re, sys',
+  'out = sys.argv[1]',
+  'mark = re.compile(r"(checkov|bridgecrew|cortex):skip=", re.IGNORECASE)',
+  'def clean(node):',
+  '    if isinstance(node, dict):',
+  '        return {clean(k): clean(v) for k, v in node.items()}',
+  '    if isinstance(node, list):',
+  '        return [clean(v) for v in node]',
+  '    if isinstance(node, str):',
+  '        return mark.sub(lambda m: m.group(1) + "-skip-ignored=", node)',
+  '    return node',
+  'for name in sys.argv[2:]:',
+  '    with open(name) as f:',
+  '        template = json.load(f)',
+  '    resources = template.get("Resources") if isinstance(template, dict) else None',
+  '    for resource in (resources or {}).values():',
+  '        metadata = resource.get("Metadata") if isinstance(resource, dict) else None',
+  '        if isinstance(metadata, dict):',
+  '            for key in [k for k in metadata if str(k).lower() in ("checkov", "bridgecrew")]:',
+  '                del metadata[key]',
+  '    with open(os.path.join(out, os.path.basename(name)), "w") as f:',
+  '        json.dump(clean(template), f, indent=1)',
+];
+
+/**
  * Build spec that scans the synthesized templates (`*.template.json`) with checkov and
  * fails on any finding.
+ *
+ * The deploy repository writes the templates, so the scan ignores what it could use to silence
+ * checkov: suppressions in the templates are removed from the copies scanned (see
+ * `STRIP_SUPPRESSIONS_PY`), and checkov runs in a directory of its own, where no `.checkov.yaml`
+ * from the synth output is read. The scan remains a check of what the repository synthesizes;
+ * what a deployment may create is decided by the target accounts' CloudFormation execution policy
+ * (`DeploymentTargetPolicy`).
  */
-export function securityScanBuildSpec(): codebuild.BuildSpec {
+export function securityScanBuildSpec(skipChecks: string[] = []): codebuild.BuildSpec {
+  const skip = skipChecks.length > 0 ? ` --skip-check ${skipChecks.join(',')}` : '';
   return codebuild.BuildSpec.fromObject({
     version: '0.2',
     env: { shell: 'bash' },
@@ -96,6 +151,7 @@ export function securityScanBuildSpec(): codebuild.BuildSpec {
           // A virtual environment keeps checkov's dependencies off the image's Python.
           'python3 -m venv /tmp/checkov',
           `/tmp/checkov/bin/pip install --quiet '${CHECKOV_VERSION}'`,
+          `printf '%s\\n' ${STRIP_SUPPRESSIONS_PY.map(line => `'${line}'`).join(' ')} > /tmp/strip_suppressions.py`,
         ],
       },
       build: {
@@ -105,9 +161,12 @@ export function securityScanBuildSpec(): codebuild.BuildSpec {
             'shopt -s nullglob',
             'templates=(*.template.json)',
             'if [ ${#templates[@]} -eq 0 ]; then echo "No *.template.json in the synth output" >&2; exit 1; fi',
+            'scan=$(mktemp -d)',
+            'if ! /tmp/checkov/bin/python /tmp/strip_suppressions.py "$scan" "${templates[@]}"; then echo "The synth output holds a template that is not JSON" >&2; exit 1; fi',
+            'cd "$scan" || exit 1',
             'args=()',
             'for t in "${templates[@]}"; do args+=(--file "$t"); done',
-            '/tmp/checkov/bin/checkov --framework cloudformation --compact --quiet "${args[@]}"',
+            `/tmp/checkov/bin/checkov --framework cloudformation --compact --quiet${skip} "\${args[@]}"`,
           ].join('; '),
         ],
       },

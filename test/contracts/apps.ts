@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import {
   ByocProjectTemplate,
+  DeploymentTargetPolicy,
   DynamicAccountsProjectTemplate,
   GitProvider,
   MLOpsProjectTemplate,
@@ -21,6 +22,13 @@ export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
   'example': outdir => buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') }),
   'maximal-boundary': outdir => maximalApp(outdir, 'MLPlatformBoundary'),
   'maximal': outdir => maximalApp(outdir, undefined),
+  // A target account's CloudFormation execution policy, checked against the handler permissions of
+  // the deploy app's resource types (check_deployment_target in check_iam.py).
+  'deployment-target': outdir => {
+    const app = new App({ outdir });
+    new DeploymentTargetPolicy(new Stack(app, 'DeploymentTarget', { env: EXAMPLE_ENV }), 'DeploymentTarget');
+    return app;
+  },
 };
 
 function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | undefined): App {

@@ -184,8 +184,9 @@ def strings_in(node):
             yield from strings_in(n)
 
 
-def targets(template, logical_id, permission):
-    """The ARNs a handler's call acts on, and the request context it carries."""
+def targets(template, logical_id, permission, op=None):
+    """The ARNs a handler's call acts on, and the request context it carries (`op`: the handler,
+    create, update or delete, whose permission it is)."""
     resource = template.resources[logical_id]
     t = resource["Type"]
     props = template.props(logical_id)
@@ -213,6 +214,44 @@ def targets(template, logical_id, permission):
         bucket, key = s3.get("Bucket", s3.get("S3Bucket")), s3.get("Key", s3.get("S3Key"))
         return [f"arn:aws:s3:::{bucket}/{key}"], context
     if service == OWN_SERVICE.get(t):
+        # The resource's tags, as IAM sees them. A taggable resource (registry schema `tagging`)
+        # gets its template Tags and the stack's tags, which CloudFormation hands every handler
+        # that takes tags (desired resource tags): SageMaker tags a project's provisioned stack
+        # with sagemaker:project-name and sagemaker:project-id; the templates also tag every
+        # resource with them. Where the schema says so, CloudFormation adds its system tags.
+        # IAM puts them into the context only of actions whose reference lists the keys:
+        #  - the create handler's calls that take request tags (the creating call, and the tag
+        #    permission that authorizes tags given to it): aws:RequestTag/<key> and aws:TagKeys,
+        #    and no resource tags, as the resource does not exist yet;
+        #  - every other call (create handler once the resource exists, update, delete):
+        #    aws:ResourceTag/<key>. An update's tag calls carry only the tags that change, so no
+        #    request tags are assumed for them.
+        # Not modelled: KMS may take up to five minutes to authorize by a new key's tags, which
+        # is why the launch role leaves the calls right after CreateKey unconditioned.
+        with open(os.path.join(SCHEMAS, "providers", "eu-west-1.json")) as f:
+            provider = json.load(f).get(t)
+        schema = {}
+        if provider:
+            with open(os.path.join(SCHEMAS, "resources", provider + ".json")) as f:
+                schema = json.load(f)
+        tagging = schema.get("tagging", {"taggable": "Tags" in schema.get("properties", {"Tags": {}})})
+        if tagging.get("taggable"):
+            own = props.get("Tags", [])
+            tags = {tag: template.parameters[parameter] for tag, parameter in
+                    (("sagemaker:project-name", "SageMakerProjectName"), ("sagemaker:project-id", "SageMakerProjectId"))
+                    if parameter in template.parameters}
+            tags.update(own if isinstance(own, dict) else {tag["Key"]: tag["Value"] for tag in own})
+            if tagging.get("cloudFormationSystemTags", True):
+                tags.update({"aws:cloudformation:stack-name": template.stack_name,
+                             "aws:cloudformation:stack-id": template.ref("AWS::StackId"),
+                             "aws:cloudformation:logical-id": logical_id})
+            keys = iam.condition_keys(permission)
+            if op == "create" and "aws:RequestTag/${TagKey}" in keys:
+                context.update({f"aws:RequestTag/{key}": value for key, value in tags.items()})
+                if "aws:TagKeys" in keys:
+                    context["aws:TagKeys"] = sorted(tags)
+            elif "aws:ResourceTag/${TagKey}" in keys:
+                context.update({f"aws:ResourceTag/{key}": value for key, value in tags.items()})
         if t == "AWS::S3::BucketPolicy":
             return [f"arn:aws:s3:::{props['Bucket']}"], context
         if t == "AWS::KMS::Alias":
@@ -287,7 +326,7 @@ def check_launch_role(directory, problems, used_exclusions):
                             problems.append(f"{t} {op} handler permission {permission} is not in the IAM reference")
                             continue
                         action = iam.expand(permission)[0]
-                        arns, context = targets(product, logical_id, action)
+                        arns, context = targets(product, logical_id, action, op)
                         if arns == [] and action.split(":")[0] in ("codestar-connections", "codeconnections", "iam"):
                             # A pipeline without a connection source passes none; a resource without a role passes none.
                             used_exclusions.add((t, "no connection or role to pass"))
@@ -362,17 +401,190 @@ def check_boundaries(directory, problems):
     return checked
 
 
+# --- Deployment target policy (issue 15): the CloudFormation execution policy of target accounts ---
+
+# What the bundled deploy app's stage templates hold (its tests/test_target_accounts.py checks
+# the app against this file): resource types, role path, model role actions, properties unset.
+DEPLOY_APP_PERMISSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "seed_code", "deploy_app", "tests", "target_account_permissions.json")
+
+# Handler permissions that belong to a property: left out when the deploy app's file says the
+# property is unset (or fixed to another value), which its tests check.
+DEPLOYMENT_PROPERTY_PERMISSIONS = {
+    "AWS::IAM::Role": {"ManagedPolicyArns": ["iam:AttachRolePolicy"]},
+    "AWS::IAM::Policy": {
+        "Users": ["iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy"],
+        "Groups": ["iam:GetGroupPolicy", "iam:PutGroupPolicy", "iam:DeleteGroupPolicy"],
+    },
+    "AWS::ApplicationAutoScaling::ScalableTarget": {
+        "RoleARN": ["iam:PassRole"],
+        "ServiceNamespace": ["lambda:GetProvisionedConcurrencyConfig", "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+    },
+}
+# Denied on purpose: a role keeps its permissions boundary.
+DEPLOYMENT_DENIED = {"iam:DeleteRolePermissionsBoundary"}
+
+# The account that holds the project (its key, bucket, model packages, images), other than the target.
+PROJECT_ACCOUNT = "999999999999"
+AUTOSCALING_SLR = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+SAMPLE_RESOURCE = {
+    "AWS::SageMaker::Model": arn("sagemaker", "model/model-a1b2c3d4e5f6"),
+    "AWS::SageMaker::EndpointConfig": arn("sagemaker", "endpoint-config/endpointconfig-a1b2c3d4e5f6"),
+    "AWS::SageMaker::Endpoint": arn("sagemaker", "endpoint/my-project-prod"),
+    "AWS::ApplicationAutoScaling::ScalableTarget": arn("application-autoscaling", "scalable-target/056ed1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"),
+    "AWS::ApplicationAutoScaling::ScalingPolicy": arn("application-autoscaling", "scalable-target/056ed1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"),
+}
+ARTIFACTS = f"arn:aws:s3:::mlops-p-abc123def456-{PROJECT_ACCOUNT}-eu-west-1"
+PROJECT_KEY = arn("kms", "key/0a1b2c3d-1111-2222-3333-444455556666", account=PROJECT_ACCOUNT)
+ENDPOINT_LOGS = arn("logs", "log-group:/aws/sagemaker/Endpoints/my-project-prod")
+# A request of each model role action, as the endpoint of the bundled deploy app makes it.
+MODEL_ROLE_REQUESTS = {
+    "s3:GetObject": f"{ARTIFACTS}/my-project/pipelines-abc/model.tar.gz",
+    "s3:ListBucket": ARTIFACTS,
+    "s3:PutObject": f"{ARTIFACTS}/datacapture/my-project-prod/AllTraffic/2024/05/01/12/capture.jsonl",
+    "kms:Decrypt": PROJECT_KEY, "kms:DescribeKey": PROJECT_KEY, "kms:Encrypt": PROJECT_KEY, "kms:GenerateDataKey": PROJECT_KEY,
+    "ecr:BatchCheckLayerAvailability": arn("ecr", "repository/mlops-p-abc123def456", account=PROJECT_ACCOUNT),
+    "ecr:BatchGetImage": arn("ecr", "repository/sagemaker-xgboost", account="141502667606"),
+    "ecr:GetDownloadUrlForLayer": arn("ecr", "repository/sagemaker-xgboost", account="141502667606"),
+    "ecr:GetAuthorizationToken": None,
+    "logs:CreateLogGroup": ENDPOINT_LOGS, "logs:DescribeLogStreams": ENDPOINT_LOGS,
+    "logs:CreateLogStream": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
+    "logs:PutLogEvents": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
+}
+
+
+def _all_handler_permissions(resource_type):
+    """create, update, delete and read (CloudFormation reads a resource after it changes it)."""
+    with open(os.path.join(SCHEMAS, "providers", "eu-west-1.json")) as f:
+        providers = json.load(f)
+    if resource_type not in providers:
+        return None
+    with open(os.path.join(SCHEMAS, "resources", providers[resource_type] + ".json")) as f:
+        handlers = json.load(f).get("handlers", {})
+    return {op: handlers[op]["permissions"] for op in ("create", "update", "delete", "read") if op in handlers}
+
+
+def deployment_request(resource_type, action, role_arn, boundary_arn):
+    """The request a stage deployment's handler call makes: resource ARN and context."""
+    service = action.split(":")[0]
+    if action == "iam:PassRole":
+        return role_arn, {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    if action == "iam:CreateServiceLinkedRole":
+        return AUTOSCALING_SLR, {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+    if service == "iam":
+        return role_arn, ({"iam:PermissionsBoundary": boundary_arn} if iam.key_applies("iam:PermissionsBoundary", action) else {})
+    if service == "kms":
+        return PROJECT_KEY, {}
+    if service == "cloudwatch":
+        return arn("cloudwatch", "alarm:TargetTracking-endpoint/my-project-prod/variant/AllTraffic-AlarmHigh-0a1b2c3d"), {}
+    if service == "application-autoscaling":
+        return SAMPLE_RESOURCE[resource_type], {
+            "application-autoscaling:service-namespace": "sagemaker",
+            "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+        }
+    return SAMPLE_RESOURCE.get(resource_type), {}
+
+
+def deployment_target_policies(directory):
+    """(template name, execution policy statements, boundary statements or None, boundary ARN) of
+    each DeploymentTargetPolicy in an assembly, found by its PassDeploymentRolesToSageMaker statement."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(directory, "*.template.json"))):
+        template = Template(path, os.path.basename(path).split(".")[0])
+        managed = {template.props(logical_id).get("ManagedPolicyName"): statements(template.props(logical_id)["PolicyDocument"])
+                   for logical_id, r in template.resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+        for name, policy in managed.items():
+            if not any(s.get("Sid") == "PassDeploymentRolesToSageMaker" for s in policy):
+                continue
+            boundary_arn = next(s["Condition"]["StringEquals"]["iam:PermissionsBoundary"] for s in policy if s.get("Sid") == "DeploymentRolePermissions")
+            found.append((f"{os.path.basename(path)} {name}", policy, managed.get(boundary_arn.split(":policy/", 1)[1]), boundary_arn))
+    return found
+
+
+def check_deployment_target(directories, problems):
+    """The DeploymentTargetPolicy allows every handler permission of every resource type the
+    bundled deploy app creates, on the resources a stage deployment acts on, and its boundary
+    every call of the app's model role; and it stays short of an administrator."""
+    with open(DEPLOY_APP_PERMISSIONS) as f:
+        app = json.load(f)
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role{app['rolePath']}my-project-deploy-prod-ModelExecutionRole-A1B2C3D4E5F6"
+    found = [policy for d in directories for policy in deployment_target_policies(d)]
+    if not found:
+        problems.append("no DeploymentTargetPolicy in the contract apps (test/contracts/apps.ts): its coverage went unchecked")
+    checked = 0
+    for where, policy, boundary, boundary_arn in found:
+        for resource_type in app["resourceTypes"]:
+            handlers = _all_handler_permissions(resource_type)
+            if handlers is None:
+                problems.append(f"{where}: {resource_type}, which the deploy app creates, has no registry schema")
+                continue
+            unset = app["unsetProperties"].get(resource_type, []) + [p for p, v in app["fixedProperties"].get(resource_type, {}).items()]
+            for op, permissions in handlers.items():
+                for permission in permissions:
+                    if permission in DEPLOYMENT_DENIED or any(permission in DEPLOYMENT_PROPERTY_PERMISSIONS.get(resource_type, {}).get(p, []) for p in unset):
+                        continue
+                    if not iam.exists(permission):
+                        problems.append(f"{resource_type} {op} handler permission {permission} is not in the IAM reference")
+                        continue
+                    action = iam.expand(permission)[0]
+                    target, context = deployment_request(resource_type, action, role_arn, boundary_arn)
+                    request = iam.Request(action, target if iam.takes_resource(action) else None, context)
+                    checked += 1
+                    if not iam.allows(policy, request):
+                        problems.append(f"{where}: CloudFormation may not {action} ({resource_type} {op}) on {request.resource or '*'}" + (f" with {context}" if context else ""))
+        # Short of an administrator: what a deploy repository must not be able to make CloudFormation do.
+        outside_path = f"arn:aws:iam::{ACCOUNT}:role/admin"
+        refused = [
+            iam.Request("iam:CreateRole", role_arn),
+            iam.Request("iam:PutRolePolicy", role_arn, {"iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/other"}),
+            iam.Request("iam:CreateRole", outside_path, {"iam:PermissionsBoundary": boundary_arn}),
+            iam.Request("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/sagemaker-project-templates/SC-build-role", {"iam:PermissionsBoundary": boundary_arn}),
+            iam.Request("iam:AttachRolePolicy", role_arn, {"iam:PermissionsBoundary": boundary_arn}),
+            iam.Request("iam:DeleteRolePermissionsBoundary", role_arn, {"iam:PermissionsBoundary": boundary_arn}),
+            iam.Request("iam:PassRole", role_arn, {"iam:PassedToService": "lambda.amazonaws.com"}),
+            iam.Request("iam:PassRole", outside_path, {"iam:PassedToService": "sagemaker.amazonaws.com"}),
+            iam.Request("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/mlops-deployment-eu-west-1"),
+            iam.Request("iam:CreateUser", f"arn:aws:iam::{ACCOUNT}:user/intruder"),
+            iam.Request("cloudformation:CreateStack", arn("cloudformation", "stack/nested/0f1e2d3c")),
+            iam.Request("lambda:CreateFunction", arn("lambda", "function:anything")),
+            iam.Request("s3:PutBucketPolicy", "arn:aws:s3:::any-bucket"),
+            iam.Request("ec2:RunInstances", arn("ec2", "instance/*")),
+            iam.Request("sagemaker:CreateTrainingJob", arn("sagemaker", "training-job/anything")),
+            iam.Request("application-autoscaling:RegisterScalableTarget", arn("application-autoscaling", "scalable-target/0a1b"), {"application-autoscaling:service-namespace": "ecs"}),
+        ]
+        for request in refused:
+            checked += 1
+            if iam.allows(policy, request):
+                problems.append(f"{where}: CloudFormation may {request.action} on {request.resource} with {request.context}, which a deployment must not")
+        if boundary is None:
+            continue
+        for action in app["modelRoleActions"]:
+            if action not in MODEL_ROLE_REQUESTS:
+                problems.append(f"{where}: no sample request for the model role action {action}: add one to MODEL_ROLE_REQUESTS")
+                continue
+            checked += 1
+            if not iam.allows(boundary, iam.Request(action, MODEL_ROLE_REQUESTS[action])):
+                problems.append(f"{where}: the permissions boundary does not allow the model role's {action} on {MODEL_ROLE_REQUESTS[action] or '*'}")
+        for request in [iam.Request("s3:PutObject", f"{ARTIFACTS}/my-project/pipelines-abc/model.tar.gz"), iam.Request("iam:CreateRole", outside_path),
+                        iam.Request("sts:AssumeRole", outside_path), iam.Request("s3:GetObject", "arn:aws:s3:::other-bucket/secret")]:
+            checked += 1
+            if iam.allows(boundary, request):
+                problems.append(f"{where}: the permissions boundary allows {request.action} on {request.resource}")
+    return checked
+
+
 def main(directories):
     problems = []
     used_exclusions = set()
     coverage = sum(check_launch_role(d, problems, used_exclusions) for d in directories)
     policies = sum(check_policies(d, problems) for d in directories)
     bounded = sum(check_boundaries(d, problems) for d in directories)
+    deployment = check_deployment_target(directories, problems)
     for problem in dict.fromkeys(problems):
         print(f"  {problem}")
     print(f"launch role coverage: {coverage} requests checked against the CloudFormation registry's handler permissions")
     print(f"policies: {policies} actions and condition keys checked against the IAM service authorization reference")
     print(f"permissions boundary: {bounded} roles checked in apps whose launch role has one")
+    print(f"deployment target policy: {deployment} requests checked against the handler permissions of the deploy app's resource types, its model role and what it must refuse")
     print(f"exclusions used (properties no template sets): {', '.join(sorted(f'{t}.{p}' for t, p in used_exclusions))}")
     if problems:
         print(f"iam contracts: {len(set(problems))} problems")

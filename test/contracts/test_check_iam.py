@@ -87,9 +87,31 @@ def test_launch_role_coverage_finds_a_missing_delete_permission(tmp_path):
         "events:PutRule", "events:DescribeRule", "events:PutTargets", "events:TagResource", "events:DeleteRule",
         "events:RemoveTargets", "events:UntagResource"])
     problems = run_launch_role_check(tmp_path)
-    assert problems == [
+    # The request context (the rule's tags) follows the ARN.
+    assert [p.split(" with ")[0] for p in problems] == [
         "launch role may not events:ListTargetsByRule (AWS::Events::Rule delete) on arn:aws:events:eu-west-1:111111111111:rule/my-project-approved",
     ]
+
+
+def test_launch_role_coverage_sees_request_tags_at_create_and_resource_tags_after(tmp_path):
+    """Tags given at create are request tags of the creating call only; later calls see resource tags."""
+    write_assembly(tmp_path, STACK_ACTIONS)
+    org = json.loads((tmp_path / "Org.template.json").read_text())
+    actions = ["events:PutRule", "events:DescribeRule", "events:PutTargets", "events:TagResource", "events:DeleteRule",
+               "events:RemoveTargets", "events:ListTargetsByRule", "events:UntagResource"]
+    tagged = {"Null": {"aws:ResourceTag/sagemaker:project-name": "false"}}
+    requested = {"Null": {"aws:RequestTag/sagemaker:project-name": "false"}}
+    statements = org["Resources"]["LaunchPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statements.append({"Effect": "Allow", "Action": ["events:PutRule", "events:TagResource"], "Resource": "*", "Condition": requested})
+    statements.append({"Effect": "Allow", "Action": actions, "Resource": "*", "Condition": tagged})
+    (tmp_path / "Org.template.json").write_text(json.dumps(org))
+    assert run_launch_role_check(tmp_path) == []
+    # Without the request-tag statement, creating the rule (PutRule with tags) is refused.
+    del statements[-2]
+    (tmp_path / "Org.template.json").write_text(json.dumps(org))
+    assert {p.split(" with ")[0] for p in run_launch_role_check(tmp_path)} == {
+        f"launch role may not {a} (AWS::Events::Rule create) on arn:aws:events:eu-west-1:111111111111:rule/my-project-approved"
+        for a in ("events:PutRule", "events:TagResource")}
 
 
 def test_policy_check_finds_typos_and_inapplicable_condition_keys(tmp_path):
@@ -114,5 +136,54 @@ def test_every_excluded_permission_is_a_handler_permission_of_its_type(resource_
     handlers = check_iam.handler_permissions(resource_type)
     listed = {p for permissions in handlers.values() for p in permissions}
     for prop, permissions in check_iam.EXCLUDED[resource_type].items():
+        for permission in permissions:
+            assert permission in listed, f"{resource_type}.{prop}: {permission} is not a handler permission"
+
+
+def write_deployment_target(directory, statements):
+    """A target account's template with an execution policy of `statements` (marked as a
+    DeploymentTargetPolicy by its PassDeploymentRolesToSageMaker statement) and no boundary policy."""
+    boundary = "arn:aws:iam::111111111111:policy/b"
+    marker = [{"Sid": "PassDeploymentRolesToSageMaker", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111111111111:role/mlops-deployment/*",
+               "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+              {"Sid": "DeploymentRolePermissions", "Effect": "Allow", "Action": "iam:CreateRole", "Resource": "arn:aws:iam::111111111111:role/mlops-deployment/*",
+               "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}}]
+    template = {"Resources": {"Policy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+        "ManagedPolicyName": "mlops-deployment-eu-west-1", "PolicyDocument": {"Statement": marker + statements}}}}}
+    (directory / "DeploymentTarget.template.json").write_text(json.dumps(template))
+
+
+def test_deployment_target_check_finds_a_missing_handler_permission(tmp_path):
+    write_deployment_target(tmp_path, [
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "sagemaker:UpdateEndpoint", "Resource": "*"},
+    ])
+    problems = []
+    check_iam.check_deployment_target([str(tmp_path)], problems)
+    assert "DeploymentTarget.template.json mlops-deployment-eu-west-1: CloudFormation may not sagemaker:UpdateEndpoint (AWS::SageMaker::Endpoint update) on arn:aws:sagemaker:eu-west-1:111111111111:endpoint/my-project-prod" in problems
+    assert any("may not iam:PutRolePolicy (AWS::IAM::Role create)" in p for p in problems)
+
+
+def test_deployment_target_check_finds_an_administrator(tmp_path):
+    write_deployment_target(tmp_path, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    problems = []
+    check_iam.check_deployment_target([str(tmp_path)], problems)
+    assert not any("may not" in p for p in problems)
+    assert any("CloudFormation may iam:CreateRole on arn:aws:iam::111111111111:role/admin" in p for p in problems)
+    assert any("CloudFormation may iam:PassRole on arn:aws:iam::111111111111:role/mlops-deployment/" in p and "lambda.amazonaws.com" in p for p in problems)
+    assert any("CloudFormation may cloudformation:CreateStack" in p for p in problems)
+
+
+def test_deployment_target_check_needs_a_policy_to_check(tmp_path):
+    problems = []
+    check_iam.check_deployment_target([str(tmp_path)], problems)
+    assert problems == ["no DeploymentTargetPolicy in the contract apps (test/contracts/apps.ts): its coverage went unchecked"]
+
+
+@pytest.mark.parametrize("resource_type", sorted(check_iam.DEPLOYMENT_PROPERTY_PERMISSIONS))
+def test_every_deployment_property_permission_is_a_handler_permission_of_its_type(resource_type):
+    handlers = check_iam._all_handler_permissions(resource_type)
+    listed = {p for permissions in handlers.values() for p in permissions}
+    for prop, permissions in check_iam.DEPLOYMENT_PROPERTY_PERMISSIONS[resource_type].items():
         for permission in permissions:
             assert permission in listed, f"{resource_type}.{prop}: {permission} is not a handler permission"

@@ -21,6 +21,14 @@ from deploy_endpoint.stage_config import StageConfig
 
 VARIANT_NAME = "AllTraffic"
 
+# Roles go under this path: the target accounts' CloudFormation execution policy (the library's
+# DeploymentTargetPolicy) lets deployments create, change and pass roles under it only.
+ROLE_PATH = "/mlops-deployment/"
+
+# Captured requests go under this prefix of the artifact bucket, the only part of it that the
+# project lets deployment accounts write: datacapture/<project name>-<stage>/.
+DATA_CAPTURE_PREFIX = "datacapture/"
+
 
 @dataclass(frozen=True)
 class EcrRepository:
@@ -71,7 +79,7 @@ class EndpointStack(Stack):
             description=f"SageMaker endpoint of project {project.project_name} ({stage})",
         )
         self.endpoint_name = f"{project.project_name}-{stage}"
-        capture_prefix = f"datacapture/{self.endpoint_name}"
+        capture_prefix = f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
 
         role, policy = self._execution_role(
             project, model, capture_prefix if config.data_capture.enabled else None
@@ -168,11 +176,20 @@ class EndpointStack(Stack):
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             )
         )
+        boundary = None
+        if project.role_permissions_boundary:
+            boundary = iam.ManagedPolicy.from_managed_policy_arn(
+                self,
+                "PermissionsBoundary",
+                f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
+            )
         role = iam.Role(
             self,
             "ModelExecutionRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the {self.endpoint_name} SageMaker endpoint",
+            path=ROLE_PATH,
+            permissions_boundary=boundary,
         )
         policy = iam.Policy(self, "ModelExecutionPolicy", roles=[role], statements=statements)
         return role, policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
 
@@ -15,6 +16,13 @@ REQUIRED_VARIABLES = {
     "artifact_bucket": "ARTIFACT_BUCKET",
     "artifact_bucket_kms_key_arn": "ARTIFACT_BUCKET_KMS_ID",
 }
+
+
+# Optional: the customer managed policy (name, optionally under a path) that the target accounts
+# require as permissions boundary on the roles deployments create: the boundary of the library's
+# DeploymentTargetPolicy, `<its policy name>-boundary` unless the platform team chose another.
+PERMISSIONS_BOUNDARY_VARIABLE = "DEPLOYMENT_ROLE_PERMISSIONS_BOUNDARY"
+POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}(/[\w+=,.@-]{1,128})*$")
 
 
 class SettingsError(ValueError):
@@ -34,6 +42,8 @@ class ProjectSettings:
     # Region of the DEV account, where the model registry and SSM parameters are.
     region: str
     stages: Tuple[str, ...] = DEFAULT_STAGES
+    # Name of the permissions boundary policy every role of a stage gets (None: no boundary).
+    role_permissions_boundary: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProjectSettings":
@@ -48,10 +58,17 @@ class ProjectSettings:
                 "Missing environment variables: " + ", ".join(missing) + ". "
                 "The deploy pipeline's CodeBuild project sets them; export them to synthesize locally."
             )
+        boundary = env.get(PERMISSIONS_BOUNDARY_VARIABLE) or None
+        if boundary is not None and not POLICY_NAME.match(boundary):
+            raise SettingsError(
+                f"{PERMISSIONS_BOUNDARY_VARIABLE} {boundary!r} is not a customer managed policy name: "
+                "use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/'), not an ARN"
+            )
         return cls(
             **{field: env[name] for field, name in REQUIRED_VARIABLES.items()},
             region=region,
             stages=parse_stages(env.get("DEPLOYMENT_STAGES", "")),
+            role_permissions_boundary=boundary,
         )
 
 
