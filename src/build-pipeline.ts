@@ -252,6 +252,7 @@ export class BuildPipeline extends Construct {
       artifactBucket: props.artifactBucket,
       artifactKey,
       modelPackageGroupName: props.modelPackageGroupName,
+      pipelineName: this.sageMakerPipelineName,
       projectId: props.projectId,
       ecrRepository: props.ecrRepository,
     });

@@ -15,7 +15,7 @@ import {
   launchRoleSuppressions,
   ProjectNagSuppressions,
 } from './private/nag-suppressions';
-import { permissionsBoundaryArn, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
+import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, reserveParameterName, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { RolePathAspect } from './private/role-path';
 import { libraryVersion } from './private/version';
@@ -306,6 +306,7 @@ export class ProjectPortfolio extends Construct {
       const statements = launchRoleStatements({
         assetBucket: this.assetBucket,
         permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName,
+        scope: this,
       });
       for (const statement of statements) {
         this.ownedLaunchRole.addToPrincipalPolicy(statement);
@@ -313,6 +314,10 @@ export class ProjectPortfolio extends Construct {
       this.launchRole = this.ownedLaunchRole;
       const policy = this.ownedLaunchRole.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource;
       addNagSuppressions(policy, launchRoleSuppressions());
+      if (props.permissionsBoundaryPolicyName === undefined) {
+        Annotations.of(this).addWarningV2(NO_PERMISSIONS_BOUNDARY_WARNING,
+          `The portfolio has no permissionsBoundaryPolicyName: its launch role may create roles under ${ROLE_PATH} with any inline policy, and pass them to CodeBuild, CodePipeline, EventBridge and SageMaker, so whoever controls a product template controls what those roles may do. Set permissionsBoundaryPolicyName to a policy that caps every role of both stacks`);
+      }
     }
     addNagSuppressions(this.assetBucket.node.defaultChild as CfnResource, [{
       id: 'AwsSolutions-S1',
@@ -454,8 +459,19 @@ export class ProjectPortfolio extends Construct {
   private allowGitProviderLaunches(): void {
     if (!this.ownedLaunchRole || this.gitProviderLaunchesAllowed) return;
     this.gitProviderLaunchesAllowed = true;
-    for (const statement of gitProviderLaunchStatements()) this.ownedLaunchRole.addToPrincipalPolicy(statement);
-    addNagSuppressions(this.ownedLaunchRole.node.findChild('DefaultPolicy').node.defaultChild as CfnResource, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS);
+    // An inline policy of its own: in the default policy, aws-cdk-lib's size estimate (150
+    // characters per ARN with tokens) would move statements into a managed overflow policy.
+    const policy = new iam.Policy(this.ownedLaunchRole, 'GitProviderPolicy', {
+      statements: gitProviderLaunchStatements(),
+      roles: [this.ownedLaunchRole],
+    });
+    // The launch role's suppressions of what these statements share with the others: "*" for
+    // logs:DescribeLogGroups, and passing the roles under the library's path.
+    const shared = ['Resource::*', `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${ROLE_PATH}*`];
+    addNagSuppressions(policy.node.defaultChild as CfnResource, [
+      ...launchRoleSuppressions().filter(suppression => (suppression.appliesTo ?? []).some(finding => shared.includes(finding as string))),
+      ...GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS,
+    ]);
   }
 
   private giveAccess(props: ProjectPortfolioProps): void {
@@ -472,6 +488,8 @@ export class ProjectPortfolio extends Construct {
     const othersGiven = [props.roles, props.users, props.groups, props.principalArns].some(list => (list ?? []).length > 0);
     const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : '/mlops/role/lead');
     if (parameterName) {
+      // A project named after its first segment ('role' for /mlops/role/lead) would read it.
+      reserveParameterName(this, parameterName);
       const executionRoleArn = new CfnParameter(this, 'ExecutionRoleArn', {
         type: 'AWS::SSM::Parameter::Value<String>',
         description: 'SSM parameter that holds the ARN of the role (e.g. the SageMaker Studio execution role) that may use the portfolio',

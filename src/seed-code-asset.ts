@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { reserveParameterName } from './private/names';
 
 /**
  * The starter apps shipped in this package's `seed_code/` folder.
@@ -180,6 +181,9 @@ export class SeedCodeAsset extends Construct {
       throw new Error(`SeedCodeAsset ${this.node.path}: objectKeyParameterName is required to publish the location of '${this.sourcePath}' (it has a default only for the bundled apps: ${Object.values(BundledSeedApp).join(', ')})`);
     }
     const bucketParameterName = parameters.bucketParameterName ?? '/mlops/code/seed_bucket';
+    // Platform parameters: a project named after their first segment under /mlops/ would read them.
+    reserveParameterName(this, bucketParameterName);
+    reserveParameterName(this, objectKeyParameterName);
     const stack = Stack.of(this);
     // Several assets share one bucket parameter; create it once per stack.
     const bucketParameterId = `SeedCodeBucketParameter${bucketParameterName.replace(/[^A-Za-z0-9]/g, '')}`;

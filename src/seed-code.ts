@@ -2,6 +2,7 @@ import { CfnDynamicReference, CfnDynamicReferenceService, Names, Stack } from 'a
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { reserveParameterName } from './private/names';
 import { BundledSeedApp, SeedCodeAsset, SeedCodeAssetOptions } from './seed-code-asset';
 
 /**
@@ -127,6 +128,9 @@ class SsmSeedCode extends SeedCode {
   }
 
   public bind(scope: Construct, grantee?: iam.IGrantable): SeedCodeConfig {
+    // Platform parameters: a project named after their first segment under /mlops/ would read them.
+    reserveParameterName(scope, this.bucketParameterName);
+    reserveParameterName(scope, this.objectKeyParameterName);
     const bucketName = new CfnDynamicReference(CfnDynamicReferenceService.SSM, this.bucketParameterName).toString();
     const objectKey = new CfnDynamicReference(CfnDynamicReferenceService.SSM, this.objectKeyParameterName).toString();
     if (grantee) grantObjectRead(scope, grantee, bucketName, objectKey);

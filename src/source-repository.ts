@@ -1,4 +1,4 @@
-import { CfnParameter, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnParameter, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -274,8 +274,12 @@ class CodeConnectionSource extends SourceRepository {
     });
 
     // The action's own role, so that the connection's new service prefix can be granted too.
+    // Trusted by the role of the pipeline the action is added to, and by nothing else: whoever
+    // may assume it can replace the source artifact, so the account (any of its principals that
+    // an identity policy lets assume roles) is not trusted.
+    let action: PipelineRoleAssumedConnectionAction | undefined;
     const role = new iam.Role(scope, 'SourceConnectionRole', {
-      assumedBy: new iam.AccountPrincipal(stack.account),
+      assumedBy: new iam.ArnPrincipal(Lazy.string({ produce: () => action!.pipelineRoleArn(scope) })),
       description: 'Reads the repository through the git provider connection',
     });
     role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -310,20 +314,49 @@ class CodeConnectionSource extends SourceRepository {
       });
     }
 
+    action = new PipelineRoleAssumedConnectionAction({
+      actionName: ACTION_NAMES[this.provider],
+      connectionArn,
+      owner,
+      repo: options.repositoryName,
+      branch: options.branch,
+      output: options.output,
+      triggerOnPush: true,
+      role,
+    });
     return {
       repositoryName: options.repositoryName,
       dependable,
-      action: new actions.CodeStarConnectionsSourceAction({
-        actionName: ACTION_NAMES[this.provider],
-        connectionArn,
-        owner,
-        repo: options.repositoryName,
-        branch: options.branch,
-        output: options.output,
-        triggerOnPush: true,
-        role,
-      }),
+      action,
     };
+  }
+}
+
+/**
+ * A CodeConnections source action whose role trusts only the role of the pipeline it is added
+ * to, which is known once the pipeline binds the action.
+ */
+class PipelineRoleAssumedConnectionAction extends actions.CodeStarConnectionsSourceAction {
+  private pipelineRole?: iam.IRole;
+
+  constructor(private readonly sourceProps: actions.CodeStarConnectionsSourceActionProps) {
+    super(sourceProps);
+  }
+
+  /** The ARN of the role of the pipeline the action was added to. */
+  public pipelineRoleArn(scope: Construct): string {
+    if (!this.pipelineRole) {
+      throw new Error(`${scope.node.path}: the ${this.sourceProps.actionName} source action was never added to a codepipeline.Pipeline, whose role alone may assume its role`);
+    }
+    return this.pipelineRole.roleArn;
+  }
+
+  protected bound(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
+    if (!(stage.pipeline instanceof codepipeline.Pipeline)) {
+      throw new Error(`${scope.node.path}: the ${this.sourceProps.actionName} source action can only be added to a codepipeline.Pipeline, whose role alone may assume its role`);
+    }
+    this.pipelineRole = stage.pipeline.role;
+    return super.bound(scope, stage, options);
   }
 }
 

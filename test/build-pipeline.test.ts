@@ -171,8 +171,21 @@ describe('BuildPipeline with defaults and the design document\'s manual approval
     expect(byAction('sagemaker:DescribeModelPackageGroup')).toEqual([expect.objectContaining({
       Resource: sageMakerArn('model-package-group/churn-p-1a2b3c4d5e6f'),
     })]);
+    // Jobs of other pipelines (every project's jobs are pipelines-*): only by the execution tag.
+    const ownExecutions = { 'aws:ResourceTag/sagemaker:pipeline-execution-arn': [sageMakerArn('pipeline/churn-p-1a2b3c4d5e6f/execution/*')] };
+    expect(byAction('sagemaker:StopTrainingJob')).toEqual([expect.objectContaining({ Condition: { StringLike: ownExecutions } })]);
+    expect(byAction('sagemaker:DescribeProcessingJob')).toEqual([expect.objectContaining({ Condition: { StringLike: ownExecutions } })]);
+    expect(byAction('sagemaker:AddTags')).toContainEqual(expect.objectContaining({
+      Resource: [sageMakerArn('processing-job/pipelines-*'), sageMakerArn('training-job/pipelines-*')],
+      Condition: { StringLikeIfExists: ownExecutions },
+    }));
+    // Logs: the streams of pipeline jobs in the processing and training job groups, no other group.
+    const logs = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:/aws/sagemaker/${rest}`]] });
     expect(byAction('logs:PutLogEvents')).toEqual([expect.objectContaining({
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:/aws/sagemaker/*']] },
+      Resource: [logs('ProcessingJobs:log-stream:pipelines-*'), logs('TrainingJobs:log-stream:pipelines-*')],
+    })]);
+    expect(byAction('logs:CreateLogGroup')).toEqual([expect.objectContaining({
+      Resource: [logs('ProcessingJobs'), logs('ProcessingJobs:*'), logs('TrainingJobs'), logs('TrainingJobs:*')],
     })]);
     expect(byAction('ecr:BatchGetImage')).toEqual([expect.objectContaining({
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, ':*:repository/sagemaker-*']] },

@@ -115,8 +115,9 @@ describe('ProjectPortfolio with defaults', () => {
     }
     expect(statements.map(s => s.Sid)).toEqual([
       'ProductStacks', 'ValidateTemplates', 'ReadTemplatesAndSeedCode', 'ProjectRoles', 'PassProjectRoles', 'ProjectBuckets',
-      'CreateProjectKey', 'ManageProjectKeys', 'ProjectRepositories', 'ListRepositories', 'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules',
-      'ProjectParameters', 'ProjectModelRegistry', 'ProjectContainerRepositories',
+      'CreateProjectKey', 'CreateProjectKeysAndRepositories', 'ProjectKeysAndRepositories', 'ReadKeysManageAliases', 'ListRepositories',
+      'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules', 'ProjectParameters', 'KeepPlatformParameters', 'ProjectModelRegistry',
+      'ProjectContainerRepositories',
     ]);
     const buckets = statements.find(s => s.Sid === 'ProjectBuckets');
     expect(JSON.stringify(buckets.Resource)).toContain(':s3:::mlops-*');
@@ -159,20 +160,24 @@ describe('ProjectPortfolio with defaults', () => {
           's3:PutBucketVersioning', 's3:GetBucketPublicAccessBlock', 's3:PutBucketPublicAccessBlock', 's3:GetBucketOwnershipControls',
           's3:PutBucketOwnershipControls', 's3:GetBucketTagging', 's3:PutBucketTagging', 's3:GetLifecycleConfiguration',
           's3:PutLifecycleConfiguration', 's3:GetBucketLogging', 's3:PutBucketLogging', 's3:TagResource', 's3:UntagResource'],
-        resources: ['arn:<Partition>:s3:::mlops-*'],
+        resources: ['arn:<Partition>:s3:::mlops-*-<AccountId>-<Region>'],
       },
       CreateProjectKey: { actions: ['kms:CreateKey'], resources: ['*'] },
-      ManageProjectKeys: {
-        actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
-          'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias',
-          'kms:UpdateAlias', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [own('kms', 'key/*'), own('kms', 'alias/mlops/*')],
+      CreateProjectKeysAndRepositories: {
+        actions: ['kms:TagResource', 'codecommit:CreateRepository', 'codecommit:TagResource'],
+        resources: [own('kms', 'key/*'), own('codecommit', '*')],
       },
-      ProjectRepositories: {
-        actions: ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
+      ProjectKeysAndRepositories: {
+        actions: ['kms:PutKeyPolicy', 'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription',
+          'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
           'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName', 'codecommit:TagResource',
           'codecommit:UntagResource', 'codecommit:ListTagsForResource', 'codecommit:CreateCommit'],
-        resources: [own('codecommit', '*')],
+        resources: [own('kms', 'key/*'), own('codecommit', '*')],
+      },
+      ReadKeysManageAliases: {
+        actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListResourceTags', 'kms:EnableKeyRotation',
+          'kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'],
+        resources: [own('kms', 'key/*'), own('kms', 'alias/mlops/*')],
       },
       ListRepositories: { actions: ['codecommit:ListRepositories'], resources: ['*'] },
       ProjectBuilds: {
@@ -195,6 +200,10 @@ describe('ProjectPortfolio with defaults', () => {
           'ssm:RemoveTagsFromResource', 'ssm:ListTagsForResource'],
         resources: [own('ssm', 'parameter/mlops/*')],
       },
+      KeepPlatformParameters: {
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource'],
+        resources: ['code', 'role'].flatMap(segment => [own('ssm', `parameter/mlops/${segment}`), own('ssm', `parameter/mlops/${segment}/*`)]),
+      },
       ProjectModelRegistry: {
         actions: ['sagemaker:CreateModelPackageGroup', 'sagemaker:DeleteModelPackageGroup', 'sagemaker:DescribeModelPackageGroup',
           'sagemaker:PutModelPackageGroupPolicy', 'sagemaker:GetModelPackageGroupPolicy', 'sagemaker:DeleteModelPackageGroupPolicy',
@@ -209,6 +218,22 @@ describe('ProjectPortfolio with defaults', () => {
         resources: [own('ecr', 'repository/mlops-*')],
       },
     });
+  });
+
+  test('the launch role changes only keys and repositories of projects, and never the platform\'s parameters', () => {
+    const bySid = Object.fromEntries(launchRoleStatements(t).map(s => [s.Sid, s]));
+    const onProject = { Null: { 'aws:ResourceTag/sagemaker:project-id': 'false' } };
+    const creatingProject = { Null: { 'aws:RequestTag/sagemaker:project-id': 'false' } };
+    const tagConditions = Object.entries<any>(bySid).filter(([, s]) => s.Condition && !s.Condition.StringEquals).map(([sid, s]) => [sid, s.Condition]);
+    expect(Object.fromEntries(tagConditions)).toEqual({
+      CreateProjectKey: creatingProject,
+      CreateProjectKeysAndRepositories: creatingProject,
+      ProjectKeysAndRepositories: onProject,
+    });
+    expect(bySid.KeepPlatformParameters.Effect).toBe('Deny');
+    // No data actions and no grants on keys.
+    const kms = launchRoleStatements(t).flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('kms:'));
+    expect(kms.filter((a: string) => /Decrypt|Encrypt|GenerateDataKey|CreateGrant/.test(a))).toEqual([]);
   });
 
   test('keeps seed code in a retained, encrypted asset bucket named after account and region', () => {

@@ -229,9 +229,11 @@ function conditionsHold(condition: Json, context: Context): boolean {
   return Object.entries<Json>(condition ?? {}).every(([operator, entries]) =>
     Object.entries<Json>(entries).every(([key, expected]) => {
       const actual = context[key];
-      if (actual === undefined) return false;
+      if (operator === 'Null') return String(expected) === String(actual === undefined);
+      // Without the key in the request, only ...IfExists holds.
+      if (actual === undefined) return operator.endsWith('IfExists');
       const values = list(expected).map(String);
-      switch (operator) {
+      switch (operator.replace(/IfExists$/, '')) {
         case 'StringEquals': case 'ArnEquals': case 'Bool': return values.includes(actual);
         case 'StringLike': case 'ArnLike': return values.some(v => wildcard(v, actual));
         case 'StringNotEquals': return !values.includes(actual);
@@ -295,6 +297,9 @@ const PROJECT_KEY = arn('kms', 'key/{ProjectKey}');
 const SAGEMAKER_PIPELINE = arn('sagemaker', `pipeline/${GROUP}`);
 const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/sagemaker-project-templates/{BuildPipelineSageMakerExecutionRole}`;
 const PASS_TO_SAGEMAKER = { 'iam:PassedToService': 'sagemaker.amazonaws.com' };
+/** The tag SageMaker Pipelines puts on the jobs its steps start: the ARN of the execution. */
+const jobOf = (pipelineArn: string, execution: string = EXECUTION) => ({ 'aws:ResourceTag/sagemaker:pipeline-execution-arn': `${pipelineArn}/execution/${execution}` });
+const OWN_JOB = jobOf(SAGEMAKER_PIPELINE);
 /** Objects CodePipeline stores: `<pipeline name, 20 chars>/<artifact name, 10 chars>/<random>`. */
 const pipelineObject = (pipeline: string, artifact: string) => `arn:aws:s3:::${PIPELINE_BUCKET}/${pipeline.slice(0, 20)}/${artifact.slice(0, 10)}/Xy12AbC`;
 
@@ -372,7 +377,7 @@ function sageMakerExecution(byoc: boolean): Call[] {
     { site: 'PreprocessAbaloneData: CreateProcessingJob', action: 'sagemaker:CreateProcessingJob', resource: arn('sagemaker', `processing-job/${preprocess}`) },
     { site: 'PreprocessAbaloneData: CreateProcessingJob with tags', action: 'sagemaker:AddTags', resource: arn('sagemaker', `processing-job/${preprocess}`) },
     { site: 'PreprocessAbaloneData: job RoleArn (this role)', action: 'iam:PassRole', resource: EXECUTION_ROLE, context: PASS_TO_SAGEMAKER },
-    { site: 'PreprocessAbaloneData: the pipeline watches the job', action: 'sagemaker:DescribeProcessingJob', resource: arn('sagemaker', `processing-job/${preprocess}`) },
+    { site: 'PreprocessAbaloneData: the pipeline watches the job', action: 'sagemaker:DescribeProcessingJob', resource: arn('sagemaker', `processing-job/${preprocess}`), context: OWN_JOB },
     ...pull('PreprocessAbaloneData', images.preprocess),
     { site: 'PreprocessAbaloneData: code input', action: 's3:GetObject', resource: artifactObject(`${CODE_PREFIX}/preprocess.py`) },
     { site: 'PreprocessAbaloneData: code input (SSE-KMS)', action: 'kms:Decrypt', resource: PROJECT_KEY },
@@ -383,7 +388,7 @@ function sageMakerExecution(byoc: boolean): Call[] {
     // TrainAbaloneModel (TrainingStep, Estimator).
     { site: 'TrainAbaloneModel: CreateTrainingJob', action: 'sagemaker:CreateTrainingJob', resource: arn('sagemaker', `training-job/${train}`) },
     { site: 'TrainAbaloneModel: CreateTrainingJob with tags', action: 'sagemaker:AddTags', resource: arn('sagemaker', `training-job/${train}`) },
-    { site: 'TrainAbaloneModel: the pipeline watches the job', action: 'sagemaker:DescribeTrainingJob', resource: arn('sagemaker', `training-job/${train}`) },
+    { site: 'TrainAbaloneModel: the pipeline watches the job', action: 'sagemaker:DescribeTrainingJob', resource: arn('sagemaker', `training-job/${train}`), context: OWN_JOB },
     ...pull('TrainAbaloneModel', images.model),
     { site: 'TrainAbaloneModel: train/validation channels (S3Prefix)', action: 's3:ListBucket', resource: `arn:aws:s3:::${ARTIFACT_BUCKET}` },
     { site: 'TrainAbaloneModel: train/validation channels', action: 's3:GetObject', resource: output('PreprocessAbaloneData', 'train/train.csv') },
@@ -719,5 +724,56 @@ describe('a project whose name holds capitals', () => {
     const other = arn('sagemaker', 'model-package/my-proj-p-other99/1');
     expect(denied(template, template.id('BuildPipelineSageMakerExecutionRole'), [{ site: 'other project', action: 'sagemaker:CreateModelPackage', resource: other }]))
       .toEqual([`sagemaker:CreateModelPackage on ${other} (other project)`]);
+  });
+});
+
+describe.each(Object.entries(BUILT_INS))('built-in %s template: another project\'s jobs, logs and parameters', (_name, { template }) => {
+  // Every project's pipelines name their jobs pipelines-<execution>-<step>-<suffix> and log to
+  // the same two groups; another project of the account has its own pipeline and SSM parameters.
+  const execution = template.id('BuildPipelineSageMakerExecutionRole');
+  const synth = template.id('DeployPipelineSynthProjectRole');
+  const other = arn('sagemaker', 'pipeline/other-proj-p-zzz999');
+  const jobs = [arn('sagemaker', `processing-job/${job('PreprocessAbaloneData')}`), arn('sagemaker', `training-job/${job('TrainAbaloneModel')}`)];
+  const onJobs = (context: Context | undefined): Call[] => jobs.flatMap(resource => {
+    const kind = resource.includes(':processing-job/') ? 'ProcessingJob' : 'TrainingJob';
+    return [`sagemaker:Describe${kind}`, `sagemaker:Stop${kind}`, 'sagemaker:AddTags'].map(action => ({ site: 'a job', action, resource, context }));
+  });
+  const refused = (roleId: string, calls: Call[]) => denied(template, roleId, calls).length;
+
+  test('the SageMaker execution role may watch, stop and tag the jobs of its own pipeline only', () => {
+    expect(refused(execution, onJobs(OWN_JOB))).toBe(0);
+    expect(refused(execution, onJobs(jobOf(other)))).toBe(6);
+    // Nor does a pipeline whose name starts like this one's.
+    expect(refused(execution, onJobs(jobOf(arn('sagemaker', `pipeline/${GROUP}-copy`))))).toBe(6);
+    // A job without the execution tag (not started by a pipeline) cannot be watched or stopped; it
+    // can be tagged only as it is created, when it has no tags yet.
+    expect(denied(template, execution, onJobs(undefined)).map(d => d.split(' ')[0])).toEqual([
+      'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
+    ]);
+  });
+
+  test('the SageMaker execution role writes the logs of pipeline jobs only, in the processing and training job groups', () => {
+    const logs = (group: string, stream?: string) => arn('logs', `log-group:/aws/sagemaker/${group}${stream ? `:log-stream:${stream}` : ''}`);
+    const writes = (group: string, stream: string): Call[] => ['logs:CreateLogStream', 'logs:PutLogEvents'].map(action => ({ site: 'logs', action, resource: logs(group, stream) }));
+    expect(refused(execution, [...writes('ProcessingJobs', 'pipelines-a1b2-step-x/algo-1-1'), ...writes('TrainingJobs', 'pipelines-a1b2-step-y/algo-1-1')])).toBe(0);
+    expect(refused(execution, writes('TrainingJobs', 'churn-training-2024/algo-1-1'))).toBe(2);
+    expect(refused(execution, writes('Endpoints/other-proj-prod', 'AllTraffic/i-0abc'))).toBe(2);
+    expect(refused(execution, [{ site: 'logs', action: 'logs:CreateLogGroup', resource: logs('Endpoints/other-proj-prod') }])).toBe(1);
+  });
+
+  test('the synth build reads its own project\'s parameters, not another project\'s nor the platform\'s', () => {
+    const read = (name: string): Call => ({ site: 'ssm', action: 'ssm:GetParameters', resource: arn('ssm', `parameter${name}`) });
+    expect(refused(synth, [read(`/mlops/${PROJECT_NAME}/prod/account_id`)])).toBe(0);
+    expect(refused(synth, [read('/mlops/other-proj/prod/account_id'), read('/mlops/code/build'), read('/mlops/code/seed_bucket'), read('/mlops/role/lead')])).toBe(4);
+  });
+
+  test('a project named code or role would read the platform\'s parameters, so the template refuses those names', () => {
+    const named = (name: string) => new EvaluatedTemplate(template.json, { ...PARAMETERS, SageMakerProjectName: name });
+    const readsPlatform = (name: string, parameter: string) => denied(named(name), synth, [{ site: 'ssm', action: 'ssm:GetParameters', resource: arn('ssm', `parameter${parameter}`) }]).length === 0;
+    expect(readsPlatform('code', '/mlops/code/build')).toBe(true);
+    expect(readsPlatform('role', '/mlops/role/lead')).toBe(true);
+    const parameter = template.json.Parameters.SageMakerProjectName;
+    const pattern = new RegExp(parameter.AllowedPattern);
+    expect(['code', 'role', PROJECT_NAME].map(name => pattern.test(name))).toEqual([false, false, true]);
   });
 });

@@ -1,12 +1,28 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Lazy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BUCKET_PREFIX, permissionsBoundaryArn, ROLE_PATH } from './names';
+import { IConstruct } from 'constructs';
+import { BUCKET_PREFIX, permissionsBoundaryArn, PROJECT_ID_TAG, reservedParameterSegments, ROLE_PATH } from './names';
 
 export interface LaunchRolePolicyOptions {
   readonly assetBucket: s3.IBucket;
   readonly permissionsBoundaryPolicyName?: string;
+  /** Any construct of the app: the platform's SSM parameters it records are kept from the launch role. */
+  readonly scope: IConstruct;
 }
+
+/**
+ * Resources of a SageMaker project: every project resource carries the tag `sagemaker:project-id`
+ * (the template tags all its resources, and SageMaker tags the provisioned stack, whose tags
+ * CloudFormation passes on). Used on actions on existing resources, whose tags IAM sees.
+ */
+const ON_PROJECT_RESOURCE = { Null: { [`aws:ResourceTag/${PROJECT_ID_TAG}`]: 'false' } };
+
+/**
+ * Requests that create a project resource, or tag one as it is created: CloudFormation passes the
+ * resource's tags (its own and the stack's) in the create call, where IAM sees them as request tags.
+ */
+const CREATING_PROJECT_RESOURCE = { Null: { [`aws:RequestTag/${PROJECT_ID_TAG}`]: 'false' } };
 
 /** The roles the templates create: all under the library's role path. */
 function projectRoleArns(): string {
@@ -131,35 +147,55 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
         // S3's attribute-based access control actions, which CloudFormation calls for tags too.
         's3:TagResource', 's3:UntagResource',
       ],
-      resources: [`arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*`],
+      // S3 authorizes by bucket tags only where a bucket enables attribute-based access control,
+      // which the templates do not: scoped by the names the templates give their buckets,
+      // mlops-[<kind>-]<project id>-<account>-<region>.
+      resources: [`arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*-${Aws.ACCOUNT_ID}-${Aws.REGION}`],
     }),
     new iam.PolicyStatement({
       sid: 'CreateProjectKey',
-      // CreateKey has no resource until the key exists.
+      // CreateKey has no resource until the key exists; the key is created with the project's tags.
       actions: ['kms:CreateKey'],
       resources: ['*'],
+      conditions: CREATING_PROJECT_RESOURCE,
     }),
     new iam.PolicyStatement({
-      sid: 'ManageProjectKeys',
-      actions: [
-        'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
-        'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription',
-        'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags', 'kms:ScheduleKeyDeletion',
-        'kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias',
-        'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey',
-      ],
-      resources: [arn('kms', 'key/*'), arn('kms', 'alias/mlops/*')],
+      sid: 'CreateProjectKeysAndRepositories',
+      // Tags given to CreateKey are authorized as kms:TagResource on the keys of the account and
+      // region; the repository is created, and tagged, with the project's tags.
+      actions: ['kms:TagResource', 'codecommit:CreateRepository', 'codecommit:TagResource'],
+      resources: [arn('kms', 'key/*'), arn('codecommit', '*')],
+      conditions: CREATING_PROJECT_RESOURCE,
     }),
     new iam.PolicyStatement({
-      sid: 'ProjectRepositories',
+      sid: 'ProjectKeysAndRepositories',
+      // What changes a key's policy, state, tags or life, and what deletes, renames, changes, tags
+      // or commits to a repository (the seed code is its first commit): only those of projects.
+      // No KMS data actions (Decrypt, Encrypt, GenerateDataKey) and no grants: no handler of the
+      // templates needs them.
       actions: [
-        'codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:GetRepository',
+        'kms:PutKeyPolicy', 'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription',
+        'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion',
+        'codecommit:DeleteRepository', 'codecommit:GetRepository',
         'codecommit:UpdateRepositoryDescription', 'codecommit:UpdateRepositoryName',
         'codecommit:TagResource', 'codecommit:UntagResource', 'codecommit:ListTagsForResource',
-        // The seed code is the repository's first commit.
         'codecommit:CreateCommit',
       ],
-      resources: [arn('codecommit', '*')],
+      resources: [arn('kms', 'key/*'), arn('codecommit', '*')],
+      conditions: ON_PROJECT_RESOURCE,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadKeysManageAliases',
+      // Unconditioned, as they run right after CreateKey, when KMS may not yet authorize by the new
+      // key's tags (tag changes take up to five minutes to reach KMS authorization): reads of a
+      // key's metadata and policy, turning its rotation on (which weakens no key), and the
+      // project aliases alias/mlops/* (IAM authorizes alias actions on the alias and on the key;
+      // aliases have no tags).
+      actions: [
+        'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListResourceTags', 'kms:EnableKeyRotation',
+        'kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias',
+      ],
+      resources: [arn('kms', 'key/*'), arn('kms', 'alias/mlops/*')],
     }),
     new iam.PolicyStatement({
       sid: 'ListRepositories',
@@ -201,6 +237,17 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       ],
       // The project's stage parameters, and the seed code locations read through {{resolve:ssm:...}}.
       resources: [arn('ssm', 'parameter/mlops/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'KeepPlatformParameters',
+      effect: iam.Effect.DENY,
+      // The platform's own parameters (seed code locations, the portfolio's role, and any other
+      // /mlops/<segment> the app reads outside projects), which no project template writes.
+      actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource'],
+      resources: Lazy.list({
+        produce: () => reservedParameterSegments(options.scope)
+          .flatMap(segment => [arn('ssm', `parameter/mlops/${segment}`), arn('ssm', `parameter/mlops/${segment}/*`)]),
+      }),
     }),
     new iam.PolicyStatement({
       sid: 'ProjectModelRegistry',

@@ -146,7 +146,7 @@ export const PROJECT_ROLE_SUPPRESSIONS: NagSuppression[] = [
     reason: 'Jobs that the SageMaker pipeline\'s steps start, which SageMaker names pipelines-<execution>-<step> at run time; the logs of those jobs.',
     appliesTo: [
       { regex: '/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(processing|training|transform)-job\\/pipelines-\\*$/' },
-      { regex: '/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\\/aws\\/sagemaker\\/\\*$/' },
+      { regex: '/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\\/aws\\/sagemaker\\/(ProcessingJobs|TrainingJobs):(\\*|log-stream:pipelines-\\*)$/' },
     ],
   },
   {
@@ -238,7 +238,7 @@ export function launchRoleSuppressions(): NagSuppression[] {
       reason: 'Each project\'s resources are named after the project name and id entered at launch; the launch role is limited to the resource types, the name prefixes (mlops-, /mlops/, alias/mlops/, the role path /sagemaker-project-templates/) and the account and region that the templates use.',
       appliesTo: [
         { regex: '/^Resource::arn:<AWS::Partition>:(codebuild|codecommit|codepipeline|events|kms|ecr|sagemaker|ssm):<AWS::Region>:<AWS::AccountId>:(project\\/\\*|\\*|rule\\/\\*|key\\/\\*|alias\\/mlops\\/\\*|repository\\/mlops-\\*|model-package-group\\/\\*|parameter\\/mlops\\/\\*)$/' },
-        'Resource::arn:<AWS::Partition>:s3:::mlops-*',
+        'Resource::arn:<AWS::Partition>:s3:::mlops-*-<AWS::AccountId>-<AWS::Region>',
         'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/sagemaker-project-templates/*',
       ],
     },

@@ -1,4 +1,5 @@
 import { Aws, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 
 /** Path every role the library creates gets, so the launch role can pass and manage exactly those. */
 export const ROLE_PATH = '/sagemaker-project-templates/';
@@ -28,6 +29,59 @@ export function validateProjectNameAndId(owner: string, projectName: string, pro
     throw new Error(`${owner}: projectId '${projectId}' is invalid; use 1-16 lowercase letters, digits or hyphens (${PROJECT_ID_PATTERN})`);
   }
 }
+
+/**
+ * First segments of the `/mlops/<segment>/...` SSM parameters the library itself uses: the seed
+ * code locations (`/mlops/code/...`) and the role given access to a portfolio (`/mlops/role/lead`).
+ * A project's own parameters are `/mlops/<project-name>/<stage>/...`, and its builds may read
+ * `/mlops/<project-name>/*`: a project named like one of these would read the platform's.
+ */
+export const RESERVED_PARAMETER_SEGMENTS = ['code', 'role'];
+
+const RESERVED_SEGMENTS = Symbol.for('cdk-sagemaker-project-templates.ReservedParameterSegments');
+
+function reservedSegments(scope: IConstruct): Set<string> {
+  const root = scope.node.root as any;
+  if (!root[RESERVED_SEGMENTS]) {
+    Object.defineProperty(root, RESERVED_SEGMENTS, { value: new Set<string>(RESERVED_PARAMETER_SEGMENTS), enumerable: false });
+  }
+  return root[RESERVED_SEGMENTS];
+}
+
+/**
+ * Record an SSM parameter the app reads or writes outside of projects (seed code locations, the
+ * portfolio's execution role): a literal `/mlops/<segment>` or `/mlops/<segment>/...` name makes
+ * `<segment>` a project name that templates of the same app refuse at launch.
+ */
+export function reserveParameterName(scope: IConstruct, parameterName: string): void {
+  if (Token.isUnresolved(parameterName)) return;
+  const match = /^\/mlops\/([^/]+)(\/|$)/.exec(parameterName);
+  if (match) reservedSegments(scope).add(match[1]);
+}
+
+/** Every reserved segment of the app, sorted: the platform's parameters are `/mlops/<segment>` and below. */
+export function reservedParameterSegments(scope: IConstruct): string[] {
+  return [...reservedSegments(scope)].sort();
+}
+
+/** The project names refused at launch: the reserved segments that are valid project names, sorted. */
+export function reservedProjectNames(scope: IConstruct): string[] {
+  const valid = new RegExp(PROJECT_NAME_PATTERN);
+  return reservedParameterSegments(scope).filter(name => name.length <= 32 && valid.test(name));
+}
+
+/**
+ * `PROJECT_NAME_PATTERN` that also refuses the reserved names (exactly; SSM names are case
+ * sensitive). CloudFormation's patterns are Java regular expressions, which have lookahead.
+ */
+export function projectNamePattern(reserved: string[]): string {
+  if (reserved.length === 0) return PROJECT_NAME_PATTERN;
+  // Project names hold only letters, digits and '-', none of them special outside a character class.
+  return `^(?!(?:${reserved.join('|')})$)${PROJECT_NAME_PATTERN.slice(1)}`;
+}
+
+/** Id of the warning that a portfolio's own launch role works without a permissions boundary. */
+export const NO_PERMISSIONS_BOUNDARY_WARNING = 'cdk-sagemaker-project-templates:noPermissionsBoundary';
 
 /** A customer managed policy name, optionally under a path: `Boundary`, `ml/Boundary`. */
 const POLICY_NAME = /^[\w+=,.@-]{1,128}(\/[\w+=,.@-]{1,128})*$/;

@@ -41,10 +41,15 @@ export interface SageMakerExecutionRoleOptions {
   readonly artifactBucket: s3.IBucket;
   readonly artifactKey: kms.IKey;
   readonly modelPackageGroupName: string;
+  /** The SageMaker pipeline that runs as the role: it may watch, stop and tag that pipeline's jobs only. */
+  readonly pipelineName: string;
   /** The project id, lowercase, that ends the names of the project's SageMaker resources. */
   readonly projectId?: string;
   readonly ecrRepository?: ecr.IRepository;
 }
+
+/** The tag SageMaker Pipelines puts on every job a step starts: the ARN of the pipeline execution. */
+export const PIPELINE_EXECUTION_TAG = 'sagemaker:pipeline-execution-arn';
 
 /**
  * The role a SageMaker pipeline, and the jobs it starts, run as: the jobs its steps create
@@ -60,20 +65,27 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
 
   grantArtifactReadWrite(role, options.artifactBucket, options.artifactKey);
 
-  // Pipeline steps name their jobs `pipelines-<execution id>-<step>-<suffix>`.
+  // Pipeline steps name their jobs `pipelines-<execution id>-<step>-<suffix>`, a name every
+  // project's pipelines share; SageMaker tags each job with the execution that started it, whose
+  // ARN names the pipeline: what the role may do to existing jobs is limited to its pipeline's.
   const jobArns = ['processing-job', 'training-job'].map(type => sageMakerArn(scope, type, 'pipelines-*'));
+  const ownExecutions = sageMakerNameVariants(options.pipelineName, options.projectId)
+    .map(name => sageMakerArn(scope, 'pipeline', `${name}/execution/*`));
   role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: [
-      'sagemaker:CreateProcessingJob',
-      'sagemaker:DescribeProcessingJob',
-      'sagemaker:StopProcessingJob',
-      'sagemaker:CreateTrainingJob',
-      'sagemaker:DescribeTrainingJob',
-      'sagemaker:StopTrainingJob',
-      // Creating a resource with tags is authorized as AddTags too.
-      'sagemaker:AddTags',
-    ],
+    actions: ['sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob'],
     resources: jobArns,
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+    resources: jobArns,
+    conditions: { StringLike: { [`aws:ResourceTag/${PIPELINE_EXECUTION_TAG}`]: ownExecutions } },
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    // Creating a job with tags is authorized as AddTags too, before the job has tags; a job that
+    // has the execution tag must be one of this pipeline's.
+    actions: ['sagemaker:AddTags'],
+    resources: jobArns,
+    conditions: { StringLikeIfExists: { [`aws:ResourceTag/${PIPELINE_EXECUTION_TAG}`]: ownExecutions } },
   }));
 
   const { groups, packages } = modelPackageArns(scope, options.modelPackageGroupName, options.projectId);
@@ -86,9 +98,18 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
     resources: packages,
   }));
 
+  // Processing and training jobs log to one group per job type, a stream per instance named
+  // `<job name>/<host>`. Log writes cannot be scoped by tag: the role writes streams of jobs
+  // named pipelines-* in those two groups only.
+  const logGroups = ['ProcessingJobs', 'TrainingJobs']
+    .map(group => stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `/aws/sagemaker/${group}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }));
   role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-    resources: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
+    resources: logGroups.flatMap(group => [group, `${group}:*`]),
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resources: logGroups.map(group => `${group}:log-stream:pipelines-*`),
   }));
 
   // SageMaker's own images live in AWS-owned accounts that differ by region, so the account
