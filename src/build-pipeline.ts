@@ -148,9 +148,10 @@ export interface BuildPipelineProps extends BuildPipelineOptions {
   /**
    * The role the SageMaker pipeline and its jobs run as.
    *
-   * @default - a new role that may run processing and training jobs named `pipelines-*`,
-   * register model packages in the project's group, read and write the artifact bucket,
-   * write `/aws/sagemaker/*` logs and pull SageMaker's images (and `ecrRepository`'s)
+   * @default - a new role that may run processing and training jobs named `pipelines-*` (and
+   * watch, stop and tag those its own SageMaker pipeline started), register model packages in the
+   * project's group, read and write the artifact bucket, write the logs of `pipelines-*` jobs and
+   * pull SageMaker's images (and `ecrRepository`'s)
    */
   readonly sageMakerExecutionRole?: iam.IRole;
 
