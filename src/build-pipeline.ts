@@ -8,17 +8,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { limitPipelineStages, validateBuildTimeout, validateEnvironmentVariableNames, validateRemovalPolicy } from './private/input-checks';
 import { ProjectNagSuppressions } from './private/nag-suppressions';
 import { validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
   plainTextEnvironment,
   validateBranchName,
+  validateModelPackageGroupName,
   validatePhysicalName,
   validatePipelineName,
   validateRepositoryName,
 } from './private/pipeline-common';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
+import { checkQuotas } from './private/quotas';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -234,6 +237,10 @@ export class BuildPipeline extends Construct {
     this.sageMakerPipelineName = props.sageMakerPipelineName ?? `${props.projectName}-${props.projectId}`;
     validatePhysicalName(owner, 'sageMakerPipelineName', this.sageMakerPipelineName, 256, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
       "letters and digits, with single or repeated '-' between them");
+    validateModelPackageGroupName(owner, props.modelPackageGroupName);
+    validateRemovalPolicy(owner, 'repositoryRemovalPolicy', props.repositoryRemovalPolicy);
+    validateBuildTimeout(owner, props.timeout);
+    validateEnvironmentVariableNames(owner, props.environmentVariables);
     const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
 
     this.repositoryName = repositoryName;
@@ -308,6 +315,8 @@ export class BuildPipeline extends Construct {
       restartExecutionOnUpdate: false,
     });
 
+    limitPipelineStages(owner, this.pipeline);
+    checkQuotas(this, owner);
     this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
     if (source.dependable) this.pipeline.node.addDependency(source.dependable);
 

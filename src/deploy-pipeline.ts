@@ -14,7 +14,6 @@ import { DeploymentStage } from './deployment-stage';
 import { organizationCondition, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
 import { limitPipelineStages, validateEnvironmentVariableNames, validateRemovalPolicy } from './private/input-checks';
 import { ProjectNagSuppressions } from './private/nag-suppressions';
-import { checkQuotas } from './private/quotas';
 import { reservedProjectNames, validateProjectNameAndId } from './private/names';
 import {
   artifactKeyOf,
@@ -34,6 +33,7 @@ import {
   validateSkipChecks,
 } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
+import { checkQuotas } from './private/quotas';
 import { keepDistinct, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';

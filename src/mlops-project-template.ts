@@ -384,7 +384,10 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     }
 
     if (removalPolicy === RemovalPolicy.DESTROY) {
-      for (const resource of [this.projectKey, this.accessLogsBucket, this.artifactBucket, this.pipelineArtifactBucket, this.modelPackageGroup, this.containerRepository]) {
+      const stateful = [
+        this.projectKey, this.accessLogsBucket, this.artifactBucket, this.pipelineArtifactBucket, this.modelPackageGroup, this.containerRepository,
+      ];
+      for (const resource of stateful) {
         if (resource) retainOnReplacement(resource);
       }
       Annotations.of(this).addWarningV2('cdk-sagemaker-project-templates:destroyNeedsEmptyResources',
@@ -512,7 +515,9 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
  * Throw on template properties that CloudFormation, Service Catalog or a second project would
  * refuse only at deploy time.
  */
-function validateTemplateProps(owner: string, productName: string, description: string, props: MLOpsProjectTemplateProps, rendered: (value: string) => string): void {
+function validateTemplateProps(
+  owner: string, productName: string, description: string, props: MLOpsProjectTemplateProps, rendered: (value: string) => string,
+): void {
   validateRemovalPolicy(owner, 'removalPolicy', props.removalPolicy);
   validateLength(owner, 'productName', productName, 1, 100);
   validateLength(owner, 'description', description, 0, 8191);

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
 import { CdkHelperFunctions } from './private/cdk-helper-functions';
 import { usesGitProvider } from './private/git-provider-resources';
+import { validateLength, validateSsmParameterName } from './private/input-checks';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import {
   addNagSuppressions,
@@ -17,6 +18,7 @@ import {
 } from './private/nag-suppressions';
 import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, reserveParameterName, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
+import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
 import { libraryVersion } from './private/version';
 
@@ -228,8 +230,14 @@ export interface AddTemplateOptions {
   readonly snapshotDirectory?: string;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * The support email addresses aws-cdk-lib's `CloudFormationProduct` accepts (its own check):
+ * a top-level domain of 2-4 letters, so `.company` or `.technology` addresses are refused.
+ */
+const EMAIL = /^[\w\d.%+\-]+@[a-z\d.\-]+\.[a-z]{2,4}$/i;
 const ACCOUNT = /^\d{12}$/;
+/** Marks a template with the portfolio it was added to. */
+const TEMPLATE_PORTFOLIO = Symbol.for('cdk-sagemaker-project-templates.TemplatePortfolio');
 const ORGANIZATION_NODE = /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/;
 
 /**
@@ -272,6 +280,8 @@ export class ProjectPortfolio extends Construct {
         throw new Error(`ProjectPortfolio ${id}: shareWithAccounts contains '${account}', which is not an AWS account id; use exactly 12 digits`);
       }
     }
+    validatePortfolioProps(`ProjectPortfolio ${id}`, stack, props);
+    checkQuotas(this, `ProjectPortfolio ${id}`);
 
     this.portfolio = new servicecatalog.Portfolio(this, 'Portfolio', {
       displayName: props.displayName ?? 'SageMaker Organization Templates',
@@ -359,6 +369,7 @@ export class ProjectPortfolio extends Construct {
       throw new Error(`ProjectPortfolio.addTemplate(${id}): the template is already a product of this portfolio, as version '${this.addedTemplates.get(template)}'; add each template once, and give a changed template a new versionName`);
     }
     validateProductOptions(id, options);
+    this.validateTemplateHome(template);
     const versionName = options.versionName ?? `v${libraryVersion()}`;
     this.addedTemplates.set(template, versionName);
     const directory = options.snapshotDirectory ?? 'product-stack-snapshots';
@@ -397,6 +408,23 @@ export class ProjectPortfolio extends Construct {
   }
 
   /**
+   * A template belongs to one portfolio: its seed code is in that portfolio's asset bucket,
+   * which only that portfolio's launch role (and accounts) may read.
+   */
+  private validateTemplateHome(template: MLOpsProjectTemplate): void {
+    const owner = `ProjectPortfolio.addTemplate(${template.node.id})`;
+    const home: ProjectPortfolio | undefined = (template as any)[TEMPLATE_PORTFOLIO];
+    if (home !== undefined && home !== this) {
+      throw new Error(`${owner}: the template is already a product of portfolio '${home.node.path}', whose asset bucket holds its seed code, which this portfolio's launch role cannot read; create another template inside this portfolio (new ${template.constructor.name}(portfolio, ...)) and add that`);
+    }
+    const assetBucket: s3.IBucket | undefined = (template as any).assetBucket;
+    if (assetBucket !== undefined && assetBucket !== this.assetBucket) {
+      throw new Error(`${owner}: the template keeps its seed code in bucket '${assetBucket.node.path}', not in this portfolio's asset bucket, which is the only one its launch role may read; create the template inside this portfolio, or pass assetBucket: portfolio.assetBucket`);
+    }
+    Object.defineProperty(template, TEMPLATE_PORTFOLIO, { value: this, enumerable: false, configurable: true });
+  }
+
+  /**
    * CloudFormation has no resource for sharing with organizational units: the share is made
    * and removed with Service Catalog's API when the stack is deployed and deleted.
    */
@@ -405,11 +433,11 @@ export class ProjectPortfolio extends Construct {
     if (nodes.length === 0) return;
     for (const node of nodes) {
       if (!Token.isUnresolved(node) && !ORGANIZATION_NODE.test(node)) {
-        throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits contains '${node}', which is neither an organizational unit id (ou-xxxx-xxxxxxxx) nor a root id (r-xxxx)`);
+        throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits contains '${node}', which is neither an organizational unit id nor a root id; use ou-xxxx-xxxxxxxx or r-xxxx`);
       }
     }
     if (!props.organizationId) {
-      throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits needs organizationId (o-...), so that the accounts it shares with may read the templates' seed code`);
+      throw new Error(`ProjectPortfolio ${id}: shareWithOrganizationalUnits needs organizationId (o-...), so that the accounts it shares with may read the templates' seed code; give the id of your organization`);
     }
     if (!Token.isUnresolved(props.organizationId) && !/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) {
       throw new Error(`ProjectPortfolio ${id}: organizationId '${props.organizationId}' is not an organization id; use the form o-xxxxxxxxxx`);
@@ -540,9 +568,58 @@ function assetBucketName(portfolio: ProjectPortfolio, stack: Stack, given?: stri
   return isFirstPortfolio(portfolio, stack) ? name : `${name}-${Names.uniqueId(portfolio).slice(-8).toLowerCase()}`.slice(0, 63);
 }
 
+/** Throw on portfolio properties that Service Catalog, SSM or IAM would refuse only at deploy time. */
+function validatePortfolioProps(owner: string, stack: Stack, props: ProjectPortfolioProps): void {
+  const accounts = props.shareWithAccounts ?? [];
+  accounts.forEach((account, index) => {
+    if (Token.isUnresolved(account)) return;
+    if (accounts.indexOf(account) !== index) {
+      throw new Error(`${owner}: shareWithAccounts lists '${account}' twice; list each account once`);
+    }
+    if (!Token.isUnresolved(stack.account) && account === stack.account) {
+      throw new Error(`${owner}: shareWithAccounts lists '${account}', the account the portfolio is in, which Service Catalog cannot share with; leave it out (its principals get access through roles, users, groups or principalArns)`);
+    }
+  });
+  if (props.executionRoleParameterName !== undefined) {
+    validateSsmParameterName(owner, 'executionRoleParameterName', props.executionRoleParameterName);
+  }
+  (props.principalArns ?? []).forEach((arn, index) => {
+    if (!Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:iam::\d{12}:(role|user|group)\/([\w+=,.@-]+\/)*[\w+=,.@-]+$/.test(arn)) {
+      throw new Error(`${owner}: principalArns[${index}] '${arn}' is not the ARN of an IAM role, user or group; use arn:aws:iam::<account>:role/<name> (no wildcards: Service Catalog matches IAM principals exactly)`);
+    }
+  });
+  if (props.launchRoleName !== undefined && !Token.isUnresolved(props.launchRoleName) && !/^[\w+=,.@-]{1,64}$/.test(props.launchRoleName)) {
+    throw new Error(`${owner}: launchRoleName '${props.launchRoleName}' is not an IAM role name; use 1-64 letters, digits or +=,.@_-`);
+  }
+  validateLength(owner, 'displayName', props.displayName, 1, 100);
+  validateLength(owner, 'description', props.description, 0, 2000);
+  for (const [key, values] of Object.entries(props.tagOptions ?? {})) {
+    validateLength(owner, 'tagOptions key', key, 1, 128);
+    if (values.length === 0) {
+      throw new Error(`${owner}: tagOptions '${key}' has no values; list the values a project may choose for it, or leave the key out`);
+    }
+    values.forEach(value => validateLength(owner, `tagOptions '${key}' value`, value, 1, 256));
+  }
+}
+
 function validateProductOptions(id: string, options: AddTemplateOptions): void {
   if (options.supportEmail !== undefined && !Token.isUnresolved(options.supportEmail) && !EMAIL.test(options.supportEmail)) {
-    throw new Error(`ProjectPortfolio.addTemplate(${id}): supportEmail '${options.supportEmail}' is not an email address; use the form name@example.com`);
+    throw new Error(`ProjectPortfolio.addTemplate(${id}): supportEmail '${options.supportEmail}' is not an email address; use the form name@example.com: letters, digits or . % + - _ before '@', and a domain whose top-level domain has 2-4 letters (aws-cdk-lib's CloudFormationProduct refuses others, such as .company)`);
+  }
+  const owner = `ProjectPortfolio.addTemplate(${id})`;
+  validateLength(owner, 'productName', options.productName, 1, 100);
+  validateLength(owner, 'owner', options.owner, 1, 8191);
+  validateLength(owner, 'description', options.description, 1, 8191);
+  validateLength(owner, 'distributor', options.distributor, 0, 8191);
+  validateLength(owner, 'supportDescription', options.supportDescription, 0, 8191);
+  validateLength(owner, 'versionDescription', options.versionDescription, 0, 8191);
+  if (options.snapshotDirectory !== undefined) {
+    if (options.snapshotDirectory.trim().length === 0) {
+      throw new Error(`${owner}: snapshotDirectory '${options.snapshotDirectory}' is empty; give the folder that keeps the snapshots of earlier versions (commit it), or leave it out for 'product-stack-snapshots'`);
+    }
+    if (fs.existsSync(options.snapshotDirectory) && !fs.statSync(options.snapshotDirectory).isDirectory()) {
+      throw new Error(`${owner}: snapshotDirectory '${options.snapshotDirectory}' is a file; give a folder for the snapshots of earlier versions`);
+    }
   }
   if (options.supportUrl !== undefined && !Token.isUnresolved(options.supportUrl) && !/^https?:\/\/\S+$/.test(options.supportUrl)) {
     throw new Error(`ProjectPortfolio.addTemplate(${id}): supportUrl '${options.supportUrl}' is not a URL; use an http:// or https:// address`);

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { validateSsmParameterName } from './private/input-checks';
 import { reserveParameterName } from './private/names';
 
 /**
@@ -115,6 +116,9 @@ export class SeedCodeAsset extends Construct {
    * A seed code asset made from one of the apps bundled in this package.
    */
   public static fromBundledApp(scope: Construct, id: string, app: BundledSeedApp, options: SeedCodeAssetOptions = {}): SeedCodeAsset {
+    if (!Object.values(BundledSeedApp).includes(app)) {
+      throw new Error(`SeedCodeAsset.fromBundledApp(${id}): app '${app}' is not a bundled app; use one of ${Object.values(BundledSeedApp).join(', ')}, or new SeedCodeAsset(scope, id, { path }) for a folder of your own`);
+    }
     const asset = new SeedCodeAsset(scope, id, { ...options, path: SeedCodeAsset.bundledAppPath(app) });
     asset.bundledApp = app;
     return asset;
@@ -137,8 +141,12 @@ export class SeedCodeAsset extends Construct {
   constructor(scope: Construct, id: string, props: SeedCodeAssetProps) {
     super(scope, id);
     const exclude = [...(props.defaultExcludes === false ? [] : DEFAULT_SEED_CODE_EXCLUDES), ...(props.exclude ?? [])];
+    if (props.path.trim().length === 0) {
+      throw new Error(`SeedCodeAsset ${this.node.path}: path '${props.path}' is empty, which would zip the folder the app runs in; give the folder of starter code`);
+    }
     this.sourcePath = path.resolve(props.path);
     assertSeedFolder(this.sourcePath, exclude);
+    assertSafeSeedFolder(`SeedCodeAsset ${this.node.path}`, this.sourcePath, exclude);
 
     this.asset = new s3assets.Asset(this, 'Asset', {
       path: this.sourcePath,
@@ -178,9 +186,10 @@ export class SeedCodeAsset extends Construct {
     const objectKeyParameterName = parameters.objectKeyParameterName
       ?? (this.bundledApp ? DEFAULT_OBJECT_KEY_PARAMETERS[this.bundledApp] : undefined);
     if (!objectKeyParameterName) {
-      throw new Error(`SeedCodeAsset ${this.node.path}: objectKeyParameterName is required to publish the location of '${this.sourcePath}' (it has a default only for the bundled apps: ${Object.values(BundledSeedApp).join(', ')})`);
+      throw new Error(`SeedCodeAsset ${this.node.path}: objectKeyParameterName is required to publish the location of '${this.sourcePath}' (it has a default only for the bundled apps: ${Object.values(BundledSeedApp).join(', ')}); give one, such as '/mlops/code/my_seed'`);
     }
     const bucketParameterName = parameters.bucketParameterName ?? '/mlops/code/seed_bucket';
+    validatePublishedNames(this, bucketParameterName, objectKeyParameterName);
     // Platform parameters: a project named after their first segment under /mlops/ would read them.
     reserveParameterName(this, bucketParameterName);
     reserveParameterName(this, objectKeyParameterName);
@@ -256,7 +265,7 @@ function assertSeedFolder(folder: string, exclude: string[]): void {
   }
   const ignore = IgnoreStrategy.fromCopyOptions({ exclude }, folder);
   if (!hasIncludedFile(folder, ignore)) {
-    throw new Error(`SeedCodeAsset: folder '${folder}' is empty (after excluding ${exclude.join(', ') || 'nothing'}); a repository cannot start from no files`);
+    throw new Error(`SeedCodeAsset: path '${folder}' is an empty folder (after excluding ${exclude.join(', ') || 'nothing'}); a repository cannot start from no files; add the starter code, or exclude less`);
   }
 }
 
@@ -268,4 +277,92 @@ function hasIncludedFile(dir: string, ignore: IgnoreStrategy): boolean {
     if (entry.isDirectory() && hasIncludedFile(full, ignore)) return true;
   }
   return false;
+}
+
+/** Marks a stack with the SSM parameter names its seed code assets publish, and which asset publishes each. */
+const PUBLISHED_NAMES = Symbol.for('cdk-sagemaker-project-templates.PublishedSeedCodeNames');
+
+/**
+ * Throw unless the names are SSM parameter names this asset may create: valid, not reserved by
+ * SSM, distinct, and not published by another asset of the stack (SSM holds one value per name,
+ * so the second parameter would fail at deploy time), nor by this asset before.
+ */
+function validatePublishedNames(asset: SeedCodeAsset, bucketParameterName: string, objectKeyParameterName: string): void {
+  const owner = `SeedCodeAsset ${asset.node.path}`;
+  validateSsmParameterName(owner, 'bucketParameterName', bucketParameterName, true);
+  validateSsmParameterName(owner, 'objectKeyParameterName', objectKeyParameterName, true);
+  if (asset.node.tryFindChild('ObjectKeyParameter')) {
+    throw new Error(`${owner}: publishLocation() was called before, and an asset publishes its location once; call it once, with the parameter names you want`);
+  }
+  if (bucketParameterName === objectKeyParameterName) {
+    throw new Error(`${owner}: objectKeyParameterName '${objectKeyParameterName}' is also the bucketParameterName; an SSM parameter holds one value: give the object key a name of its own`);
+  }
+  const stack = Stack.of(asset);
+  const published: Map<string, string> = (stack as any)[PUBLISHED_NAMES] ?? new Map<string, string>();
+  if (!(stack as any)[PUBLISHED_NAMES]) Object.defineProperty(stack, PUBLISHED_NAMES, { value: published, enumerable: false });
+  const other = published.get(objectKeyParameterName);
+  if (other !== undefined) {
+    throw new Error(`${owner}: objectKeyParameterName '${objectKeyParameterName}' is ${other === 'bucket' ? 'the name of the seed code bucket parameter' : `already published by '${other}'`}; an SSM parameter holds one value: give each asset a name of its own`);
+  }
+  if (published.has(bucketParameterName) && published.get(bucketParameterName) !== 'bucket') {
+    throw new Error(`${owner}: bucketParameterName '${bucketParameterName}' is already the object key parameter of '${published.get(bucketParameterName)}'; give the bucket parameter a name of its own`);
+  }
+  published.set(objectKeyParameterName, asset.node.path);
+  published.set(bucketParameterName, 'bucket');
+}
+
+/**
+ * Throw if zipping the folder would put into every project's repository what does not belong
+ * there: the app itself (the folder is the one the app runs in, or holds it), git's own data
+ * (`.git`, with its history and remote credentials), or anything reached through a symbolic
+ * link that points outside the folder (the archive holds the target's content, such as a
+ * private key); also a link whose target is missing, or that loops.
+ */
+function assertSafeSeedFolder(owner: string, folder: string, exclude: string[]): void {
+  const root = fs.realpathSync(folder);
+  const cwd = fs.realpathSync(process.cwd());
+  if (isInside(root, cwd)) {
+    throw new Error(`${owner}: path '${folder}' is the folder the app runs in, or holds it, so the archive would hold the app itself (its source, cdk.out, local settings); give a folder that holds only the starter code`);
+  }
+  const ignore = IgnoreStrategy.fromCopyOptions({ exclude }, folder);
+  const visited = new Set<string>([root]);
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (ignore.ignores(full)) continue;
+      const shown = path.relative(folder, full);
+      if (entry.name === '.git') {
+        throw new Error(`${owner}: path '${folder}' holds '${shown}', which would be in the archive (defaultExcludes is off, or an exclude pattern brings it back), with the repository's history and remote credentials; leave '.git' excluded`);
+      }
+      if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = fs.realpathSync(full);
+        } catch {
+          throw new Error(`${owner}: path '${folder}' holds symbolic link '${shown}', which points to '${fs.readlinkSync(full)}', which does not exist; remove the link, or exclude it`);
+        }
+        if (!isInside(root, target)) {
+          throw new Error(`${owner}: path '${folder}' holds symbolic link '${shown}', which points to '${target}', outside the seed folder, whose content would land in every project's repository; copy what the starter code needs into the folder, or exclude the link`);
+        }
+        if (fs.statSync(target).isDirectory()) {
+          if (isInside(target, path.join(fs.realpathSync(dir), entry.name))) {
+            throw new Error(`${owner}: path '${folder}' holds symbolic link '${shown}', which points to '${path.relative(root, target) || '.'}', a folder that holds the link, so the archive would never end; remove the link, or exclude it`);
+          }
+          if (!visited.has(target)) {
+            visited.add(target);
+            walk(full);
+          }
+        }
+      } else if (entry.isDirectory()) {
+        walk(full);
+      }
+    }
+  };
+  walk(folder);
+}
+
+/** Whether `child` is `parent` or lies under it. */
+function isInside(parent: string, child: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (relative.split(path.sep)[0] !== '..' && !path.isAbsolute(relative));
 }

@@ -1,7 +1,8 @@
-import { CfnDynamicReference, CfnDynamicReferenceService, Names, Stack } from 'aws-cdk-lib';
+import { CfnDynamicReference, CfnDynamicReferenceService, Names, Stack, Token } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { validateS3BucketName, validateSsmParameterName } from './private/input-checks';
 import { reserveParameterName } from './private/names';
 import { BundledSeedApp, SeedCodeAsset, SeedCodeAssetOptions } from './seed-code-asset';
 
@@ -34,6 +35,9 @@ export abstract class SeedCode {
    * A folder of your own, zipped as an asset of the stack that uses it.
    */
   public static fromDirectory(directory: string, options: SeedCodeAssetOptions = {}): SeedCode {
+    if (directory.trim().length === 0) {
+      throw new Error(`SeedCode.fromDirectory: directory '${directory}' is empty, which would zip the folder the app runs in; give the folder of starter code`);
+    }
     return new AssetSeedCode(undefined, scope => new SeedCodeAsset(scope, 'Asset', { ...options, path: directory }));
   }
 
@@ -48,6 +52,10 @@ export abstract class SeedCode {
    * An archive already in S3.
    */
   public static fromBucket(bucketName: string, objectKey: string): SeedCode {
+    validateS3BucketName('SeedCode.fromBucket', 'bucketName', bucketName);
+    if (!Token.isUnresolved(objectKey) && (objectKey.trim().length === 0 || objectKey.startsWith('/') || objectKey.length > 1024)) {
+      throw new Error(`SeedCode.fromBucket: objectKey '${objectKey}' is not the key of a zip archive in bucket '${bucketName}'; use the key without a leading '/', at most 1024 characters, such as 'seed/build_app.zip'`);
+    }
     return new StaticSeedCode(bucketName, objectKey);
   }
 
@@ -59,6 +67,11 @@ export abstract class SeedCode {
    * @param bucketParameterName e.g. `/mlops/code/seed_bucket`
    */
   public static fromSsmParameters(objectKeyParameterName: string, bucketParameterName: string = '/mlops/code/seed_bucket'): SeedCode {
+    validateSsmParameterName('SeedCode.fromSsmParameters', 'objectKeyParameterName', objectKeyParameterName);
+    validateSsmParameterName('SeedCode.fromSsmParameters', 'bucketParameterName', bucketParameterName);
+    if (objectKeyParameterName === bucketParameterName) {
+      throw new Error(`SeedCode.fromSsmParameters: objectKeyParameterName '${objectKeyParameterName}' is also the bucketParameterName; the bucket and the object key are two parameters: give the names publishLocation() used`);
+    }
     return new SsmSeedCode(bucketParameterName, objectKeyParameterName);
   }
 

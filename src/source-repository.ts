@@ -6,7 +6,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { CONNECTION_ARN_PATTERN, createGitRepository, markGitProviderUse, OWNER_PATTERN } from './private/git-provider-resources';
+import { partitionOf, validateKnownRegion, validateRemovalPolicy } from './private/input-checks';
 import { createSeededRepository } from './private/pipeline-common';
+import { knownRegion } from './private/stages';
 import { SeedCode } from './seed-code';
 
 /**
@@ -229,6 +231,9 @@ class CodeConnectionSource extends SourceRepository {
     this.provider = props.provider ?? GitProvider.GITHUB;
     this.createRepository = props.createRepository ?? this.provider !== GitProvider.BITBUCKET;
     const owner = 'SourceRepository.codeConnection';
+    if (!Object.values(GitProvider).includes(this.provider)) {
+      throw new Error(`${owner}: provider '${this.provider}' is not a git provider; use GitProvider.GITHUB, GITHUB_ENTERPRISE, GITLAB or BITBUCKET`);
+    }
     if (this.createRepository && !HANDLER_PROVIDER[this.provider]) {
       throw new Error(`${owner}: creating repositories on ${this.provider} is not supported; create them yourself and set createRepository: false`);
     }
@@ -239,7 +244,7 @@ class CodeConnectionSource extends SourceRepository {
       throw new Error(`${owner}: give tokenSecret or tokenSecretArn, not both`);
     }
     if (this.createRepository && this.provider === GitProvider.GITHUB_ENTERPRISE && !props.apiUrl) {
-      throw new Error(`${owner}: GitHub Enterprise Server needs apiUrl to create repositories, e.g. https://github.example.com/api/v3`);
+      throw new Error(`${owner}: GitHub Enterprise Server needs apiUrl to create repositories; give its API's base address, e.g. https://github.example.com/api/v3`);
     }
     if (props.apiUrl !== undefined && !Token.isUnresolved(props.apiUrl) && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.apiUrl)) {
       throw new Error(`${owner}: apiUrl '${props.apiUrl}' is not a URL; use the API's base address, e.g. https://github.example.com/api/v3`);
@@ -255,10 +260,12 @@ class CodeConnectionSource extends SourceRepository {
     if (literal(props.owner) && (props.owner.length > 255 || !new RegExp(OWNER_PATTERN).test(props.owner))) {
       throw new Error(`${owner}: owner '${props.owner}' is not a user, organization, group or workspace name; use letters, digits, '.', '_', '-' (and '/' between GitLab subgroups)`);
     }
+    validateConnectionSourceProps(owner, this.provider, this.createRepository, props);
   }
 
   public bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig {
     const stack = Stack.of(scope);
+    validateConnectionRegion('SourceRepository.codeConnection', this.props.connectionArn, scope);
     // The portfolio's launch role gets the permissions to pass the connection.
     markGitProviderUse(stack);
     const connectionArn = this.props.connectionArn ?? parameter(stack, 'GitConnectionArn', {
@@ -357,6 +364,54 @@ class PipelineRoleAssumedConnectionAction extends actions.CodeStarConnectionsSou
     }
     this.pipelineRole = stage.pipeline.role;
     return super.bound(scope, stage, options);
+  }
+}
+
+/** A complete secret ARN: the secret's name, then '-' and the 6 characters Secrets Manager adds. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+
+/** What the other checks of `codeConnection` leave: unused settings, the token's ARN, the owner's form, the removal policy. */
+function validateConnectionSourceProps(owner: string, provider: GitProvider, createRepository: boolean, props: CodeConnectionSourceProps): void {
+  const literal = (value?: string): value is string => value !== undefined && !Token.isUnresolved(value);
+  if (!createRepository) {
+    const unused = (['tokenSecret', 'tokenSecretArn', 'apiUrl'] as const).filter(name => props[name] !== undefined);
+    if (unused.length > 0) {
+      throw new Error(`${owner}: ${unused.join(' and ')} ${unused.length === 1 ? 'is' : 'are'} given but createRepository is false, so nothing would use ${unused.length === 1 ? 'it' : 'them'}; leave ${unused.length === 1 ? 'it' : 'them'} out, or set createRepository: true`);
+    }
+  }
+  if (literal(props.tokenSecretArn) && !SECRET_ARN.test(props.tokenSecretArn)) {
+    throw new Error(`${owner}: tokenSecretArn '${props.tokenSecretArn}' is not the complete ARN of a Secrets Manager secret (IAM matches the complete ARN, with the '-' and 6 characters Secrets Manager adds to the name); use arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, or tokenSecret with Secret.fromSecretNameV2`);
+  }
+  if (literal(props.apiUrl)) {
+    if (/^https?:\/\/[^/]*@/.test(props.apiUrl)) {
+      throw new Error(`${owner}: apiUrl '${props.apiUrl.replace(/\/\/[^/]*@/, '//***@')}' holds credentials, which would be written into the template; use the address alone, the token comes from tokenSecret`);
+    }
+    if (provider === GitProvider.GITHUB && !/^https:\/\/api\.github\.com\/?$/.test(props.apiUrl)) {
+      throw new Error(`${owner}: apiUrl '${props.apiUrl}' is given for GitProvider.GITHUB, which is always https://api.github.com, so the token would go to another host; use GitProvider.GITHUB_ENTERPRISE for a GitHub Enterprise Server, or leave apiUrl out`);
+    }
+  }
+  if (literal(props.owner) && props.owner.includes('/') && provider !== GitProvider.GITLAB) {
+    throw new Error(`${owner}: owner '${props.owner}' holds '/', which only GitLab subgroups have; use the ${provider} user, organization or workspace name alone`);
+  }
+  validateRemovalPolicy(owner, 'removalPolicy', props.removalPolicy);
+}
+
+/**
+ * Throw unless a literal connection ARN names a region aws-cdk-lib knows, of the partition it
+ * says, and (when synthesis knows it) the region the pipeline is created in: CodePipeline uses
+ * connections of its own region only.
+ */
+function validateConnectionRegion(owner: string, connectionArn: string | undefined, scope: Construct): void {
+  if (connectionArn === undefined || Token.isUnresolved(connectionArn)) return;
+  const [, partition, , region] = connectionArn.split(':');
+  validateKnownRegion(owner, `connectionArn '${connectionArn}': region`, region);
+  const expected = partitionOf(region);
+  if (expected !== undefined && partition !== expected) {
+    throw new Error(`${owner}: connectionArn '${connectionArn}' is in partition '${partition}', but region ${region} is in '${expected}'; use arn:${expected}:codeconnections:${region}:...`);
+  }
+  const projectRegion = knownRegion(scope);
+  if (projectRegion !== undefined && region !== projectRegion) {
+    throw new Error(`${owner}: connectionArn '${connectionArn}' is a connection of region ${region}, but the pipeline is created in ${projectRegion}, and CodePipeline uses connections of its own region only; create a connection in ${projectRegion} and use its ARN`);
   }
 }
 

@@ -96,9 +96,9 @@ describe('SeedCodeAsset', () => {
 
   test('an empty folder, or one with only excluded files, is an error naming the path', () => {
     const empty = emptyFolder();
-    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: empty })).toThrow(`folder '${empty}' is empty`);
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: empty })).toThrow(`path '${empty}' is an empty folder`);
     const onlyExcluded = folderWith({ '__pycache__/a.pyc': 'x', '.DS_Store': 'x' });
-    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: onlyExcluded })).toThrow(`folder '${onlyExcluded}' is empty`);
+    expect(() => new SeedCodeAsset(newStack(), 'Seed', { path: onlyExcluded })).toThrow(`path '${onlyExcluded}' is an empty folder`);
   });
 
   test('exposes bucket and key, and grantRead allows reading that one object only', () => {

@@ -36,7 +36,7 @@ function deployWith(stages: DeploymentStage[], extra: object = {}) {
     modelPackageGroupName: 'churn-p-abc',
     artifactBucket: artifactBucket(s),
     stages,
-    seedCode: SeedCode.fromBucket('b', 'k'),
+    seedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip'),
     ...extra,
   });
 }
@@ -48,14 +48,14 @@ function buildWith(extra: object) {
     projectId: 'p-abc',
     modelPackageGroupName: 'churn-p-abc',
     artifactBucket: artifactBucket(s),
-    seedCode: SeedCode.fromBucket('b', 'k'),
+    seedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip'),
     ...extra,
   });
 }
 
 function addTwice() {
   const p = new ProjectPortfolio(stack(), 'P');
-  const t = new MLOpsProjectTemplate(p, 'T', { stages: [{ name: 'dev' }], buildSeedCode: SeedCode.fromBucket('b', 'k'), deploySeedCode: SeedCode.fromBucket('b', 'k') });
+  const t = new MLOpsProjectTemplate(p, 'T', { stages: [{ name: 'dev' }], buildSeedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip'), deploySeedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip') });
   p.addTemplate(t);
   p.addTemplate(t, { versionName: 'v2' });
 }
@@ -67,7 +67,7 @@ const cases: [string, () => void, RegExp][] = [
     /stages\[1\]\.region 'us-east-1' \(stage 'dr'\) is not the region the project is created in, 'eu-west-1'; .*cross-region stages are not supported yet.*leave region unset or set it to 'eu-west-1'/],
   ['basic template region other than the portfolio\'s', () => new BasicProjectTemplate(new ProjectPortfolio(stack(), 'P'), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }),
     /MLOpsProjectTemplate B: stages\[1\]\.region 'us-east-1' \(stage 'preprod'\) is not the region the project is created in, 'eu-west-1'/],
-  ['basic template with a malformed PROD account', () => new BasicProjectTemplate(new ProjectPortfolio(stack(), 'P'), 'B', { preProdAccount: '222222222222', prodAccount: '3333', deploymentRegion: 'eu-west-1' }), /stages\[2\]\.account '3333' is not an AWS account id/],
+  ['basic template with a malformed PROD account', () => new BasicProjectTemplate(new ProjectPortfolio(stack(), 'P'), 'B', { preProdAccount: '222222222222', prodAccount: '3333', deploymentRegion: 'eu-west-1' }), /BasicProjectTemplate B: prodAccount '3333' is not an AWS account id; use exactly 12 digits/],
   ['project name too long', () => buildWith({ projectName: 'a'.repeat(33) }), /projectName 'a{33}' is invalid; use 1-32/],
   ['project name with invalid characters', () => buildWith({ projectName: 'churn_model' }), /projectName 'churn_model' is invalid/],
   ['project id too long', () => buildWith({ projectId: 'p-' + 'a'.repeat(15) }), /projectId 'p-a{15}' is invalid; use 1-16/],
@@ -76,7 +76,7 @@ const cases: [string, () => void, RegExp][] = [
   ['invalid stage name', () => deployWith([{ name: 'Prod!' }]), /stages\[0\]\.name 'Prod!' is invalid; use 1-20 lowercase letters/],
   ['account and account parameter both', () => deployWith([{ name: 'prod', account: '333333333333', accountParameterName: 'ProdAccount' }]), /sets both account and accountParameterName; give one/],
   ['duplicate product versions', addTwice, /already a product of this portfolio, as version 'v[^']+'/],
-  ['empty seed folder', () => new SeedCodeAsset(stack(), 'Seed', { path: emptyFolder() }), /folder '.*' is empty/],
+  ['empty seed folder', () => new SeedCodeAsset(stack(), 'Seed', { path: emptyFolder() }), /path '.*' is an empty folder/],
   ['missing seed folder', () => SeedCode.fromDirectory('/no/such/seed').bind(stack()), /path '\/no\/such\/seed' does not exist/],
   ['invalid branch name', () => buildWith({ branch: 'feature..x' }), /branch 'feature\.\.x' is not a valid git branch name \(it contains '\.\.'\)/],
   ['invalid bootstrap qualifier', () => deployWith([{ name: 'dev' }], { bootstrapQualifier: 'has spaces' }), /bootstrapQualifier 'has spaces'/],
@@ -99,7 +99,7 @@ const cases: [string, () => void, RegExp][] = [
   ['provider name too long', () => new ProjectPortfolio(stack(), 'P', { providerName: 'p'.repeat(60) }), /providerName 'p{60}' has 60 characters; use 1-50/],
   ['artifact bucket without a KMS key', () => {
     const s = stack();
-    new BuildPipeline(s, 'Build', { projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'g', artifactBucket: new s3.Bucket(s, 'Plain'), seedCode: SeedCode.fromBucket('b', 'k') });
+    new BuildPipeline(s, 'Build', { projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'g', artifactBucket: new s3.Bucket(s, 'Plain'), seedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip') });
   }, /artifactBucket '.*' has no encryptionKey/],
   ['repository name too long', () => buildWith({ repositoryName: 'r'.repeat(101) }), /repositoryName 'r{101}' is invalid; use 1-100/],
 ];
@@ -122,7 +122,7 @@ describe('values known only at deploy time are guarded by parameter constraints'
       projectId: 'p-abc',
       modelPackageGroupName: 'churn-p-abc',
       artifactBucket: artifactBucket(s),
-      seedCode: SeedCode.fromBucket('b', 'k'),
+      seedCode: SeedCode.fromBucket('seed-bucket', 'seed.zip'),
       stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' }],
     });
     const t = Template.fromStack(s);

@@ -1,9 +1,9 @@
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { SeedCode } from '../seed-code';
 
 /**
@@ -54,13 +54,28 @@ export function validatePhysicalName(owner: string, property: string, name: stri
 export function validateRepositoryName(owner: string, name: string): void {
   validatePhysicalName(owner, 'repositoryName', name, 100, /^[\w.-]+$/, "letters, digits, '.', '_' or '-'");
   if (!Token.isUnresolved(name) && name.toLowerCase().endsWith('.git')) {
-    throw new Error(`${owner}: repositoryName '${name}' is invalid; CodeCommit repository names cannot end in '.git'`);
+    throw new Error(`${owner}: repositoryName '${name}' is invalid; CodeCommit repository names cannot end in '.git'; use a name without it`);
   }
 }
 
 /** CodePipeline: letters, digits, '.', '@', '_' and '-', up to 100 characters. */
 export function validatePipelineName(owner: string, name: string): void {
   validatePhysicalName(owner, 'pipelineName', name, 100, /^[A-Za-z0-9.@_-]+$/, "letters, digits, '.', '@', '_' or '-'");
+}
+
+/** SageMaker: letters and digits with single or repeated '-' between them, up to 63 characters. */
+export function validateModelPackageGroupName(owner: string, name: string): void {
+  validatePhysicalName(owner, 'modelPackageGroupName', name, 63, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
+    "letters and digits, with '-' between them (SageMaker's model package group names)");
+}
+
+/**
+ * Keep a stateful resource when CloudFormation replaces it on an update (a new name), whatever
+ * its removal policy: `RemovalPolicy.DESTROY` deletes it only with its project.
+ */
+export function retainOnReplacement(resource: IConstruct): void {
+  const cfn = (resource instanceof CfnResource ? resource : resource.node.defaultChild) as CfnResource | undefined;
+  if (cfn) cfn.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
 }
 
 /** Options every pipeline's repository takes. */
@@ -78,6 +93,8 @@ export function createSeededRepository(scope: Construct, id: string, options: Re
     code: options.seedCode.repositoryCode(scope, options.branch),
   });
   repository.applyRemovalPolicy(options.removalPolicy ?? RemovalPolicy.RETAIN);
+  // A new repository name (a project renamed on update) must not delete the old repository.
+  retainOnReplacement(repository);
   return repository;
 }
 

@@ -1,7 +1,8 @@
-import { Aws, CfnCondition, CfnParameter, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnElement, CfnParameter, CfnParameterProps, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { DeploymentStage } from '../deployment-stage';
+import { partitionOf, validateKnownRegion, validateRoleArn } from './input-checks';
 import { pascalStageName } from './pipeline-deploy';
 
 /** A deployment stage with every default applied and every parameter turned into a token. */
@@ -18,6 +19,8 @@ export interface ResolvedStage {
 }
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/** CodePipeline's 50 stages, less the deploy pipeline's Source and Build. */
+export const MAX_STAGES = 48;
 export const ACCOUNT_PATTERN = '^\\d{12}$';
 /** Region names as AWS forms them, e.g. `us-east-1`, `us-gov-west-1`, `eusc-de-east-1`. */
 export const REGION_PATTERN = '^[a-z]{2,4}(-[a-z]+)+-\\d{1,2}$';
@@ -32,6 +35,10 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
   if (stages.length === 0) {
     throw new Error(`${owner}: stages is empty; give at least one deployment stage (for example { name: 'dev' })`);
   }
+  if (stages.length > MAX_STAGES) {
+    throw new Error(`${owner}: stages has ${stages.length} stages; use at most ${MAX_STAGES}: a CodePipeline has at most 50 stages, and the deploy pipeline has Source and Build before one stage per deployment stage`);
+  }
+  validateParameterNames(scope, stages, owner);
   const seen = new Set<string>();
   const resolved = stages.map((stage, index) => {
     if (!STAGE_NAME.test(stage.name)) {
@@ -53,6 +60,8 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
     if (stage.region !== undefined && !Token.isUnresolved(stage.region) && !new RegExp(REGION_PATTERN).test(stage.region)) {
       throw new Error(`${owner}: stages[${index}].region '${stage.region}' is not an AWS region name; use a name such as 'eu-west-1'`);
     }
+    if (stage.region !== undefined) validateKnownRegion(owner, `stages[${index}].region`, stage.region);
+    validateStageRoles(owner, index, stage, knownRegion(scope));
     const projectRegion = knownRegion(scope);
     if (stage.region !== undefined && !Token.isUnresolved(stage.region) && projectRegion !== undefined && stage.region !== projectRegion) {
       throw new Error(`${owner}: stages[${index}].region '${stage.region}' (stage '${stage.name}') is not the region the project is created in, '${projectRegion}'; `
@@ -81,7 +90,7 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
  * Service Catalog product stack (whose region is that of the launch) its portfolio stack's, as
  * products are launched in their portfolio's region.
  */
-function knownRegion(scope: Construct): string | undefined {
+export function knownRegion(scope: Construct): string | undefined {
   let stack = Stack.of(scope);
   while (Token.isUnresolved(stack.region)) {
     const parent = stack.node.scope;
@@ -126,8 +135,7 @@ function requireProjectRegion(scope: Construct, resolved: ResolvedStage[], stage
 }
 
 function accountParameter(scope: Construct, name: string, stageName: string): CfnParameter {
-  const stack = Stack.of(scope);
-  return (stack.node.tryFindChild(name) as CfnParameter | undefined) ?? new CfnParameter(stack, name, {
+  return stageParameter(scope, name, 'account', {
     type: 'String',
     description: `AWS account id of the ${stageName} deployment stage`,
     allowedPattern: ACCOUNT_PATTERN,
@@ -136,13 +144,117 @@ function accountParameter(scope: Construct, name: string, stageName: string): Cf
 }
 
 function regionParameter(scope: Construct, name: string): CfnParameter {
-  const stack = Stack.of(scope);
-  return (stack.node.tryFindChild(name) as CfnParameter | undefined) ?? new CfnParameter(stack, name, {
+  return stageParameter(scope, name, 'region', {
     type: 'String',
     description: 'AWS region the model is deployed to',
     allowedPattern: REGION_PATTERN,
     constraintDescription: "must be an AWS region name such as 'eu-west-1'",
   });
+}
+
+/** Marks the parameters made for stages with what they hold ('account' or 'region'). */
+const STAGE_PARAMETER = Symbol.for('cdk-sagemaker-project-templates.StageParameter');
+
+/**
+ * A stage parameter, once per stack and name. Its construct id is prefixed, so that it never
+ * takes the id of a construct the template creates later (`ProjectKey`, ...); its logical id is
+ * the name given.
+ */
+function stageParameter(scope: Construct, name: string, kind: string, props: CfnParameterProps): CfnParameter {
+  const stack = Stack.of(scope);
+  const id = `StageParameter${name}`;
+  const existing = stack.node.tryFindChild(id) as CfnParameter | undefined;
+  if (existing) return existing;
+  const parameter = new CfnParameter(stack, id, props);
+  parameter.overrideLogicalId(name);
+  Object.defineProperty(parameter, STAGE_PARAMETER, { value: kind, enumerable: false });
+  return parameter;
+}
+
+/** CloudFormation logical ids, which parameter names are: letters and digits. */
+const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9]{0,254}$/;
+
+/** Parameters the templates create for something else than a stage's account or region. */
+export const RESERVED_PARAMETER_NAMES = ['SageMakerProjectName', 'SageMakerProjectId', 'GitConnectionArn', 'GitOwner'];
+
+/**
+ * Throw unless each parameter name is one CloudFormation takes, is not a parameter the template
+ * sets for another purpose (the project name or id, the git connection or owner), nor the logical
+ * id of another element of the stack, and holds either accounts or regions, not both.
+ */
+function validateParameterNames(scope: Construct, stages: DeploymentStage[], owner: string): void {
+  const stack = Stack.of(scope);
+  const kinds = new Map<string, string>();
+  stages.forEach((stage, index) => {
+    const named: Array<[string, string, string | undefined]> = [
+      ['account', 'accountParameterName', stage.accountParameterName],
+      ['region', 'regionParameterName', stage.regionParameterName],
+    ];
+    for (const [kind, property, name] of named) {
+      if (name === undefined) continue;
+      const given = `${owner}: stages[${index}].${property} '${name}'`;
+      if (!PARAMETER_NAME.test(name)) {
+        throw new Error(`${given} is not a CloudFormation parameter name; use 1-255 letters and digits, starting with a letter, such as '${kind === 'account' ? 'ProdAccount' : 'DeploymentRegion'}'`);
+      }
+      if (RESERVED_PARAMETER_NAMES.includes(name)) {
+        throw new Error(`${given} is a parameter the template sets itself (reserved: ${RESERVED_PARAMETER_NAMES.join(', ')}), which would be taken as the stage's ${kind}; use another name, such as '${kind === 'account' ? 'ProdAccount' : 'DeploymentRegion'}'`);
+      }
+      const other = kinds.get(name);
+      if (other !== undefined && other !== kind) {
+        throw new Error(`${given} names the parameter that holds the ${other} of another stage; a parameter holds either an account or a region: give the ${kind} a parameter of its own`);
+      }
+      kinds.set(name, kind);
+      const element = stack.node.findAll().find((c): c is CfnElement =>
+        c instanceof CfnElement && Stack.of(c) === stack && !Token.isUnresolved(name) && stack.resolve(c.logicalId) === name);
+      if (element && (element as any)[STAGE_PARAMETER] !== kind) {
+        const what = (element as any)[STAGE_PARAMETER] ? `the parameter of a stage ${(element as any)[STAGE_PARAMETER]}` : `the logical id of '${element.node.path}'`;
+        throw new Error(`${given} is already ${what} in stack '${stack.stackName}'; use another name`);
+      }
+    }
+  });
+}
+
+/**
+ * Throw unless the roles given for a stage are IAM role ARNs of the stage's account (when both
+ * are literal) and of the partition of its region (when known): the CloudFormation action
+ * assumes them in the account it deploys to.
+ */
+function validateStageRoles(owner: string, index: number, stage: DeploymentStage, projectRegion: string | undefined): void {
+  const named: Array<[string, string | undefined]> = [['actionRoleArn', stage.actionRoleArn], ['deploymentRoleArn', stage.deploymentRoleArn]];
+  for (const [property, arn] of named) {
+    if (arn === undefined) continue;
+    const given = `${owner}: stages[${index}].${property} '${arn}'`;
+    const parsed = validateRoleArn(owner, `stages[${index}].${property}`, arn);
+    if (!parsed) continue;
+    if (stage.account !== undefined && !Token.isUnresolved(stage.account) && parsed.account !== stage.account) {
+      throw new Error(`${given} is a role of account ${parsed.account}, not of the stage's account ${stage.account}; the stage deploys with roles of the account it deploys to: use a role of ${stage.account}`);
+    }
+    const region = stage.region ?? projectRegion;
+    const partition = region === undefined ? undefined : partitionOf(region);
+    if (partition !== undefined && parsed.partition !== partition) {
+      throw new Error(`${given} is in partition '${parsed.partition}', but the stage deploys in ${region}, of partition '${partition}'; use arn:${partition}:iam::...`);
+    }
+  }
+}
+
+/**
+ * Throw unless the accounts and region of a preset template are an account id and a known
+ * region, naming the property given (they become `stages[1]` and `stages[2]`).
+ */
+export function validatePresetStages(owner: string, props: { preProdAccount?: string; prodAccount?: string; deploymentRegion?: string }): void {
+  const accounts: Array<[string, string | undefined]> = [['preProdAccount', props.preProdAccount], ['prodAccount', props.prodAccount]];
+  for (const [property, account] of accounts) {
+    if (account !== undefined && !Token.isUnresolved(account) && !new RegExp(ACCOUNT_PATTERN).test(account)) {
+      throw new Error(`${owner}: ${property} '${account}' is not an AWS account id; use exactly 12 digits`);
+    }
+  }
+  const region = props.deploymentRegion;
+  if (region !== undefined && !Token.isUnresolved(region)) {
+    if (!new RegExp(REGION_PATTERN).test(region)) {
+      throw new Error(`${owner}: deploymentRegion '${region}' is not an AWS region name; use a name such as 'eu-west-1'`);
+    }
+    validateKnownRegion(owner, 'deploymentRegion', region);
+  }
 }
 
 /** The original system's dynamic accounts: dev here, preprod and prod entered at project creation. */

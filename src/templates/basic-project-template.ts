@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate, MLOpsProjectTemplateProps } from '../mlops-project-template';
+import { validatePresetStages } from '../private/stages';
 
 /**
  * Properties for a `BasicProjectTemplate`.
@@ -21,15 +22,21 @@ export interface BasicProjectTemplateProps extends MLOpsProjectTemplateProps {
 
 /**
  * The original system's basic template: real-time endpoints in DEV, PREPROD and PROD, with the
- * PREPROD and PROD accounts fixed when the template is synthesized.
+ * PREPROD and PROD accounts fixed when the template is synthesized. Its stages come from
+ * `preProdAccount`, `prodAccount` and `deploymentRegion`; `stages` is refused (use
+ * `MLOpsProjectTemplate` for stages of your own).
  */
 export class BasicProjectTemplate extends MLOpsProjectTemplate {
   constructor(scope: Construct, id: string, props: BasicProjectTemplateProps) {
+    if (props.stages !== undefined) {
+      throw new Error(`BasicProjectTemplate ${id}: stages is given, which would replace the dev, preprod and prod stages that preProdAccount '${props.preProdAccount}', prodAccount '${props.prodAccount}' and deploymentRegion '${props.deploymentRegion}' make, leaving those unused; leave stages out, or use MLOpsProjectTemplate for stages of your own`);
+    }
+    validatePresetStages(`BasicProjectTemplate ${id}`, props);
     super(scope, id, {
       ...props,
       productName: props.productName ?? 'Basic MLOps template for real-time deployment',
       description: props.description ?? 'This template includes a model building pipeline that includes a workflow to pre-process, train, evaluate and register a model. The deploy pipeline creates a dev, preprod and production endpoint. The target DEV/PREPROD/PROD accounts are predefined in the template.',
-      stages: props.stages ?? [
+      stages: [
         { name: 'dev' },
         { name: 'preprod', account: props.preProdAccount, region: props.deploymentRegion },
         { name: 'prod', account: props.prodAccount, region: props.deploymentRegion },

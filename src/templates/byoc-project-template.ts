@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate, MLOpsProjectTemplateProps } from '../mlops-project-template';
+import { validatePresetStages } from '../private/stages';
 
 /**
  * Properties for a `ByocProjectTemplate`.
@@ -36,6 +37,13 @@ export interface ByocProjectTemplateProps extends MLOpsProjectTemplateProps {
  */
 export class ByocProjectTemplate extends MLOpsProjectTemplate {
   constructor(scope: Construct, id: string, props: ByocProjectTemplateProps = {}) {
+    if (props.bringYourOwnContainer === false) {
+      throw new Error(`ByocProjectTemplate ${id}: bringYourOwnContainer 'false' contradicts the template, which always trains in the project's own container; leave it out, or use DynamicAccountsProjectTemplate or MLOpsProjectTemplate for a template without a container`);
+    }
+    if (props.stages !== undefined && [props.preProdAccount, props.prodAccount, props.deploymentRegion].some(v => v !== undefined)) {
+      throw new Error(`ByocProjectTemplate ${id}: stages is given together with preProdAccount, prodAccount or deploymentRegion, which only shape the default stages and would be unused; give the accounts in stages, or leave stages out`);
+    }
+    validatePresetStages(`ByocProjectTemplate ${id}`, props);
     super(scope, id, {
       ...props,
       productName: props.productName ?? 'MLOps template for real-time deployment using your own container',
