@@ -229,6 +229,18 @@ describe('GitHub', () => {
     expect(fake.repository('acme', 'churn-build-2')).toBeDefined();
   });
 
+  test('update to another owner or name with destroy: refused, so that the old repository and its history are not deleted', async () => {
+    const id = (await handle(event('Create', props({ RemovalPolicy: 'destroy' })), deps())).PhysicalResourceId;
+    const before = fake.requests.length;
+    const moved = await handle(event('Update', props({ RemovalPolicy: 'destroy', Owner: 'other-org' }), id, props({ RemovalPolicy: 'destroy' })), deps());
+    expect(moved).toMatchObject({ Status: 'FAILED', PhysicalResourceId: id });
+    expect(moved.Reason).toMatch(/moves the project from acme\/churn-build to other-org\/churn-build, after which CloudFormation would delete acme\/churn-build and its history, as the removal policy is destroy; keep the git owner/);
+    expect(fake.requests.length).toBe(before);
+    // Switching to destroy in the same update is refused too.
+    expect((await handle(event('Update', props({ RemovalPolicy: 'destroy', RepositoryName: 'churn-2' }), id, props()), deps())).Status).toBe('FAILED');
+    expect(fake.repository('acme', 'churn-build')).toBeDefined();
+  });
+
   test('physical ids of version 0.1.0 (no ownership suffix): an update keeps them, so CloudFormation replaces nothing; a delete with destroy still deletes', async () => {
     await handle(event('Create', props()), deps());
     const legacy = `github:${fake.githubUrl}:acme/churn-build`;

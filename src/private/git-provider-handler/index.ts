@@ -214,6 +214,13 @@ export async function handle(event: CustomResourceEvent, deps: HandlerDependenci
       // The physical id stays as it is, so CloudFormation does not take this for a replacement.
       return { Status: 'SUCCESS', PhysicalResourceId: event.PhysicalResourceId!, Data: dataOf(props) };
     }
+    if (event.RequestType === 'Update' && previous && previous.ownership === 'created'
+      && [props.RemovalPolicy, event.OldResourceProperties?.RemovalPolicy].some(policy => String(policy).toLowerCase() === 'destroy')) {
+      // CloudFormation would delete the old repository once the new one exists: the project's history.
+      throw new GitProviderError(`this update moves the project from ${previous.owner}/${previous.name} to ${props.Owner}/${props.RepositoryName}, `
+        + `after which CloudFormation would delete ${previous.owner}/${previous.name} and its history, as the removal policy is destroy; `
+        + 'keep the git owner and the project name as they were, or update with the removal policy retain first');
+    }
     const insecure = insecureUrlProblem(apiUrlOf(props), deps);
     if (insecure) {
       throw new GitProviderError(`${insecure}: set apiUrl to the https:// address of the ${PROVIDER_NAMES[props.Provider] ?? props.Provider} API, e.g. https://github.example.com/api/v3`);
