@@ -173,8 +173,8 @@ describe('BuildPipeline with defaults and the design document\'s manual approval
     })]);
     // Jobs of other pipelines (every project's jobs are pipelines-*): only by the execution tag.
     const ownExecutions = { 'aws:ResourceTag/sagemaker:pipeline-execution-arn': [sageMakerArn('pipeline/churn-p-1a2b3c4d5e6f/execution/*')] };
-    expect(byAction('sagemaker:StopTrainingJob')).toEqual([expect.objectContaining({ Condition: { StringLike: ownExecutions } })]);
-    expect(byAction('sagemaker:DescribeProcessingJob')).toEqual([expect.objectContaining({ Condition: { StringLike: ownExecutions } })]);
+    expect(byAction('sagemaker:StopTrainingJob')).toEqual([expect.objectContaining({ Condition: { StringLikeIfExists: ownExecutions } })]);
+    expect(byAction('sagemaker:DescribeProcessingJob')).toEqual([expect.objectContaining({ Condition: { StringLikeIfExists: ownExecutions } })]);
     expect(byAction('sagemaker:AddTags')).toContainEqual(expect.objectContaining({
       Resource: [sageMakerArn('processing-job/pipelines-*'), sageMakerArn('training-job/pipelines-*')],
       Condition: { StringLikeIfExists: ownExecutions },

@@ -78,7 +78,9 @@ export function createSageMakerExecutionRole(scope: Construct, id: string, optio
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
     resources: jobArns,
-    conditions: { StringLike: { [`aws:ResourceTag/${PIPELINE_EXECUTION_TAG}`]: ownExecutions } },
+    // IfExists: should a job lack the tag (not verified in a real account), the pipeline that
+    // polls it keeps working; a job that has it must be this pipeline's.
+    conditions: { StringLikeIfExists: { [`aws:ResourceTag/${PIPELINE_EXECUTION_TAG}`]: ownExecutions } },
   }));
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     // Creating a job with tags is authorized as AddTags too, before the job has tags; a job that
