@@ -21,6 +21,9 @@ export const QUOTAS = {
   roleInlinePolicies: 10_240,
 };
 
+/** The resource types whose policies are measured. */
+const POLICY_HOLDERS = ['AWS::KMS::Key', 'AWS::S3::BucketPolicy', 'AWS::SageMaker::ModelPackageGroup', 'AWS::ECR::Repository', 'AWS::IAM::Policy', 'AWS::IAM::Role'];
+
 /** Resources past which the whole template is measured (below it, a template is far from 1 MB). */
 const MEASURE_TEMPLATE_FROM = 150;
 
@@ -54,6 +57,7 @@ function quotaProblems(stack: Stack, owner: string): string[] {
   const estimate = new SizeEstimate(parameters, types);
   const roleSizes = new Map<string, { size: number; path: string }>();
   for (const resource of resources) {
+    if (!POLICY_HOLDERS.includes(resource.cfnResourceType)) continue;
     const rendered = renderedProperties(stack, resource);
     if (!rendered) continue;
     const limit = (label: string, value: unknown, max: number, what: string) => {
