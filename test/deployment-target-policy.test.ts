@@ -147,6 +147,17 @@ describe('DeploymentTargetPolicy with its defaults', () => {
       .filter(m => m.type === 'aws:cdk:error' || m.type === 'aws:cdk:warning').map(m => `${c.node.path}: ${String(m.data).split('\n')[0]}`));
     expect(findings).toEqual([]);
   });
+
+  test('the README lists each of its suppressions with its reason', () => {
+    const { template } = synth();
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
+    const suppressions = Object.values<any>(template.findResources('AWS::IAM::ManagedPolicy'))
+      .flatMap(r => r.Metadata?.cdk_nag?.rules_to_suppress ?? []);
+    expect(suppressions.length).toBe(2);
+    for (const { id, reason } of suppressions) {
+      expect({ id, listed: readme.includes(`| ${id} | \`DeploymentTargetPolicy/`) && readme.includes(reason) }).toEqual({ id, listed: true });
+    }
+  });
 });
 
 describe('DeploymentTargetPolicy options', () => {
