@@ -7,6 +7,7 @@ export * from './deploy-pipeline';
 export * from './source-repository';
 export * from './mlops-project-template';
 export * from './project-portfolio';
+export * from './project-template-bucket';
 export * from './templates/basic-project-template';
 export * from './templates/dynamic-accounts-project-template';
 export * from './templates/byoc-project-template';

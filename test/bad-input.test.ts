@@ -20,6 +20,7 @@ import {
   MLOpsProjectTemplateProps,
   ProjectPortfolio,
   ProjectPortfolioProps,
+  ProjectTemplateBucket,
   AddTemplateOptions,
   SeedCode,
   SeedCodeAsset,
@@ -733,6 +734,85 @@ const rows: Row[] = [
     },
     error: /snapshotDirectory '.*snapshots\.json' is a file; give a folder for the snapshots of earlier versions/,
   },
+
+  // --- ProjectTemplateBucket ---
+  { on: 'ProjectTemplateBucket', prop: 'prefix', value: '', make: () => new ProjectTemplateBucket(stack(), 'B', { prefix: '' }), error: /prefix '' is empty; give the folder the templates go to/ },
+  { on: 'ProjectTemplateBucket', prop: 'prefix', value: '/templates/', make: () => new ProjectTemplateBucket(stack(), 'B', { prefix: '/templates/' }), error: /prefix '\/templates\/' starts with '\/'.*; leave the leading '\/' out/ },
+  { on: 'ProjectTemplateBucket', prop: 'prefix', value: 'a//b', make: () => new ProjectTemplateBucket(stack(), 'B', { prefix: 'a//b' }), error: /prefix 'a\/\/b' is invalid; use folder names/ },
+  {
+    on: 'ProjectTemplateBucket',
+    prop: 'prefix',
+    value: 'templates',
+    make: () => new ProjectTemplateBucket(stack(), 'B', { prefix: 'templates' }),
+    accept: 'a prefix without a trailing / gets one',
+    check: (bucket: ProjectTemplateBucket) => expect(bucket.prefix).toBe('templates/'),
+  },
+  { on: 'ProjectTemplateBucket', prop: 'domainArns', value: 'd-abcdefghijkl', make: () => new ProjectTemplateBucket(stack(), 'B', { domainArns: ['d-abcdefghijkl'] }), error: /domainArns\[0\] 'd-abcdefghijkl' is not the ARN of a SageMaker domain; use arn:aws:sagemaker/ },
+  {
+    on: 'ProjectTemplateBucket',
+    prop: 'domainArns',
+    value: 'arn:aws:sagemaker:us-east-1:111111111111:domain/d-abcdefghijkl',
+    make: () => new ProjectTemplateBucket(stack(), 'B', { domainArns: ['arn:aws:sagemaker:us-east-1:111111111111:domain/d-abcdefghijkl'] }),
+    error: /is a domain of account 111111111111 in us-east-1, but the stack is in account 111111111111, eu-west-1; use domains of the stack's account and region/,
+  },
+  { on: 'ProjectTemplateBucket', prop: 'bucketName', value: 'My_Templates', make: () => new ProjectTemplateBucket(stack(), 'B', { bucketName: 'My_Templates' }), error: /bucketName 'My_Templates' is not an S3 bucket name/ },
+  {
+    on: 'ProjectTemplateBucket',
+    prop: 'bucketName',
+    value: undefined,
+    make: () => new ProjectTemplateBucket(new Stack(testApp(), 'Agnostic'), 'B'),
+    error: /stack 'Agnostic' has no account and region, so the bucket that product templates refer to by name cannot be named; give the stack an env .* or pass bucketName/,
+  },
+  {
+    on: 'ProjectTemplateBucket',
+    prop: 'bucket',
+    value: undefined,
+    make: () => {
+      const s = stack();
+      return new ProjectTemplateBucket(s, 'B', { bucket: new s3.Bucket(s, 'Unnamed') });
+    },
+    error: /bucket 'S\/Unnamed' has no bucketName known at synth time, but product templates refer to the bucket of their seed code by name; give it a bucketName/,
+  },
+  { on: 'ProjectTemplateBucket', prop: 'permissionsBoundaryPolicyName', value: '', make: () => new ProjectTemplateBucket(stack(), 'B', { permissionsBoundaryPolicyName: '' }), error: /permissionsBoundaryPolicyName '' is not a customer managed policy name/ },
+  { on: 'ProjectTemplateBucket', prop: 'executionRoleParameterName', value: 'mlops/role', make: () => new ProjectTemplateBucket(stack(), 'B', { executionRoleParameterName: 'mlops/role' }), error: /executionRoleParameterName 'mlops\/role' is not an SSM parameter name/ },
+
+  // --- ProjectTemplateBucket.addTemplate ---
+  {
+    on: 'ProjectTemplateBucket.addTemplate',
+    prop: 'templateName',
+    value: 'same',
+    make: () => {
+      const bucket = new ProjectTemplateBucket(stack(), 'B');
+      for (const id of ['T1', 'T2']) {
+        bucket.addTemplate(new MLOpsProjectTemplate(bucket, id, { stages: [{ name: 'dev' }], buildSeedCode: SEED, deploySeedCode: SEED }), { templateName: 'same' });
+      }
+    },
+    error: /template 'S\/B\/T1' is already published as 'templates\/same-v.*\.yaml'; give one of them another templateName/,
+  },
+  {
+    on: 'ProjectTemplateBucket.addTemplate',
+    prop: 'template',
+    value: undefined,
+    make: () => {
+      const app = testApp();
+      const p = new ProjectPortfolio(new Stack(app, 'Portfolio', { env: ENV }), 'P');
+      const bucket = new ProjectTemplateBucket(new Stack(app, 'S3Templates', { env: ENV }), 'B');
+      const t = new MLOpsProjectTemplate(p, 'T', { stages: [{ name: 'dev' }], buildSeedCode: SEED, deploySeedCode: SEED });
+      p.addTemplate(t, { snapshotDirectory: tempDir('snap') });
+      bucket.addTemplate(t);
+    },
+    error: /the template belongs to stack 'Portfolio'.*but this bucket is in stack 'S3Templates'; create the template inside this ProjectTemplateBucket/,
+  },
+  {
+    on: 'ProjectTemplateBucket.addTemplate',
+    prop: 'versionName',
+    value: 'v 1',
+    make: () => {
+      const bucket = new ProjectTemplateBucket(stack(), 'B');
+      bucket.addTemplate(new MLOpsProjectTemplate(bucket, 'T', { stages: [{ name: 'dev' }], buildSeedCode: SEED, deploySeedCode: SEED }), { versionName: 'v 1' });
+    },
+    error: /versionName 'v 1' is invalid; use 1-100 letters/,
+  },
 ];
 
 /** Every error tells what to do about it: a remedy after ';' (or ':' in the older messages). */
@@ -752,6 +832,7 @@ describe('bad input: the table', () => {
       'SeedCodeAsset', 'SeedCodeAsset.fromBundledApp', 'SeedCodeAsset.publishLocation', 'SeedCode.fromDirectory', 'SeedCode.fromBucket',
       'SeedCode.fromSsmParameters', 'SeedCode.fromAsset', 'SourceRepository.codeConnection', 'BuildPipeline', 'DeployPipeline', 'DeploymentStage',
       'MLOpsProjectTemplate', 'BasicProjectTemplate', 'ByocProjectTemplate', 'DynamicAccountsProjectTemplate', 'ProjectPortfolio', 'ProjectPortfolio.addTemplate',
+      'ProjectTemplateBucket', 'ProjectTemplateBucket.addTemplate',
     ]) {
       expect([name, covered.has(name)]).toEqual([name, true]);
     }

@@ -56,7 +56,8 @@ describe('trust policies', () => {
   test('the walk covers every template of the contract apps, with and without a git provider', () => {
     expect(templates.length).toBeGreaterThanOrEqual(12);
     expect(roles.length).toBeGreaterThan(100);
-    expect(roles.filter(r => /SourceConnectionRole/.test(r.id)).length).toBe(4);
+    // Build and deploy pipelines of the git provider templates of maximal, maximal-boundary and both-ways.
+    expect(roles.filter(r => /SourceConnectionRole/.test(r.id)).length).toBe(6);
   });
 
   test('no role trusts an account root principal', () => {
@@ -98,7 +99,7 @@ describe('trust policies', () => {
         found.push(id);
       }
     }
-    expect(found.length).toBe(4);
+    expect(found.length).toBe(6);
   });
 
   test('the account-principal detector of this test finds what it is for', () => {

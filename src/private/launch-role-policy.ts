@@ -9,6 +9,12 @@ export interface LaunchRolePolicyOptions {
   readonly permissionsBoundaryPolicyName?: string;
   /** Any construct of the app: the platform's SSM parameters it records are kept from the launch role. */
   readonly scope: IConstruct;
+  /**
+   * Prefixes of the names of the stacks the role creates (CloudFormation also names a stack's
+   * Lambda functions and log groups after it): Service Catalog's `SC-`, or `SP-` for the stacks
+   * SageMaker creates from S3 templates. Default `['SC-']`.
+   */
+  readonly stackNamePrefixes?: string[];
 }
 
 /**
@@ -103,7 +109,7 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
         'cloudformation:TagResource', 'cloudformation:UntagResource',
       ],
       // Service Catalog names the stacks it provisions SC-<account>-pp-<id>.
-      resources: [arn('cloudformation', 'stack/SC-*'), arn('cloudformation', 'changeSet/*')],
+      resources: [...(options.stackNamePrefixes ?? ['SC-']).map(prefix => arn('cloudformation', `stack/${prefix}*`)), arn('cloudformation', 'changeSet/*')],
     }),
     new iam.PolicyStatement({
       sid: 'ValidateTemplates',
@@ -278,7 +284,7 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
  * the connection to CodePipeline, and create the handler function that creates repositories
  * (named by CloudFormation after the SC-... stack), its log group, and pass its role to Lambda.
  */
-export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
+export function gitProviderLaunchStatements(stackNamePrefixes: string[] = ['SC-']): iam.PolicyStatement[] {
   const roleArn = projectRoleArns();
   const connectionArns = [arn('codeconnections', 'connection/*'), arn('codestar-connections', 'connection/*')];
   return [
@@ -302,7 +308,7 @@ export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
         'lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource',
         'lambda:ListTags', 'lambda:InvokeFunction',
       ],
-      resources: [arn('lambda', 'function:SC-*')],
+      resources: stackNamePrefixes.map(prefix => arn('lambda', `function:${prefix}*`)),
     }),
     new iam.PolicyStatement({
       sid: 'GitProviderLogGroups',
@@ -310,7 +316,7 @@ export function gitProviderLaunchStatements(): iam.PolicyStatement[] {
         'logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy',
         'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:ListTagsLogGroup',
       ],
-      resources: [arn('logs', 'log-group:SC-*'), arn('logs', 'log-group:SC-*:*')],
+      resources: stackNamePrefixes.flatMap(prefix => [arn('logs', `log-group:${prefix}*`), arn('logs', `log-group:${prefix}*:*`)]),
     }),
     new iam.PolicyStatement({
       sid: 'DescribeLogGroups',

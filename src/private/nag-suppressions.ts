@@ -292,7 +292,7 @@ export const BUCKET_DEPLOYMENT_SUPPRESSIONS: NagSuppression[] = [
 export const AWS_CUSTOM_RESOURCE_SUPPRESSIONS: NagSuppression[] = [
   {
     id: 'AwsSolutions-IAM4',
-    reason: 'aws-cdk-lib\'s AwsCustomResource function (the portfolio\'s organization shares) writes its logs with the AWS managed AWSLambdaBasicExecutionRole policy.',
+    reason: 'aws-cdk-lib\'s AwsCustomResource function (the portfolio\'s organization shares, a template bucket\'s template copies and domain tags) writes its logs with the AWS managed AWSLambdaBasicExecutionRole policy.',
     appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
   },
 ];

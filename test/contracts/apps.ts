@@ -2,12 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import {
+  BasicProjectTemplate,
   ByocProjectTemplate,
   DeploymentTargetPolicy,
   DynamicAccountsProjectTemplate,
   GitProvider,
   MLOpsProjectTemplate,
   ProjectPortfolio,
+  ProjectTemplateBucket,
   SourceRepository,
 } from '../../src';
 import { buildExampleApp, EXAMPLE_ENV } from '../example/app';
@@ -22,6 +24,10 @@ export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
   'example': outdir => buildExampleApp({ outdir, snapshotDirectory: path.join(outdir, 'snapshots') }),
   'maximal-boundary': outdir => maximalApp(outdir, 'MLPlatformBoundary'),
   'maximal': outdir => maximalApp(outdir, undefined),
+  // The built-in templates and a git provider template, published both ways: a portfolio and a
+  // ProjectTemplateBucket (S3 templates, stacks SP-...) in one stack, with a permissions boundary
+  // (check_iam.py finds the bucket's role by its metadata).
+  'both-ways': outdir => bothWaysApp(outdir),
   // A target account's CloudFormation execution policy, checked against the handler permissions of
   // the deploy app's resource types (check_deployment_target in check_iam.py).
   'deployment-target': outdir => {
@@ -30,6 +36,33 @@ export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
     return app;
   },
 };
+
+function bothWaysApp(outdir: string): App {
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'BothWays', { env: EXAMPLE_ENV });
+  const permissionsBoundaryPolicyName = 'MLPlatformBoundary';
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio', { permissionsBoundaryPolicyName });
+  const templates = new ProjectTemplateBucket(stack, 'Templates', {
+    permissionsBoundaryPolicyName,
+    domainArns: ['arn:aws:sagemaker:eu-west-1:111111111111:domain/d-abcdefghijkl'],
+  });
+  const snapshots = { snapshotDirectory: path.join(outdir, 'snapshots') };
+  for (const template of [
+    new BasicProjectTemplate(portfolio, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1' }),
+    new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'),
+    new ByocProjectTemplate(portfolio, 'Byoc'),
+    new MLOpsProjectTemplate(portfolio, 'GitProvider', {
+      sourceRepository: SourceRepository.codeConnection({
+        provider: GitProvider.GITHUB,
+        tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:git-token-AbCdEf',
+      }),
+    }),
+  ]) {
+    portfolio.addTemplate(template, snapshots);
+    templates.addTemplate(template);
+  }
+  return app;
+}
 
 function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | undefined): App {
   const app = new App({ outdir });

@@ -25,6 +25,9 @@ SAMPLE_PARAMETERS = {
 # Service Catalog names the stacks it provisions SC-<account>-pp-<id>.
 PRODUCT_STACK_NAME = f"SC-{ACCOUNT}-pp-abcdefghijklm"
 
+# SageMaker names the stacks of projects created from S3 templates SP-...; the rest is a sample.
+S3_TEMPLATE_STACK_NAME = "SP-my-project-p-abc123def456"
+
 
 class Unsupported(Exception):
     pass

@@ -18,7 +18,7 @@ import sys
 import cfnlint
 
 import iam_reference as iam
-from cfn import ACCOUNT, PRODUCT_STACK_NAME, Template, arn, as_list, policy_documents, statements
+from cfn import ACCOUNT, PRODUCT_STACK_NAME, S3_TEMPLATE_STACK_NAME, Template, arn, as_list, policy_documents, statements
 
 SCHEMAS = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
 
@@ -282,24 +282,69 @@ def launch_role_statements(portfolio):
     return role, found
 
 
-def check_launch_role(directory, problems, used_exclusions):
-    paths = sorted(glob.glob(os.path.join(directory, "*.template.json")))
+def portfolio_launch_roles(directory, paths):
+    """(portfolio template, launch role, its statements, product templates) of each portfolio."""
     portfolios = [p for p in paths if not p.endswith(".product.template.json")
                   and any(r["Type"] == "AWS::ServiceCatalog::Portfolio" for r in json.load(open(p))["Resources"].values())]
-    checked = 0
     for portfolio_path in portfolios:
         portfolio = Template(portfolio_path, os.path.basename(portfolio_path).split(".")[0])
         role, allowed = launch_role_statements(portfolio)
         stem = os.path.basename(portfolio_path).split(".")[0]
         products = [p for p in paths if p.endswith(".product.template.json") and os.path.basename(p).startswith(stem)]
-        stack_arn = arn("cloudformation", f"stack/{PRODUCT_STACK_NAME}/0f1e2d3c")
+        yield portfolio_path, role, allowed, products
+
+
+S3_TEMPLATES_ROLE = "cdk-sagemaker-project-templates:S3Templates"
+
+
+def s3_template_launch_roles(directory, paths):
+    """(stack template, role, its statements, product templates) of each ProjectTemplateBucket's
+    launch role: the role marked with the S3Templates metadata, and the product templates that
+    the bucket's copy custom resources (S3 copyObject to the keys the metadata lists) copy from
+    the stack's file assets."""
+    for path in paths:
+        if path.endswith(".product.template.json"):
+            continue
+        stack = Template(path, os.path.basename(path).split(".")[0])
+        marked = {logical_id: r["Metadata"][S3_TEMPLATES_ROLE] for logical_id, r in stack.resources.items()
+                  if r["Type"] == "AWS::IAM::Role" and S3_TEMPLATES_ROLE in r.get("Metadata", {})}
+        if not marked:
+            continue
+        with open(path[: -len(".template.json")] + ".assets.json") as f:
+            files = json.load(f)["files"]
+        product_of_key = {d["objectKey"]: os.path.join(os.path.dirname(path), entry["source"]["path"])
+                          for entry in files.values() for d in entry["destinations"].values()}
+        copies = {}
+        for logical_id, resource in stack.resources.items():
+            if resource["Type"] == "Custom::AWS" and "Create" in resource["Properties"]:
+                call = json.loads(stack.value(resource["Properties"]["Create"]))
+                if call.get("action") == "copyObject":
+                    copies[call["parameters"]["Key"]] = call["parameters"]["CopySource"].split("/", 1)[1]
+        for role, metadata in marked.items():
+            if metadata.get("StackNamePrefix") != "SP-" or not S3_TEMPLATE_STACK_NAME.startswith(metadata["StackNamePrefix"]):
+                raise SystemExit(f"{path}: role {role} creates stacks {metadata.get('StackNamePrefix')}*, which S3_TEMPLATE_STACK_NAME ({S3_TEMPLATE_STACK_NAME}) does not match")
+            allowed = [s for where, kind, document, attached in policy_documents(stack) if kind == "identity" and role in attached
+                       for s in statements(document)]
+            products = []
+            for key in metadata.get("Templates", []):
+                if key not in copies or copies[key] not in product_of_key:
+                    raise SystemExit(f"{path}: role {role} lists the template {key}, which no copy custom resource copies from a file asset of the stack")
+                products.append(product_of_key[copies[key]])
+            yield path, role, allowed, products
+
+
+def check_launch_role(directory, problems, used_exclusions, launch_roles=portfolio_launch_roles, stack_name=PRODUCT_STACK_NAME):
+    paths = sorted(glob.glob(os.path.join(directory, "*.template.json")))
+    checked = 0
+    for portfolio_path, role, allowed, products in launch_roles(directory, paths):
+        stack_arn = arn("cloudformation", f"stack/{stack_name}/0f1e2d3c")
         for action in STACK_OPERATIONS:
             request = iam.Request(action, stack_arn if iam.takes_resource(action) else None)
             checked += 1
             if not iam.allows(allowed, request):
                 problems.append(f"{portfolio_path}: launch role {role} may not {action} on {request.resource or '*'} (Service Catalog stack operation)")
         for product_path in products:
-            product = Template(product_path, PRODUCT_STACK_NAME)
+            product = Template(product_path, stack_name)
             for logical_id, resource in product.resources.items():
                 t = resource["Type"]
                 if not product.is_created(logical_id):
@@ -576,12 +621,16 @@ def main(directories):
     problems = []
     used_exclusions = set()
     coverage = sum(check_launch_role(d, problems, used_exclusions) for d in directories)
+    s3_coverage = sum(check_launch_role(d, problems, used_exclusions, s3_template_launch_roles, S3_TEMPLATE_STACK_NAME) for d in directories)
+    if s3_coverage == 0:
+        problems.append("no ProjectTemplateBucket launch role in the contract apps (test/contracts/apps.ts): its coverage went unchecked")
     policies = sum(check_policies(d, problems) for d in directories)
     bounded = sum(check_boundaries(d, problems) for d in directories)
     deployment = check_deployment_target(directories, problems)
     for problem in dict.fromkeys(problems):
         print(f"  {problem}")
     print(f"launch role coverage: {coverage} requests checked against the CloudFormation registry's handler permissions")
+    print(f"S3 template launch role coverage: {s3_coverage} requests checked the same way, for stacks {S3_TEMPLATE_STACK_NAME}")
     print(f"policies: {policies} actions and condition keys checked against the IAM service authorization reference")
     print(f"permissions boundary: {bounded} roles checked in apps whose launch role has one")
     print(f"deployment target policy: {deployment} requests checked against the handler permissions of the deploy app's resource types, its model role and what it must refuse")

@@ -187,3 +187,51 @@ def test_every_deployment_property_permission_is_a_handler_permission_of_its_typ
     for prop, permissions in check_iam.DEPLOYMENT_PROPERTY_PERMISSIONS[resource_type].items():
         for permission in permissions:
             assert permission in listed, f"{resource_type}.{prop}: {permission} is not a handler permission"
+
+
+def write_s3_template_assembly(directory, launch_statement):
+    """A stack with a ProjectTemplateBucket's launch role (marked by its metadata), the custom resource
+    that copies the product template from a file asset of the stack, and that product (an event rule)."""
+    asset = "0f" * 32 + ".json"
+    key = "templates/team-v1.yaml"
+    create = {"Fn::Join": ["", ['{"service":"S3","action":"copyObject","parameters":{"Bucket":"', {"Ref": "Bucket"},
+                                f'","Key":"{key}","CopySource":"cdk-hnb659fds-assets-111111111111-eu-west-1/{asset}"}}}}']]}
+    stack = {"Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "templates-111111111111"}},
+        "LaunchRole": {"Type": "AWS::IAM::Role", "Metadata": {check_iam.S3_TEMPLATES_ROLE: {"StackNamePrefix": "SP-", "Templates": [key]}},
+                       "Properties": {"AssumeRolePolicyDocument": {"Statement": [
+                           {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "cloudformation.amazonaws.com"}}]}}},
+        "LaunchPolicy": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "p", "Roles": [{"Ref": "LaunchRole"}], "PolicyDocument": {"Statement": [launch_statement]}}},
+        "Copy": {"Type": "Custom::AWS", "Properties": {"ServiceToken": "arn:aws:lambda:eu-west-1:111111111111:function:f", "Create": create}},
+    }}
+    assets = {"files": {"0f" * 32: {"source": {"path": "OrgTeam.product.template.json", "packaging": "file"},
+                                    "destinations": {"current": {"bucketName": "cdk-hnb659fds-assets-111111111111-eu-west-1", "objectKey": asset}}}}}
+    product = {"Parameters": {"SageMakerProjectName": {"Type": "String"}}, "Resources": {
+        "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": {"Fn::Join": ["-", [{"Ref": "SageMakerProjectName"}, "approved"]]}, "EventPattern": {"source": ["aws.sagemaker"]}}},
+    }}
+    (directory / "Org.template.json").write_text(json.dumps(stack))
+    (directory / "Org.assets.json").write_text(json.dumps(assets))
+    (directory / "OrgTeam.product.template.json").write_text(json.dumps(product))
+
+
+def run_s3_template_check(directory):
+    problems = []
+    checked = check_iam.check_launch_role(str(directory), problems, set(), check_iam.s3_template_launch_roles, check_iam.S3_TEMPLATE_STACK_NAME)
+    return checked, problems
+
+
+def test_s3_template_launch_role_is_found_and_checked_against_the_products_it_copies(tmp_path):
+    rules = ["events:PutRule", "events:DescribeRule", "events:PutTargets", "events:TagResource", "events:DeleteRule",
+             "events:RemoveTargets", "events:ListTargetsByRule", "events:UntagResource"]
+    write_s3_template_assembly(tmp_path, {"Effect": "Allow", "Action": STACK_ACTIONS + rules, "Resource": "*"})
+    checked, problems = run_s3_template_check(tmp_path)
+    assert problems == [] and checked > len(STACK_ACTIONS)
+    # Stacks of S3 templates are SP-...: a role scoped to Service Catalog's SC-... stacks cannot create them.
+    write_s3_template_assembly(tmp_path, {"Effect": "Allow", "Action": STACK_ACTIONS + rules,
+                                          "Resource": ["arn:aws:cloudformation:eu-west-1:111111111111:stack/SC-*", "arn:aws:events:eu-west-1:111111111111:rule/*"]})
+    _, problems = run_s3_template_check(tmp_path)
+    assert any("may not cloudformation:CreateStack on arn:aws:cloudformation:eu-west-1:111111111111:stack/SP-" in p for p in problems)
+    # The portfolio check does not take it for a portfolio's launch role.
+    assert run_launch_role_check(tmp_path) == []

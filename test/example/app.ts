@@ -4,6 +4,7 @@ import {
   ByocProjectTemplate,
   DynamicAccountsProjectTemplate,
   ProjectPortfolio,
+  ProjectTemplateBucket,
 } from '../../src';
 
 /** Fixed, fake accounts: the example synthesizes offline, without credentials or lookups. */
@@ -18,7 +19,8 @@ export interface ExampleAppOptions {
 
 /**
  * The example organisation: one portfolio in its DEV account offering the three built-in
- * templates. The Python and Java versions under test/polyglot must make the same thing.
+ * templates, which a template bucket publishes as S3 templates too. The Python and Java versions
+ * under test/polyglot must make the same thing.
  */
 export function buildExampleApp(options: ExampleAppOptions): App {
   const app = new App({ outdir: options.outdir });
@@ -35,12 +37,21 @@ export function buildExampleApp(options: ExampleAppOptions): App {
     snapshotDirectory: options.snapshotDirectory,
   };
 
-  portfolio.addTemplate(new BasicProjectTemplate(portfolio, 'Basic', {
+  const basic = new BasicProjectTemplate(portfolio, 'Basic', {
     preProdAccount: '222222222222',
     prodAccount: '333333333333',
     deploymentRegion: 'eu-west-1',
-  }), support);
-  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), support);
-  portfolio.addTemplate(new ByocProjectTemplate(portfolio, 'Byoc'), support);
+  });
+  const dynamicAccounts = new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts');
+  const byoc = new ByocProjectTemplate(portfolio, 'Byoc');
+  portfolio.addTemplate(basic, support);
+  portfolio.addTemplate(dynamicAccounts, support);
+  portfolio.addTemplate(byoc, support);
+
+  // The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
+  const s3Templates = new ProjectTemplateBucket(stack, 'S3Templates');
+  s3Templates.addTemplate(basic);
+  s3Templates.addTemplate(dynamicAccounts);
+  s3Templates.addTemplate(byoc);
   return app;
 }

@@ -17,6 +17,7 @@ from cdk_sagemaker_project_templates import (
     ByocProjectTemplate,
     DynamicAccountsProjectTemplate,
     ProjectPortfolio,
+    ProjectTemplateBucket,
     SeedCodeAsset,
 )
 
@@ -43,18 +44,24 @@ def build_example_app(outdir: str, snapshot_directory: str) -> cdk.App:
         snapshot_directory=snapshot_directory,
     )
 
-    portfolio.add_template(
-        BasicProjectTemplate(
-            portfolio,
-            "Basic",
-            pre_prod_account="222222222222",
-            prod_account="333333333333",
-            deployment_region="eu-west-1",
-        ),
-        **support,
+    basic = BasicProjectTemplate(
+        portfolio,
+        "Basic",
+        pre_prod_account="222222222222",
+        prod_account="333333333333",
+        deployment_region="eu-west-1",
     )
-    portfolio.add_template(DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"), **support)
-    portfolio.add_template(ByocProjectTemplate(portfolio, "Byoc"), **support)
+    dynamic_accounts = DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts")
+    byoc = ByocProjectTemplate(portfolio, "Byoc")
+    portfolio.add_template(basic, **support)
+    portfolio.add_template(dynamic_accounts, **support)
+    portfolio.add_template(byoc, **support)
+
+    # The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
+    s3_templates = ProjectTemplateBucket(stack, "S3Templates")
+    s3_templates.add_template(basic)
+    s3_templates.add_template(dynamic_accounts)
+    s3_templates.add_template(byoc)
     return app
 
 

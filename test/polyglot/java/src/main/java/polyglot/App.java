@@ -6,6 +6,7 @@ import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
 import io.github.cdksagemakerprojecttemplates.ByocProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
+import io.github.cdksagemakerprojecttemplates.ProjectTemplateBucket;
 import io.github.cdksagemakerprojecttemplates.SeedCodeAsset;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,13 +44,22 @@ public final class App {
         .snapshotDirectory(snapshotDirectory)
         .build();
 
-    portfolio.addTemplate(BasicProjectTemplate.Builder.create(portfolio, "Basic")
+    BasicProjectTemplate basic = BasicProjectTemplate.Builder.create(portfolio, "Basic")
         .preProdAccount("222222222222")
         .prodAccount("333333333333")
         .deploymentRegion("eu-west-1")
-        .build(), support);
-    portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"), support);
-    portfolio.addTemplate(new ByocProjectTemplate(portfolio, "Byoc"), support);
+        .build();
+    DynamicAccountsProjectTemplate dynamicAccounts = new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts");
+    ByocProjectTemplate byoc = new ByocProjectTemplate(portfolio, "Byoc");
+    portfolio.addTemplate(basic, support);
+    portfolio.addTemplate(dynamicAccounts, support);
+    portfolio.addTemplate(byoc, support);
+
+    // The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
+    ProjectTemplateBucket s3Templates = new ProjectTemplateBucket(stack, "S3Templates");
+    s3Templates.addTemplate(basic);
+    s3Templates.addTemplate(dynamicAccounts);
+    s3Templates.addTemplate(byoc);
     return app;
   }
 
