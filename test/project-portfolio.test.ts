@@ -224,7 +224,9 @@ describe('ProjectPortfolio with defaults', () => {
     const bySid = Object.fromEntries(launchRoleStatements(t).map(s => [s.Sid, s]));
     const onProject = { Null: { 'aws:ResourceTag/sagemaker:project-id': 'false' } };
     const creatingProject = { Null: { 'aws:RequestTag/sagemaker:project-id': 'false' } };
-    const tagConditions = Object.entries<any>(bySid).filter(([, s]) => s.Condition && !s.Condition.StringEquals).map(([sid, s]) => [sid, s.Condition]);
+    const tagConditions = Object.entries<any>(bySid)
+      .filter(([, s]) => s.Condition && !s.Condition.StringEquals)
+      .map(([sid, s]) => [sid, s.Condition]);
     expect(Object.fromEntries(tagConditions)).toEqual({
       CreateProjectKey: creatingProject,
       CreateProjectKeysAndRepositories: creatingProject,
