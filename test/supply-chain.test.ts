@@ -8,9 +8,9 @@ import {
   MLOpsProjectTemplate,
   ProjectPortfolio,
 } from '../src';
-import { CHECKOV_VERSION } from '../src/private/pipeline-deploy';
 import { productTemplate } from './util/pipeline-fixtures';
 import { tempDir, testApp } from './util/temp-dir';
+import { CHECKOV_VERSION } from '../src/private/pipeline-deploy';
 
 /**
  * Supply chain at run time: what the build specs install on every run is pinned, so a new
