@@ -11,12 +11,15 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
+  BasicProjectTemplate,
   BuildPipeline,
   BundledSeedApp,
+  DeploymentTargetPolicy,
   DeployPipeline,
   DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
   ProjectPortfolio,
+  ProjectTemplateBucket,
   SeedCode,
   SeedCodeAsset,
 } from '../../src';
@@ -97,6 +100,33 @@ export function projectPortfolioSnippet(stack: Stack) {
 }
 // end:ProjectPortfolio
 
+// snippet:ProjectTemplateBucket
+export function projectTemplateBucketSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const dynamic = new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts');
+  portfolio.addTemplate(dynamic);
+
+  const s3Templates = new ProjectTemplateBucket(stack, 'S3Templates', {
+    domainArns: ['arn:aws:sagemaker:eu-west-1:111111111111:domain/d-abcdefghijkl'],
+  });
+  // The portfolio's template, published as an S3 template too.
+  s3Templates.addTemplate(dynamic);
+  s3Templates.addTemplate(new BasicProjectTemplate(s3Templates, 'Basic', {
+    preProdAccount: '222222222222',
+    prodAccount: '333333333333',
+    deploymentRegion: 'eu-west-1',
+  }), { templateName: 'basic', versionName: 'v1' });
+}
+// end:ProjectTemplateBucket
+
+// snippet:DeploymentTargetPolicy
+export function deploymentTargetPolicySnippet(stack: Stack) {
+  // In each target account and region; then:
+  // cdk bootstrap --qualifier mlops --cloudformation-execution-policies <its policyArn>
+  new DeploymentTargetPolicy(stack, 'DeploymentTarget');
+}
+// end:DeploymentTargetPolicy
+
 /** Every snippet in its own stack, in this order, in every language. */
 export function buildSnippetsApp(outdir: string): App {
   const app = new App({ outdir });
@@ -106,6 +136,8 @@ export function buildSnippetsApp(outdir: string): App {
     ['DeployPipeline', deployPipelineSnippet],
     ['MLOpsProjectTemplate', mlopsProjectTemplateSnippet],
     ['ProjectPortfolio', projectPortfolioSnippet],
+    ['ProjectTemplateBucket', projectTemplateBucketSnippet],
+    ['DeploymentTargetPolicy', deploymentTargetPolicySnippet],
   ];
   for (const [name, snippet] of snippets) {
     snippet(new Stack(app, `${name}Snippet`, { env: { account: '111111111111', region: 'eu-west-1' } }));

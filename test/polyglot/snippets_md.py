@@ -14,7 +14,10 @@ import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "README-snippets.md")
-CONSTRUCTS = ["SeedCodeAsset", "BuildPipeline", "DeployPipeline", "MLOpsProjectTemplate", "ProjectPortfolio"]
+CONSTRUCTS = [
+    "SeedCodeAsset", "BuildPipeline", "DeployPipeline", "MLOpsProjectTemplate", "ProjectPortfolio",
+    "ProjectTemplateBucket", "DeploymentTargetPolicy",
+]
 LANGUAGES = [
     # name, fence, file, imports shown once
     ("TypeScript", "ts", "snippets.ts", """\
@@ -22,16 +25,18 @@ import { Stack } from 'aws-cdk-lib';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  BuildPipeline, BundledSeedApp, DeployPipeline, DynamicAccountsProjectTemplate,
-  MLOpsProjectTemplate, ProjectPortfolio, SeedCode, SeedCodeAsset,
+  BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentTargetPolicy, DeployPipeline,
+  DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, ProjectTemplateBucket,
+  SeedCode, SeedCodeAsset,
 } from 'cdk-sagemaker-project-templates';"""),
     ("Python", "python", "python/snippets.py", """\
 import aws_cdk as cdk
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
-    BuildPipeline, BundledSeedApp, DeploymentStage, DeployPipeline, DynamicAccountsProjectTemplate,
-    MLOpsProjectTemplate, ProjectPortfolio, SeedCode, SeedCodeAsset,
+    BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentTargetPolicy,
+    DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
+    ProjectTemplateBucket, SeedCode, SeedCodeAsset,
 )"""),
     ("Java", "java", "java/src/main/java/polyglot/Snippets.java", """\
 import io.github.cdksagemakerprojecttemplates.*;

@@ -7,13 +7,16 @@ import aws_cdk as cdk
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
+    BasicProjectTemplate,
     BuildPipeline,
     BundledSeedApp,
     DeploymentStage,
+    DeploymentTargetPolicy,
     DeployPipeline,
     DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate,
     ProjectPortfolio,
+    ProjectTemplateBucket,
     SeedCode,
     SeedCodeAsset,
 )
@@ -104,6 +107,41 @@ def project_portfolio_snippet(stack: cdk.Stack) -> None:
 # end:ProjectPortfolio
 
 
+# snippet:ProjectTemplateBucket
+def project_template_bucket_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(stack, "Portfolio")
+    dynamic = DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts")
+    portfolio.add_template(dynamic)
+
+    s3_templates = ProjectTemplateBucket(
+        stack,
+        "S3Templates",
+        domain_arns=["arn:aws:sagemaker:eu-west-1:111111111111:domain/d-abcdefghijkl"],
+    )
+    # The portfolio's template, published as an S3 template too.
+    s3_templates.add_template(dynamic)
+    s3_templates.add_template(
+        BasicProjectTemplate(
+            s3_templates,
+            "Basic",
+            pre_prod_account="222222222222",
+            prod_account="333333333333",
+            deployment_region="eu-west-1",
+        ),
+        template_name="basic",
+        version_name="v1",
+    )
+# end:ProjectTemplateBucket
+
+
+# snippet:DeploymentTargetPolicy
+def deployment_target_policy_snippet(stack: cdk.Stack) -> None:
+    # In each target account and region; then:
+    # cdk bootstrap --qualifier mlops --cloudformation-execution-policies <its policy_arn>
+    DeploymentTargetPolicy(stack, "DeploymentTarget")
+# end:DeploymentTargetPolicy
+
+
 def build_snippets_app(outdir: str) -> cdk.App:
     """Every snippet in its own stack, in the same order as snippets.ts."""
     app = cdk.App(outdir=outdir)
@@ -113,6 +151,8 @@ def build_snippets_app(outdir: str) -> cdk.App:
         ("DeployPipeline", deploy_pipeline_snippet),
         ("MLOpsProjectTemplate", mlops_project_template_snippet),
         ("ProjectPortfolio", project_portfolio_snippet),
+        ("ProjectTemplateBucket", project_template_bucket_snippet),
+        ("DeploymentTargetPolicy", deployment_target_policy_snippet),
     ]:
         snippet(cdk.Stack(app, f"{name}Snippet", env=cdk.Environment(account="111111111111", region="eu-west-1")))
     return app

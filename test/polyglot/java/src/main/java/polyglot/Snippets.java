@@ -1,13 +1,17 @@
 package polyglot;
 
+import io.github.cdksagemakerprojecttemplates.AddS3TemplateOptions;
 import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
+import io.github.cdksagemakerprojecttemplates.BasicProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BuildPipeline;
 import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
 import io.github.cdksagemakerprojecttemplates.DeployPipeline;
 import io.github.cdksagemakerprojecttemplates.DeploymentStage;
+import io.github.cdksagemakerprojecttemplates.DeploymentTargetPolicy;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
+import io.github.cdksagemakerprojecttemplates.ProjectTemplateBucket;
 import io.github.cdksagemakerprojecttemplates.SeedCode;
 import io.github.cdksagemakerprojecttemplates.SeedCodeAsset;
 import io.github.cdksagemakerprojecttemplates.SeedCodeLocationParameters;
@@ -109,6 +113,33 @@ public final class Snippets {
   }
   // end:ProjectPortfolio
 
+  // snippet:ProjectTemplateBucket
+  static void projectTemplateBucketSnippet(Stack stack) {
+    ProjectPortfolio portfolio = new ProjectPortfolio(stack, "Portfolio");
+    DynamicAccountsProjectTemplate dynamic = new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts");
+    portfolio.addTemplate(dynamic);
+
+    ProjectTemplateBucket s3Templates = ProjectTemplateBucket.Builder.create(stack, "S3Templates")
+        .domainArns(List.of("arn:aws:sagemaker:eu-west-1:111111111111:domain/d-abcdefghijkl"))
+        .build();
+    // The portfolio's template, published as an S3 template too.
+    s3Templates.addTemplate(dynamic);
+    s3Templates.addTemplate(BasicProjectTemplate.Builder.create(s3Templates, "Basic")
+        .preProdAccount("222222222222")
+        .prodAccount("333333333333")
+        .deploymentRegion("eu-west-1")
+        .build(), AddS3TemplateOptions.builder().templateName("basic").versionName("v1").build());
+  }
+  // end:ProjectTemplateBucket
+
+  // snippet:DeploymentTargetPolicy
+  static void deploymentTargetPolicySnippet(Stack stack) {
+    // In each target account and region; then:
+    // cdk bootstrap --qualifier mlops --cloudformation-execution-policies <its policyArn>
+    new DeploymentTargetPolicy(stack, "DeploymentTarget");
+  }
+  // end:DeploymentTargetPolicy
+
   /** Every snippet in its own stack, in the same order as snippets.ts. */
   static software.amazon.awscdk.App buildSnippetsApp(String outdir) {
     software.amazon.awscdk.App app = software.amazon.awscdk.App.Builder.create().outdir(outdir).build();
@@ -118,6 +149,8 @@ public final class Snippets {
     snippets.put("DeployPipeline", Snippets::deployPipelineSnippet);
     snippets.put("MLOpsProjectTemplate", Snippets::mlopsProjectTemplateSnippet);
     snippets.put("ProjectPortfolio", Snippets::projectPortfolioSnippet);
+    snippets.put("ProjectTemplateBucket", Snippets::projectTemplateBucketSnippet);
+    snippets.put("DeploymentTargetPolicy", Snippets::deploymentTargetPolicySnippet);
     snippets.forEach((name, snippet) -> snippet.accept(Stack.Builder.create(app, name + "Snippet").env(App.EXAMPLE_ENV).build()));
     return app;
   }
