@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, AspectPriority, Aspects, CfnElement, CfnParameter, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, CfnResource, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
@@ -7,6 +7,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
 import { CdkHelperFunctions } from './private/cdk-helper-functions';
+import { DEFAULT_EXECUTION_ROLE_PARAMETER, executionRoleArnParameter } from './private/execution-role-parameter';
 import { usesGitProvider } from './private/git-provider-resources';
 import { validateLength, validateSsmParameterName } from './private/input-checks';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
@@ -16,7 +17,7 @@ import {
   launchRoleSuppressions,
   ProjectNagSuppressions,
 } from './private/nag-suppressions';
-import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, reserveParameterName, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
+import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
@@ -514,18 +515,9 @@ export class ProjectPortfolio extends Construct {
       });
     });
     const othersGiven = [props.roles, props.users, props.groups, props.principalArns].some(list => (list ?? []).length > 0);
-    const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : '/mlops/role/lead');
+    const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : DEFAULT_EXECUTION_ROLE_PARAMETER);
     if (parameterName) {
-      // A project named after its first segment ('role' for /mlops/role/lead) would read it.
-      reserveParameterName(this, parameterName);
-      const executionRoleArn = new CfnParameter(this, 'ExecutionRoleArn', {
-        type: 'AWS::SSM::Parameter::Value<String>',
-        description: 'SSM parameter that holds the ARN of the role (e.g. the SageMaker Studio execution role) that may use the portfolio',
-        default: parameterName,
-        minLength: 1,
-      });
-      // The first portfolio of a stack keeps the parameter name users know; others are told apart by path.
-      executionRoleArn.overrideLogicalId(uniqueLogicalId(Stack.of(this), 'ExecutionRoleArn', this));
+      const executionRoleArn = executionRoleArnParameter(this, { parameterName, preferredLogicalId: 'ExecutionRoleArn', grants: 'use the portfolio' });
       new servicecatalog.CfnPortfolioPrincipalAssociation(this, 'ExecutionRoleAssociation', {
         portfolioId: this.portfolio.portfolioId,
         principalArn: executionRoleArn.valueAsString,
@@ -533,17 +525,6 @@ export class ProjectPortfolio extends Construct {
       });
     }
   }
-}
-
-/**
- * `preferred` when no other element of the stack has that logical id yet, else `preferred`
- * prefixed with the construct's unique id, so that a second portfolio in a stack does not collide.
- */
-function uniqueLogicalId(stack: Stack, preferred: string, owner: Construct): string {
-  const taken = stack.node.findAll()
-    .filter((c): c is CfnElement => c instanceof CfnElement && Stack.of(c) === stack && !c.node.scopes.includes(owner))
-    .some(element => stack.resolve(element.logicalId) === preferred);
-  return taken ? `${Names.uniqueId(owner)}${preferred}` : preferred;
 }
 
 /** Whether another portfolio of the stack was created before this one. */

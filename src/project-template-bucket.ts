@@ -1,5 +1,5 @@
 import {
-  Annotations, AspectPriority, Aspects, Aws, CfnElement, CfnOutput, CfnParameter, CfnResource, Duration, Fn, IAspect, Lazy, Names,
+  Annotations, AspectPriority, Aspects, Aws, CfnOutput, CfnResource, Duration, Fn, IAspect, Lazy, Names,
   RemovalPolicy, Resource, Stack, Token,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,12 +8,13 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { MLOpsProjectTemplate } from './mlops-project-template';
 import { CdkHelperFunctions } from './private/cdk-helper-functions';
+import { DEFAULT_EXECUTION_ROLE_PARAMETER, executionRoleArnParameter } from './private/execution-role-parameter';
 import { usesGitProvider } from './private/git-provider-resources';
 import { validateS3BucketName, validateSsmParameterName } from './private/input-checks';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import { addNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS, launchRoleSuppressions, NagSuppression } from './private/nag-suppressions';
 import {
-  NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, PROJECT_NAME_TAG, reserveParameterName, ROLE_PATH, validatePermissionsBoundaryName,
+  NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, PROJECT_NAME_TAG, ROLE_PATH, validatePermissionsBoundaryName,
 } from './private/names';
 import { linkPortfolio } from './private/portfolio-link';
 import { checkQuotas } from './private/quotas';
@@ -433,16 +434,13 @@ export class ProjectTemplateBucket extends Construct {
   private giveAccess(props: ProjectTemplateBucketProps): iam.Policy | undefined {
     const roles = [...props.roles ?? []];
     const othersGiven = [props.roles, props.users, props.groups].some(list => (list ?? []).length > 0);
-    const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : '/mlops/role/lead');
+    const parameterName = props.executionRoleParameterName ?? (othersGiven ? undefined : DEFAULT_EXECUTION_ROLE_PARAMETER);
     if (parameterName) {
-      reserveParameterName(this, parameterName);
-      const executionRoleArn = new CfnParameter(this, 'ExecutionRoleArn', {
-        type: 'AWS::SSM::Parameter::Value<String>',
-        description: 'SSM parameter that holds the ARN of the role (e.g. the SageMaker Studio execution role) that may create projects from the S3 templates',
-        default: parameterName,
-        minLength: 1,
+      const executionRoleArn = executionRoleArnParameter(this, {
+        parameterName,
+        preferredLogicalId: 'TemplateBucketExecutionRoleArn',
+        grants: 'create projects from the S3 templates',
       });
-      executionRoleArn.overrideLogicalId(freeLogicalId(Stack.of(this), 'TemplateBucketExecutionRoleArn', this));
       // IAM policies name roles by name. A CloudFormation function cannot take the last part of
       // an ARN whose path it does not know: the name follows ':role/', after the path
       // '/service-role/' of SageMaker's execution roles, if it is there.
@@ -645,13 +643,6 @@ function templateBucketName(construct: ProjectTemplateBucket, stack: Stack, give
 }
 
 /** `preferred`, unless another element of the stack has that logical id: then prefixed with the construct's unique id. */
-function freeLogicalId(stack: Stack, preferred: string, owner: Construct): string {
-  const taken = stack.node.findAll()
-    .filter((c): c is CfnElement => c instanceof CfnElement && Stack.of(c) === stack && !c.node.scopes.includes(owner))
-    .some(element => stack.resolve(element.logicalId) === preferred);
-  return taken ? `${Names.uniqueId(owner)}${preferred}` : preferred;
-}
-
 /** 'Dynamic Accounts MLOps template' -> 'dynamic-accounts-mlops-template'. */
 function keySafe(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100).replace(/-+$/, '');
