@@ -83,14 +83,16 @@ project.gitignore.addPatterns('/.compat-baseline/');
 project.tasks.tryFind('compat')!.reset('bash test/compat/compat.sh');
 project.tasks.tryFind('compat')!.description = 'Compare the public API with the last release (test/compat/baseline.*) using jsii-diff';
 
+// The example and bench run their TypeScript without type-checking it (compile and the tests do
+// that): the example answers in about 2 s instead of 5-13 s.
 project.addTask('example', {
   description: 'Synthesize the example organisation app into cdk.out/ and print what it made',
-  exec: 'ts-node --project tsconfig.dev.json test/example/main.ts',
+  exec: 'ts-node --transpile-only --project tsconfig.dev.json test/example/main.ts',
 });
 
 project.addTask('bench', {
   description: 'Measure synth time, template sizes, per-project footprint and package sizes (prints a table, writes bench-results.json)',
-  exec: 'ts-node --project tsconfig.dev.json test/bench/bench.ts',
+  exec: 'ts-node --transpile-only --project tsconfig.dev.json test/bench/bench.ts',
 });
 
 project.synth();

@@ -7,7 +7,7 @@ work=.ci/work/cfn-lint
 mkdir -p "$work"
 [ -x "$work/venv/bin/cfn-lint" ] || { python3 -m venv "$work/venv"; "$work/venv/bin/pip" install -q --upgrade pip cfn-lint; }
 "$work/venv/bin/cfn-lint" --version
-npx ts-node --project tsconfig.dev.json test/example/main.ts "$work/cdk.out" > /dev/null
+npx ts-node --transpile-only --project tsconfig.dev.json test/example/main.ts "$work/cdk.out" > /dev/null
 # W3005: CDK adds DependsOn that is also implied by references; harmless and not ours to change.
 # No E-level check is ignored. Informational checks (I...) are not run: cfn-lint runs them only
 # with --include-checks I, and its I1022 (prefer Fn::Sub to Fn::Join) would list every ARN CDK joins.

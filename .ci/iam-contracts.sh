@@ -18,7 +18,7 @@ echo "--- pytest test/contracts (the checks find what they are for)"
 (cd test/contracts && "$OLDPWD/$work/venv/bin/python" -m pytest -q -p no:cacheprovider)
 
 echo "--- synthesize the contract apps (test/contracts/apps.ts)"
-npx ts-node --project tsconfig.dev.json test/contracts/apps.ts "$work/cdk.out" 2>&1 | grep -v "^Bundling"
+npx ts-node --transpile-only --project tsconfig.dev.json test/contracts/apps.ts "$work/cdk.out" 2>&1 | grep -v "^Bundling"
 
 echo "--- check"
 (cd test/contracts && "$OLDPWD/$work/venv/bin/python" check_iam.py "$OLDPWD/$work/cdk.out"/*)
