@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BuildPipeline, BuildPipelineOptions } from './build-pipeline';
 import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
@@ -21,12 +22,14 @@ import {
   reservedProjectNames,
   validatePermissionsBoundaryName,
 } from './private/names';
+import { createNotifications, validateNotifications } from './private/notifications';
 import { retainOnReplacement } from './private/pipeline-common';
 import { pascalStageName } from './private/pipeline-deploy';
 import { findPortfolioDefaults } from './private/portfolio-link';
 import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
 import { defaultStages, keepDistinct, listedIf, resolveStages, ResolvedStage } from './private/stages';
+import { ProjectNotificationsOptions } from './project-notifications';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -191,6 +194,16 @@ export interface MLOpsProjectTemplateProps {
    * @default - no organization condition
    */
   readonly organizationId?: string;
+
+  /**
+   * Notify an SNS topic per project (`mlops-<project id>-notifications`, encrypted with the
+   * project's key) when either pipeline fails, a SageMaker pipeline execution fails, or a model
+   * package is approved or rejected; subscribe email addresses, a parameter entered at project
+   * creation, or anything else through `notificationTopic`.
+   *
+   * @default - no notifications
+   */
+  readonly notifications?: ProjectNotificationsOptions;
 }
 
 const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
@@ -249,6 +262,11 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
   /** The model deployment CI/CD. */
   public readonly deployPipeline: DeployPipeline;
 
+  /**
+   * The project's notification topic, when `notifications` is set: add any subscription to it.
+   */
+  public readonly notificationTopic?: sns.ITopic;
+
   constructor(scope: Construct, id: string, props: MLOpsProjectTemplateProps = {}) {
     const portfolioDefaults = findPortfolioDefaults(scope);
     super(scope, id, { assetBucket: props.assetBucket ?? portfolioDefaults?.assetBucket });
@@ -257,6 +275,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     this.productDescription = props.description ?? DEFAULT_DESCRIPTION;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     validateTemplateProps(`MLOpsProjectTemplate ${id}`, this.productName, this.productDescription, props, value => JSON.stringify(this.resolve(value)));
+    validateNotifications(`MLOpsProjectTemplate ${id}`, props.notifications);
     checkQuotas(this, `MLOpsProjectTemplate ${id}`);
 
     this.projectNameParameter = new CfnParameter(this, 'SageMakerProjectName', {
@@ -431,6 +450,18 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         throw new Error(`MLOpsProjectTemplate ${id}: its seed code (or the git provider handler) is a file asset, which a Service Catalog product stack keeps in an asset bucket, and it has none; create the template inside a ProjectPortfolio (new MLOpsProjectTemplate(portfolio, '${id}', ...)), pass assetBucket, or take seed code from SeedCode.fromSsmParameters() or SeedCode.fromBucket()`);
       }
       throw error;
+    }
+
+    if (props.notifications !== undefined) {
+      this.notificationTopic = createNotifications(new Construct(this, 'Notifications'), props.notifications, {
+        owner: `MLOpsProjectTemplate ${id}`,
+        projectName: this.projectName,
+        projectId: this.projectId,
+        key: this.projectKey,
+        pipelineNames: [this.buildPipeline.pipeline.pipelineName, this.deployPipeline.pipeline.pipelineName],
+        sageMakerPipelineName: this.buildPipeline.sageMakerPipelineName,
+        modelPackageGroupName: this.modelPackageGroupName,
+      });
     }
 
     Aspects.of(this).add(new RolePathAspect());

@@ -70,6 +70,17 @@ test('a portfolio shared with organizational units passes AwsSolutions too', () 
   }
 });
 
+test('a template with notifications passes AwsSolutions (the topic is encrypted and enforces SSL)', () => {
+  const outdir = tempDir('nag-notifications');
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Notified', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'Notified', {
+    notifications: { emails: ['ml-platform@example.com'], emailParameterName: 'NotificationEmail' },
+  }), { snapshotDirectory: path.join(outdir, 'snapshots') });
+  expect(nagFindings(app)).toEqual([]);
+});
+
 /** The rule ids acknowledged for cdk-nag 3 on a construct and its scopes, with their reasons: what cdk-nag 3 compares findings with. */
 function acknowledged(construct: IConstruct): Record<string, string> {
   return Object.assign({}, ...construct.node.scopes.flatMap(c => c.node.metadata)

@@ -109,7 +109,12 @@ describe('ProjectPortfolio with defaults', () => {
       }
       if (statement.Resource === '*') {
         expect([statement.Action].flat().sort()).toEqual(
-          ({ CreateProjectKey: ['kms:CreateKey'], ListRepositories: ['codecommit:ListRepositories'] } as any)[statement.Sid]
+          ({
+            CreateProjectKey: ['kms:CreateKey'],
+            ListRepositories: ['codecommit:ListRepositories'],
+            // SNS subscriptions: IAM's reference lists no resource type for these.
+            ProjectNotificationSubscriptions: ['sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes', 'sns:Unsubscribe'],
+          } as any)[statement.Sid]
             ?? ['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate']);
       }
     }
@@ -117,7 +122,7 @@ describe('ProjectPortfolio with defaults', () => {
       'ProductStacks', 'ValidateTemplates', 'ReadTemplatesAndSeedCode', 'ProjectRoles', 'PassProjectRoles', 'ProjectBuckets',
       'CreateProjectKey', 'CreateProjectKeysAndRepositories', 'ProjectKeysAndRepositories', 'ReadKeysManageAliases', 'ListRepositories',
       'ProjectBuilds', 'ProjectPipelines', 'ProjectEventRules', 'ProjectParameters', 'KeepPlatformParameters', 'ProjectModelRegistry',
-      'ProjectContainerRepositories',
+      'ProjectNotificationTopics', 'ProjectNotificationSubscriptions', 'ProjectContainerRepositories',
     ]);
     const buckets = statements.find(s => s.Sid === 'ProjectBuckets');
     expect(JSON.stringify(buckets.Resource)).toContain(':s3:::mlops-*');
@@ -210,6 +215,13 @@ describe('ProjectPortfolio with defaults', () => {
           'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags'],
         resources: [own('sagemaker', 'model-package-group/*')],
       },
+      ProjectNotificationTopics: {
+        actions: ['sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes',
+          'sns:GetDataProtectionPolicy', 'sns:PutDataProtectionPolicy', 'sns:Subscribe', 'sns:ListSubscriptionsByTopic',
+          'sns:TagResource', 'sns:UntagResource', 'sns:ListTagsForResource'],
+        resources: [own('sns', 'mlops-*')],
+      },
+      ProjectNotificationSubscriptions: { actions: ['sns:Unsubscribe', 'sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes'], resources: ['*'] },
       ProjectContainerRepositories: {
         actions: ['ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories', 'ecr:SetRepositoryPolicy',
           'ecr:GetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy', 'ecr:PutImageScanningConfiguration', 'ecr:PutImageTagMutability',

@@ -249,7 +249,7 @@ describe('AwsSolutions and least privilege over a portfolio whose template uses 
   test('no wildcard actions, no iam:PassRole or s3 on "*", "*" only for actions without resources, no managed policies on the new roles', () => {
     const noResource = new Set(['cloudformation:GetTemplateSummary', 'cloudformation:ValidateTemplate', 'kms:CreateKey',
       'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents',
-      'codecommit:ListRepositories', 'logs:DescribeLogGroups']);
+      'codecommit:ListRepositories', 'logs:DescribeLogGroups', 'sns:Unsubscribe', 'sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes']);
     const offenders: string[] = [];
     for (const json of [product, portfolio]) {
       for (const [id, resource] of Object.entries<any>(json.Resources)) {

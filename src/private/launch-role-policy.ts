@@ -265,6 +265,23 @@ export function launchRoleStatements(options: LaunchRolePolicyOptions): iam.Poli
       resources: [arn('sagemaker', 'model-package-group/*')],
     }),
     new iam.PolicyStatement({
+      sid: 'ProjectNotificationTopics',
+      // The notification topic mlops-<project id>-notifications, its policies, and subscribing to it.
+      actions: [
+        'sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes',
+        'sns:GetDataProtectionPolicy', 'sns:PutDataProtectionPolicy', 'sns:Subscribe', 'sns:ListSubscriptionsByTopic',
+        'sns:TagResource', 'sns:UntagResource', 'sns:ListTagsForResource',
+      ],
+      resources: [arn('sns', `${BUCKET_PREFIX}*`)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProjectNotificationSubscriptions',
+      // IAM authorizes these on no resource type and with no condition key (its reference lists
+      // none): CloudFormation reads, changes and deletes the topic's subscriptions with them.
+      actions: ['sns:Unsubscribe', 'sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
       sid: 'ProjectContainerRepositories',
       actions: [
         'ecr:CreateRepository', 'ecr:DeleteRepository', 'ecr:DescribeRepositories',

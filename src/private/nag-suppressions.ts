@@ -237,7 +237,7 @@ export function launchRoleSuppressions(): NagSuppression[] {
       id: 'AwsSolutions-IAM5',
       reason: 'Each project\'s resources are named after the project name and id entered at launch; the launch role is limited to the resource types, the name prefixes (mlops-, /mlops/, alias/mlops/, the role path /sagemaker-project-templates/) and the account and region that the templates use.',
       appliesTo: [
-        { regex: '/^Resource::arn:<AWS::Partition>:(codebuild|codecommit|codepipeline|events|kms|ecr|sagemaker|ssm):<AWS::Region>:<AWS::AccountId>:(project\\/\\*|\\*|rule\\/\\*|key\\/\\*|alias\\/mlops\\/\\*|repository\\/mlops-\\*|model-package-group\\/\\*|parameter\\/mlops\\/\\*)$/' },
+        { regex: '/^Resource::arn:<AWS::Partition>:(codebuild|codecommit|codepipeline|events|kms|ecr|sagemaker|ssm|sns):<AWS::Region>:<AWS::AccountId>:(project\\/\\*|\\*|rule\\/\\*|key\\/\\*|alias\\/mlops\\/\\*|repository\\/mlops-\\*|mlops-\\*|model-package-group\\/\\*|parameter\\/mlops\\/\\*)$/' },
         'Resource::arn:<AWS::Partition>:s3:::mlops-*-<AWS::AccountId>-<AWS::Region>',
         'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/sagemaker-project-templates/*',
       ],

@@ -17,7 +17,7 @@ import { buildExampleApp, EXAMPLE_ENV } from '../example/app';
 /**
  * The apps whose templates the contract checks (`.ci/iam-contracts.sh`) read: the example
  * organisation, and a maximal composition with and without a permissions boundary (git provider
- * with repository creation, BYOC, four stages of every kind, custom stage roles, a portfolio
+ * with repository creation, BYOC, notifications, four stages of every kind, custom stage roles, a portfolio
  * shared with an account and an organizational unit).
  */
 export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
@@ -78,6 +78,7 @@ function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | unde
   const snapshots = { snapshotDirectory: path.join(outdir, 'snapshots') };
   portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'GitProviderByoc', {
     bringYourOwnContainer: true,
+    notifications: { emails: ['ml-platform@example.com'], emailParameterName: 'NotificationEmail' },
     sourceRepository: SourceRepository.codeConnection({
       provider: GitProvider.GITHUB,
       tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:git-token-AbCdEf',
