@@ -122,6 +122,9 @@ export const ACTIONS_WITHOUT_RESOURCE = [
   'logs:DescribeLogGroups',
   'organizations:DescribeOrganization',
   'sagemaker:ListModelPackages',
+  'sns:GetSubscriptionAttributes',
+  'sns:SetSubscriptionAttributes',
+  'sns:Unsubscribe',
 ];
 
 /** IAM5 findings of the roles inside a project template, each group with its reason. */
