@@ -79,8 +79,8 @@ class GitProviderHandler extends Construct {
       description: 'Creates a SageMaker project\'s repository on its git provider and pushes the seed code',
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: 'index.handler',
-      // Compiled into lib/ next to this module; the handler has no dependencies to bundle.
-      code: lambda.Code.fromAsset(path.join(__dirname, 'git-provider-handler'), { exclude: ['*.d.ts'] }),
+      // Runtime code, compiled into lib/handlers/git-provider; the handler has no dependencies to bundle.
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', 'handlers', 'git-provider'), { exclude: ['*.d.ts'] }),
       timeout: Duration.minutes(5),
       memorySize: 256,
       role: this.role,

@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FakeGitProvider, writeZip } from './util/fake-git-provider';
-import { tempDir } from './util/temp-dir';
+import { FakeGitProvider, writeZip } from '../../util/fake-git-provider';
+import { tempDir } from '../../util/temp-dir';
 import {
   CustomResourceEvent,
   handle,
@@ -11,8 +11,8 @@ import {
   lambdaBudgetMs,
   RepositoryProperties,
   SAFETY_MARGIN_MS,
-} from '../src/private/git-provider-handler';
-import { readZip } from '../src/private/git-provider-handler/zip';
+} from '../../../src/handlers/git-provider';
+import { readZip } from '../../../src/handlers/git-provider/zip';
 
 /**
  * The git provider custom resource handler against a fake GitHub / GitLab on 127.0.0.1: the
