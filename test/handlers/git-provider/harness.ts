@@ -106,3 +106,24 @@ export function event(requestType: 'Create' | 'Update' | 'Delete', properties: R
     OldResourceProperties: old,
   };
 }
+
+/** A request the handler made, as `recordingFetch` saw it. */
+export interface FetchCall {
+  readonly url: string;
+  readonly init: any;
+}
+
+/**
+ * A fetch that records each request, then answers it with `answer` (a status, for hosts that must
+ * not be reached), or passes it on to the real fetch when `answer` is not given.
+ */
+export function recordingFetch(answer?: number): { calls: FetchCall[]; fetch: HandlerDependencies['fetch'] } {
+  const calls: FetchCall[] = [];
+  return {
+    calls,
+    fetch: async (url, init) => {
+      calls.push({ url, init });
+      return answer === undefined ? fetch(url, init) : new Response(JSON.stringify({ message: `answered ${answer}` }), { status: answer });
+    },
+  };
+}
