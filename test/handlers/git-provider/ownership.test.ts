@@ -70,7 +70,7 @@ describe('delete', () => {
       `${base};adopted`,
       `bitbucket:${h.fake.githubUrl}:acme/churn-build;created=1`,
       `github:${h.fake.githubUrl}:churn-build;created=1`,
-      `github:ftp://127.0.0.1/github:acme/churn-build;created=1`,
+      'github:ftp://127.0.0.1/github:acme/churn-build;created=1',
       `${base} ;created=1`,
       'not-created:request-1',
     ]) {
