@@ -154,3 +154,36 @@ describe('GitHub', () => {
     expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
   });
 });
+
+describe('GitHub refusals after the lookups', () => {
+  test('a 422 that is not "already exists": FAILED with GitHub\'s message, nothing made', async () => {
+    h.fake.faults.push({ match: 'POST /github/orgs/acme/repos', status: 422, times: 1 });
+    const outcome = await handle(event('Create', props()), deps());
+    expect(outcome).toEqual({ Status: 'FAILED', PhysicalResourceId: 'not-created:request-1', Reason: 'GitHub refused to create acme/churn-build (422: injected 422)' });
+    expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
+  });
+
+  test('a 404 to the create (the organization gone, or out of the token\'s reach)', async () => {
+    h.fake.faults.push({ match: 'POST /github/orgs/acme/repos', status: 404, times: 1 });
+    expect((await handle(event('Create', props()), deps())).Reason).toBe('owner acme not found on GitHub, or the token cannot see it');
+  });
+
+  test('a repository that stays empty (409) for five uploads: FAILED, and the repository removed', async () => {
+    h.fake.emptyRepositoryAnswers = 5;
+    const outcome = await handle(event('Create', props()), deps());
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      PhysicalResourceId: 'not-created:request-1',
+      Reason: 'GitHub still reports acme/churn-build as empty (409: Git Repository is empty.); retry the project creation',
+    });
+    expect(h.sleeps).toEqual([1000, 2000, 3000, 4000]);
+    expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
+  });
+
+  test('a branch refused at the first attempt: FAILED, and the repository removed', async () => {
+    h.fake.faults.push({ match: 'POST /github/repos/acme/churn-build/git/refs', status: 422, times: 1 });
+    const outcome = await handle(event('Create', props({ Branch: 'develop' })), deps());
+    expect(outcome).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'not-created:request-1', Reason: 'GitHub refused to create branch develop (422: injected 422)' });
+    expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
+  });
+});

@@ -52,3 +52,33 @@ describe('GitLab', () => {
     expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
   });
 });
+
+describe('GitLab refusals and lost answers', () => {
+  test('a 400 that is not "already taken": FAILED with GitLab\'s message, nothing made', async () => {
+    h.fake.faults.push({ match: 'POST /gitlab/projects', status: 400, times: 1 });
+    const outcome = await handle(event('Create', gitlab()), deps());
+    expect(outcome).toEqual({ Status: 'FAILED', PhysicalResourceId: 'not-created:request-1', Reason: 'GitLab refused to create acme/churn-build (400: "injected 400")' });
+    expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
+  });
+
+  test('a create whose answer was lost, then found taken on retry: not taken for ours, left in place, never deleted', async () => {
+    h.fake.faults.push({ match: 'POST /gitlab/projects', resetAfter: true, times: 1 });
+    const outcome = await handle(event('Create', gitlab()), deps());
+    expect(outcome).toEqual({
+      Status: 'FAILED',
+      PhysicalResourceId: 'not-created:request-1',
+      Reason: 'repository acme/churn-build exists on GitLab after a create request that got no answer was retried: it may be half-made by that request; '
+        + 'it is left in place: check it and delete it before retrying',
+    });
+    expect((await handle(event('Delete', gitlab({ RemovalPolicy: 'destroy' }), outcome.PhysicalResourceId), deps())).Status).toBe('SUCCESS');
+    expect(h.fake.repository('acme', 'churn-build')).toBeDefined();
+  });
+
+  test('a retried commit refused, and no branch made by the first attempt: FAILED, and the project removed', async () => {
+    h.fake.faults.push({ match: '/repository/commits', reset: true, times: 1 }, { match: '/repository/commits', status: 400, times: 1 });
+    const outcome = await handle(event('Create', gitlab()), deps());
+    expect(outcome).toEqual({ Status: 'FAILED', PhysicalResourceId: 'not-created:request-1', Reason: 'GitLab refused to commit the seed code (400: injected 400)' });
+    expect(h.fake.requests.some(r => r.method === 'GET' && /\/repository\/branches\/main$/.test(r.path))).toBe(true);
+    expect(h.fake.repository('acme', 'churn-build')).toBeUndefined();
+  });
+});
