@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { AssetHashType, DockerImage, FileSystem, IgnoreStrategy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, BundlingOutput, DockerImage, FileSystem, IgnoreStrategy, Stack } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
@@ -8,6 +8,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validateSsmParameterName } from './private/input-checks';
 import { reserveParameterName } from './private/names';
+import { assembleSeedFolders, seedAppLayers, seedCodeRoot } from './private/seed-layers';
 
 /**
  * The starter apps shipped in this package's `seed_code/` folder.
@@ -19,6 +20,8 @@ export enum BundledSeedApp {
   BYOC_BUILD_APP = 'byoc_build_app',
   /** CDK app that deploys the newest approved model to one endpoint per stage. */
   DEPLOY_APP = 'deploy_app',
+  /** CDK app that sets up scheduled batch transform of the newest approved model in every stage. */
+  BATCH_INFERENCE_APP = 'batch_inference_app',
 }
 
 /**
@@ -40,6 +43,7 @@ const DEFAULT_OBJECT_KEY_PARAMETERS: Record<string, string> = {
   [BundledSeedApp.BUILD_APP]: '/mlops/code/build',
   [BundledSeedApp.BYOC_BUILD_APP]: '/mlops/code/build/byoc',
   [BundledSeedApp.DEPLOY_APP]: '/mlops/code/deploy',
+  [BundledSeedApp.BATCH_INFERENCE_APP]: '/mlops/code/deploy/batch',
 };
 
 /**
@@ -87,7 +91,8 @@ export interface SeedCodeLocationParameters {
    * Name of the parameter that holds the object key.
    *
    * @default - the original system's name for a bundled app (`/mlops/code/build`,
-   * `/mlops/code/build/byoc`, `/mlops/code/deploy`); required for any other folder
+   * `/mlops/code/build/byoc`, `/mlops/code/deploy`, `/mlops/code/deploy/batch`); required for any
+   * other folder
    */
   readonly objectKeyParameterName?: string;
 }
@@ -99,17 +104,27 @@ export interface SeedCodeLocationParameters {
  * content only, so the same folder always gives the same key and any change gives a new one.
  * A file named `gitignore` becomes `.gitignore` in the archive (npm drops `.gitignore` files from
  * packages, so seed code that ships in one names them this way).
+ * The archive of a bundled app also holds the files it shares with other bundled apps (see
+ * `bundledAppPath`), so every repository receives the complete app.
  * It works in an ordinary stack and inside a Service Catalog product stack that has an asset bucket.
  */
 export class SeedCodeAsset extends Construct {
   /**
-   * Absolute path of one of the apps bundled in this package's `seed_code/` folder.
+   * Absolute path of the folder of one of the apps bundled in this package's `seed_code/` folder.
+   *
+   * The folder holds the files of the app that are its own. The build apps (`build_app`,
+   * `byoc_build_app`) hold alike most of their code (preprocessing, evaluation, the pipeline's
+   * steps, tests), kept once in `seed_code/shared/build/`, laid out as in the app: their
+   * archives (`fromBundledApp`, or `new SeedCodeAsset` with this path) hold the shared files and
+   * then the app's own, so a repository receives the complete app. To start a folder of your own
+   * from a bundled app, copy `seed_code/shared/build/` and then this folder into it (or take the
+   * asset's folder from `cdk.out` after a synth).
    *
    * Resolved relative to the installed package, so it works from `node_modules` and from the
    * Python and Java packages, which embed the npm package.
    */
   public static bundledAppPath(app: BundledSeedApp): string {
-    return path.join(__dirname, '..', 'seed_code', app);
+    return path.join(seedCodeRoot(), app);
   }
 
   /**
@@ -133,7 +148,10 @@ export class SeedCodeAsset extends Construct {
   /** Key of the archive in the bucket; changes whenever the folder's content changes. */
   public readonly objectKey: string;
 
-  /** Absolute path of the folder that was zipped. */
+  /**
+   * Absolute path of the folder that was zipped; for a bundled app, the folder of its own files,
+   * zipped together with the files it shares with other bundled apps (see `bundledAppPath`).
+   */
   public readonly sourcePath: string;
 
   private bundledApp?: BundledSeedApp;
@@ -146,13 +164,17 @@ export class SeedCodeAsset extends Construct {
     }
     this.sourcePath = path.resolve(props.path);
     assertSeedFolder(this.sourcePath, exclude);
-    assertSafeSeedFolder(`SeedCodeAsset ${this.node.path}`, this.sourcePath, exclude);
+    // A bundled app that shares files with others is assembled from its layers and its own folder.
+    const layers = seedAppLayers(seedCodeRoot(), this.sourcePath);
+    for (const folder of [...layers, this.sourcePath]) assertSafeSeedFolder(`SeedCodeAsset ${this.node.path}`, folder, exclude);
 
-    this.asset = new s3assets.Asset(this, 'Asset', {
-      path: this.sourcePath,
-      exclude,
-      ...(containsFileNamed(this.sourcePath, GITIGNORE_STAND_IN, exclude) ? restoreGitignoreBundling(this.sourcePath, exclude) : {}),
-    });
+    let packaging: Partial<s3assets.AssetProps> = {};
+    if (layers.length > 0) {
+      packaging = assembleBundling([...layers, this.sourcePath], exclude);
+    } else if (containsFileNamed(this.sourcePath, GITIGNORE_STAND_IN, exclude)) {
+      packaging = restoreGitignoreBundling(this.sourcePath, exclude);
+    }
+    this.asset = new s3assets.Asset(this, 'Asset', { path: this.sourcePath, exclude, ...packaging });
     this.bucketName = this.asset.s3BucketName;
     this.objectKey = this.asset.s3ObjectKey;
   }
@@ -230,6 +252,30 @@ function restoreGitignoreBundling(source: string, exclude: string[]): Partial<s3
       local: {
         tryBundle(outputDir: string): boolean {
           FileSystem.copyDirectory(source, outputDir, { exclude });
+          renameStandIns(outputDir);
+          return true;
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The archive of a bundled app with layers: the files of its layers and of its own folder, copied
+ * in-process (local bundling, no Docker) into the asset's staging folder in the cloud assembly,
+ * `gitignore` renamed. The asset's hash is that of the assembled files (their relative paths and
+ * content), so it is the same wherever the package is installed and changes with any file.
+ */
+function assembleBundling(folders: string[], exclude: string[]): Partial<s3assets.AssetProps> {
+  return {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('local-bundling-only'),
+      // A folder, zipped by the asset, even if it were to hold a single archive file.
+      outputType: BundlingOutput.NOT_ARCHIVED,
+      local: {
+        tryBundle(outputDir: string): boolean {
+          assembleSeedFolders(folders, outputDir, exclude);
           renameStandIns(outputDir);
           return true;
         },

@@ -9,10 +9,22 @@ import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { BundledSeedApp, DEFAULT_SEED_CODE_EXCLUDES, SeedCode, SeedCodeAsset } from '../src';
 import { emptyFolder, folderWith } from './util/fs-fixtures';
 import { productTemplate } from './util/pipeline-fixtures';
-import { testApp } from './util/temp-dir';
+import { tempDir, testApp } from './util/temp-dir';
+import * as seedLayers from '../src/private/seed-layers';
+
+const SEED_CODE = path.join(__dirname, '..', 'seed_code');
 
 function newStack(): Stack {
   return new Stack(testApp(), 'Stack', { env: { account: '111111111111', region: 'eu-west-1' } });
+}
+
+/** The files under `dir`, relative, with `/` separators, sorted; the default excludes left out. */
+function filesOf(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter(entry => entry.isFile())
+    .map(entry => path.relative(dir, path.join(entry.parentPath ?? (entry as any).path, entry.name)).split(path.sep).join('/'))
+    .filter(file => !file.split('/').some(part => part === '__pycache__' || part === '.pytest_cache' || part.endsWith('.pyc')))
+    .sort();
 }
 
 function keyOf(dir: string, options: { exclude?: string[] } = {}): string {
@@ -81,6 +93,98 @@ describe('SeedCodeAsset', () => {
       expect(fs.existsSync(path.join(directory, asset.asset.assetPath, '.gitignore'))).toBe(true);
       expect(fs.existsSync(path.join(directory, asset.asset.assetPath, 'gitignore'))).toBe(false);
     }
+  });
+
+  test('the archive of each build app is the complete app: the shared files, then its own', () => {
+    const shared = filesOf(path.join(SEED_CODE, 'shared', 'build'));
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const build = SeedCodeAsset.fromBundledApp(stack, 'Build', BundledSeedApp.BUILD_APP);
+    const byoc = SeedCodeAsset.fromBundledApp(stack, 'Byoc', BundledSeedApp.BYOC_BUILD_APP);
+    const directory = app.synth().directory;
+    const staged = (asset: SeedCodeAsset) => path.join(directory, asset.asset.assetPath);
+    for (const asset of [build, byoc]) {
+      const own = filesOf(asset.sourcePath);
+      // One copy of each file: nothing of the app's own folder is also shared.
+      expect(own.filter(file => shared.includes(file))).toEqual([]);
+      const expected = [...shared, ...own].map(file => file.replace(/(^|\/)gitignore$/, '$1.gitignore')).sort();
+      expect(filesOf(staged(asset))).toEqual(expected);
+    }
+    expect(filesOf(staged(build))).toEqual(expect.arrayContaining([
+      '.gitignore', 'README.md', 'buildspec.yml', 'pyproject.toml', 'requirements.txt', 'requirements-dev.txt',
+      'ml_pipelines/run_pipeline.py', 'ml_pipelines/runner.py', 'ml_pipelines/abalone/pipeline.py', 'ml_pipelines/abalone/steps.py',
+      'ml_pipelines/abalone/scripts/preprocess.py', 'ml_pipelines/abalone/scripts/evaluate.py', 'tests/conftest.py',
+    ]));
+    expect(filesOf(staged(byoc))).toEqual(expect.arrayContaining(['buildspec-docker.yml', 'container/Dockerfile', 'scripts/build_and_push.sh']));
+    // The shared files are the same, to the byte, in both apps and in the source.
+    for (const file of shared.filter(f => path.basename(f) !== 'gitignore')) {
+      const source = fs.readFileSync(path.join(SEED_CODE, 'shared', 'build', file));
+      expect({ file, same: fs.readFileSync(path.join(staged(build), file)).equals(source) }).toEqual({ file, same: true });
+      expect({ file, same: fs.readFileSync(path.join(staged(byoc), file)).equals(source) }).toEqual({ file, same: true });
+    }
+    // Still executable.
+    expect(() => fs.accessSync(path.join(staged(byoc), 'scripts', 'build_and_push.sh'), fs.constants.X_OK)).not.toThrow();
+    expect(build.asset.assetHash).not.toBe(byoc.asset.assetHash);
+  });
+
+  describe('with a copy of the seed code folder', () => {
+    let root: string;
+    beforeEach(() => {
+      root = tempDir('seed-layout');
+      for (const folder of ['shared', 'build_app', 'byoc_build_app']) {
+        fs.cpSync(path.join(SEED_CODE, folder), path.join(root, folder), { recursive: true, filter: src => !/__pycache__|\.pyc$/.test(src) });
+      }
+      jest.spyOn(seedLayers, 'seedCodeRoot').mockReturnValue(root);
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    const keys = () => {
+      const stack = newStack();
+      return {
+        build: SeedCodeAsset.fromBundledApp(stack, 'Build', BundledSeedApp.BUILD_APP).asset.assetHash,
+        byoc: SeedCodeAsset.fromBundledApp(stack, 'Byoc', BundledSeedApp.BYOC_BUILD_APP).asset.assetHash,
+      };
+    };
+
+    test('the same content gives the same keys wherever the package is installed', () => {
+      const copied = keys();
+      expect(SeedCodeAsset.bundledAppPath(BundledSeedApp.BUILD_APP)).toBe(path.join(root, 'build_app'));
+      jest.restoreAllMocks();
+      expect(SeedCodeAsset.bundledAppPath(BundledSeedApp.BUILD_APP)).toBe(path.join(SEED_CODE, 'build_app'));
+      expect(keys()).toEqual(copied);
+    });
+
+    test('a changed shared file changes the key of both apps; a changed own file, that of its app only', () => {
+      const before = keys();
+      fs.appendFileSync(path.join(root, 'shared', 'build', 'ml_pipelines', 'abalone', 'scripts', 'preprocess.py'), '# changed\n');
+      const sharedChanged = keys();
+      expect(sharedChanged.build).not.toBe(before.build);
+      expect(sharedChanged.byoc).not.toBe(before.byoc);
+      fs.appendFileSync(path.join(root, 'build_app', 'buildspec.yml'), '# changed\n');
+      const ownChanged = keys();
+      expect(ownChanged.build).not.toBe(sharedChanged.build);
+      expect(ownChanged.byoc).toBe(sharedChanged.byoc);
+      // A new shared file is in the archive of both.
+      fs.writeFileSync(path.join(root, 'shared', 'build', 'NOTICE'), 'x\n');
+      const added = keys();
+      expect(added.build).not.toBe(ownChanged.build);
+      expect(added.byoc).not.toBe(ownChanged.byoc);
+    });
+
+    test('a file both shared and the app\'s own is an error naming it and both folders', () => {
+      fs.writeFileSync(path.join(root, 'build_app', 'pyproject.toml'), '[project]\n');
+      expect(() => SeedCodeAsset.fromBundledApp(newStack(), 'Build', BundledSeedApp.BUILD_APP))
+        .toThrow(`'pyproject.toml' is in both '${path.join(root, 'shared', 'build')}' and '${path.join(root, 'build_app')}'`);
+    });
+
+    test('a folder of the user\'s own is zipped as it is, even a copy of a bundled app\'s folder', () => {
+      jest.restoreAllMocks();
+      const app = testApp();
+      const asset = new SeedCodeAsset(new Stack(app, 'S'), 'Seed', { path: path.join(root, 'build_app') });
+      const staged = path.join(app.synth().directory, asset.asset.assetPath);
+      expect(filesOf(staged)).toEqual(filesOf(path.join(root, 'build_app')).map(f => f.replace(/(^|\/)gitignore$/, '$1.gitignore')).sort());
+      expect(fs.existsSync(path.join(staged, 'ml_pipelines', 'abalone', 'scripts', 'preprocess.py'))).toBe(false);
+    });
   });
 
   test('a missing folder is an error naming the path', () => {
@@ -156,8 +260,9 @@ describe('SeedCodeAsset', () => {
     SeedCodeAsset.fromBundledApp(stack, 'Build', BundledSeedApp.BUILD_APP).publishLocation();
     SeedCodeAsset.fromBundledApp(stack, 'Byoc', BundledSeedApp.BYOC_BUILD_APP).publishLocation();
     SeedCodeAsset.fromBundledApp(stack, 'Deploy', BundledSeedApp.DEPLOY_APP).publishLocation();
+    SeedCodeAsset.fromBundledApp(stack, 'Batch', BundledSeedApp.BATCH_INFERENCE_APP).publishLocation();
     const template = Template.fromStack(stack);
-    for (const name of ['/mlops/code/seed_bucket', '/mlops/code/build', '/mlops/code/build/byoc', '/mlops/code/deploy']) {
+    for (const name of ['/mlops/code/seed_bucket', '/mlops/code/build', '/mlops/code/build/byoc', '/mlops/code/deploy', '/mlops/code/deploy/batch']) {
       template.hasResourceProperties('AWS::SSM::Parameter', { Name: name, Type: 'String' });
     }
     // One bucket parameter, shared.

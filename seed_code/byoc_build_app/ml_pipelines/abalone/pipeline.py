@@ -1,8 +1,8 @@
 """The Abalone model-building pipeline, trained in this repository's own container.
 
 ``get_pipeline`` only *describes* the pipeline; nothing runs until
-``run_pipeline.py`` upserts and starts it. Because the description is plain
-Python, tests can build it offline and inspect ``pipeline.definition()``.
+``run_pipeline.py`` upserts and starts it. The steps are in ``steps.py``; this
+module says how they use the image built from ``container/``.
 
 Data flow::
 
@@ -11,243 +11,33 @@ Data flow::
       -> TrainAbaloneModel      (the container/ image: its `train` program)
       -> EvaluateAbaloneModel   (evaluate.py in the same image; writes evaluation.json)
       -> CheckMseEvaluation     (MSE <= MseThreshold ?)
-           yes -> RegisterAbaloneModel  (model package, PendingManualApproval)
+           yes -> RegisterAbaloneModel  (model package, PendingManualApproval; `serve` answers)
            no  -> MseAboveThresholdFail
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
-import boto3
-from sagemaker.estimator import Estimator
-from sagemaker.inputs import TrainingInput
-from sagemaker.model import Model
-from sagemaker.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
-from sagemaker.sklearn.processing import SKLearnProcessor
-from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
-from sagemaker.workflow.fail_step import FailStep
-from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.model_step import ModelStep
-from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.pipeline_context import PipelineSession
-from sagemaker.workflow.properties import PropertyFile
-from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
-SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+from ml_pipelines.abalone.steps import build_pipeline
 
-# Public copy of the UCI Abalone data set that AWS hosts for examples.
-DEFAULT_INPUT_DATA_URL = "s3://sagemaker-sample-files/datasets/tabular/uci_abalone/abalone.csv"
-
-# Pinned so that a new SDK release cannot silently change preprocessing.
-SKLEARN_FRAMEWORK_VERSION = "1.2-1"
-
-# Every new model waits for a human: the deploy repository's pipeline only
-# deploys packages whose status someone has changed to "Approved".
-MODEL_APPROVAL_STATUS = "PendingManualApproval"
-
-# Where the processing containers mount their inputs and outputs.
-PROCESSING_DIR = "/opt/ml/processing"
+# train.py prints xgboost's evaluation log; these turn it into metrics.
+METRIC_DEFINITIONS = [
+    {"Name": "train:rmse", "Regex": r"train-rmse:([0-9.]+)"},
+    {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9.]+)"},
+]
 
 
-def get_session(region: str, default_bucket: str) -> PipelineSession:
-    """Create a PipelineSession for ``region`` that writes to ``default_bucket``.
-
-    A PipelineSession records job requests as pipeline steps instead of
-    starting jobs, which is what lets ``get_pipeline`` run without side effects.
-    """
-    boto_session = boto3.Session(region_name=region)
-    return PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
-
-
-def get_pipeline(
-    *,
-    region: str,
-    role: str,
-    default_bucket: str,
-    model_package_group_name: str,
-    pipeline_name: str,
-    image_uri: str,
-    kms_key: Optional[str] = None,
-    base_job_prefix: str = "abalone",
-    sagemaker_session: Optional[PipelineSession] = None,
-) -> Pipeline:
-    """Describe the Abalone pipeline.
+def get_pipeline(*, image_uri: str, **kwargs) -> Pipeline:
+    """Describe the Abalone pipeline, trained in this repository's own image.
 
     Args:
-        region: AWS region the pipeline runs in (selects the container images).
-        role: ARN of the IAM role the pipeline's jobs run as.
-        default_bucket: S3 bucket for code, intermediate data and model artifacts.
-        model_package_group_name: model package group that receives the model.
-        pipeline_name: name of the SageMaker pipeline (also the S3 prefix).
         image_uri: the image built from ``container/`` (pushed by buildspec-docker.yml);
             it trains, evaluates and serves the model.
-        kms_key: KMS key ARN/ID that encrypts job outputs; ``None`` uses the
-            bucket's default encryption.
-        base_job_prefix: prefix of the names of the jobs the pipeline starts.
-        sagemaker_session: session to use; tests pass one that never calls AWS.
+        **kwargs: the other arguments of ``steps.build_pipeline`` (``region``, ``role``,
+            ``default_bucket``, ``model_package_group_name``, ``pipeline_name``, ...).
 
     Returns:
         The pipeline, ready for ``upsert()`` or ``definition()``.
     """
-    session = sagemaker_session or get_session(region, default_bucket)
-
-    # Parameters can be overridden per execution (Studio or start_pipeline_execution)
-    # without changing code.
-    processing_instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
-    processing_instance_count = ParameterInteger("ProcessingInstanceCount", default_value=1)
-    training_instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.xlarge")
-    input_data = ParameterString("InputDataUrl", default_value=DEFAULT_INPUT_DATA_URL)
-    mse_threshold = ParameterFloat("MseThreshold", default_value=6.0)
-
-    # --- 1. Preprocess: split and scale the raw CSV -------------------------------
-    sklearn_processor = SKLearnProcessor(
-        framework_version=SKLEARN_FRAMEWORK_VERSION,
-        instance_type=processing_instance_type,
-        instance_count=processing_instance_count,
-        base_job_name=f"{base_job_prefix}-preprocess",
-        role=role,
-        output_kms_key=kms_key,
-        sagemaker_session=session,
-    )
-    step_process = ProcessingStep(
-        name="PreprocessAbaloneData",
-        step_args=sklearn_processor.run(
-            code=str(SCRIPTS_DIR / "preprocess.py"),
-            outputs=[
-                ProcessingOutput(output_name=name, source=f"{PROCESSING_DIR}/{name}")
-                for name in ("train", "validation", "test")
-            ],
-            # The script downloads the data itself so that the source bucket may
-            # live in another region (processing inputs must be in the job's region).
-            arguments=["--input-data", input_data],
-        ),
-    )
-
-    # --- 2. Train in our own container (container/program/train.py) ----------------
-    estimator = Estimator(
-        image_uri=image_uri,
-        instance_type=training_instance_type,
-        instance_count=1,
-        output_path=f"s3://{default_bucket}/{pipeline_name}/models",
-        output_kms_key=kms_key,
-        base_job_name=f"{base_job_prefix}-train",
-        role=role,
-        sagemaker_session=session,
-        # train.py prints xgboost's evaluation log; these turn it into metrics.
-        metric_definitions=[
-            {"Name": "train:rmse", "Regex": r"train-rmse:([0-9.]+)"},
-            {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9.]+)"},
-        ],
-    )
-    estimator.set_hyperparameters(
-        objective="reg:squarederror",
-        num_round=50,
-        max_depth=5,
-        eta=0.2,
-        gamma=4,
-        min_child_weight=6,
-        subsample=0.7,
-    )
-    splits = step_process.properties.ProcessingOutputConfig.Outputs
-    step_train = TrainingStep(
-        name="TrainAbaloneModel",
-        step_args=estimator.fit(
-            inputs={
-                channel: TrainingInput(s3_data=splits[channel].S3Output.S3Uri, content_type="text/csv")
-                for channel in ("train", "validation")
-            }
-        ),
-    )
-
-    # --- 3. Evaluate on the held-out test split ------------------------------------
-    # Our image has xgboost, pandas and numpy, so evaluation reuses it.
-    evaluation_processor = ScriptProcessor(
-        image_uri=image_uri,
-        command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=1,
-        base_job_name=f"{base_job_prefix}-evaluate",
-        role=role,
-        output_kms_key=kms_key,
-        sagemaker_session=session,
-    )
-    evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    step_eval = ProcessingStep(
-        name="EvaluateAbaloneModel",
-        step_args=evaluation_processor.run(
-            code=str(SCRIPTS_DIR / "evaluate.py"),
-            inputs=[
-                ProcessingInput(
-                    source=step_train.properties.ModelArtifacts.S3ModelArtifacts,
-                    destination=f"{PROCESSING_DIR}/model",
-                ),
-                ProcessingInput(source=splits["test"].S3Output.S3Uri, destination=f"{PROCESSING_DIR}/test"),
-            ],
-            outputs=[ProcessingOutput(output_name="evaluation", source=f"{PROCESSING_DIR}/evaluation")],
-        ),
-        property_files=[evaluation_report],
-    )
-
-    # --- 4. Register the model, with its metrics, if it is good enough ------------
-    evaluation_s3_uri = Join(
-        on="/",
-        values=[step_eval.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"],
-    )
-    model = Model(
-        image_uri=image_uri,  # its `serve` program answers the endpoint's requests
-        model_data=step_train.properties.ModelArtifacts.S3ModelArtifacts,
-        role=role,
-        sagemaker_session=session,
-    )
-    step_register = ModelStep(
-        name="RegisterAbaloneModel",
-        step_args=model.register(
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
-            transform_instances=["ml.m5.large"],
-            model_package_group_name=model_package_group_name,
-            approval_status=MODEL_APPROVAL_STATUS,
-            model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_s3_uri, content_type="application/json")
-            ),
-        ),
-    )
-
-    step_fail = FailStep(
-        name="MseAboveThresholdFail",
-        error_message=Join(on=" ", values=["Model MSE is above the threshold", mse_threshold]),
-    )
-    step_check = ConditionStep(
-        name="CheckMseEvaluation",
-        conditions=[
-            ConditionLessThanOrEqualTo(
-                left=JsonGet(
-                    step_name=step_eval.name,
-                    property_file=evaluation_report,
-                    json_path="regression_metrics.mse.value",
-                ),
-                right=mse_threshold,
-            )
-        ],
-        if_steps=[step_register],
-        else_steps=[step_fail],
-    )
-
-    return Pipeline(
-        name=pipeline_name,
-        parameters=[
-            processing_instance_type,
-            processing_instance_count,
-            training_instance_type,
-            input_data,
-            mse_threshold,
-        ],
-        steps=[step_process, step_train, step_eval, step_check],
-        sagemaker_session=session,
-    )
+    return build_pipeline(image_uri=image_uri, metric_definitions=METRIC_DEFINITIONS, **kwargs)

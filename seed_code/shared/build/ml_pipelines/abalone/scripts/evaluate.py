@@ -1,10 +1,10 @@
 """Evaluate a trained XGBoost model on the test split and write a metrics report.
 
-Runs inside the SageMaker XGBoost container (which provides xgboost, pandas
-and numpy), so it must not import anything from this repository. Inputs and
+Runs inside the image that trained the model (it provides xgboost, pandas and
+numpy), so it must not import anything from this repository. Inputs and
 output, under ``--base-dir``:
 
-* ``model/model.tar.gz``: the training job's artifact (holds ``xgboost-model``)
+* ``model/model.tar.gz``: the training job's artifact (holds one of ``MODEL_FILE_NAMES``)
 * ``test/test.csv``: label in the first column, no header
 * ``evaluation/evaluation.json``: the report that the pipeline's condition reads
   (``regression_metrics.mse.value``) and that is attached to the model package.
@@ -30,7 +30,19 @@ logger = logging.getLogger(__name__)
 # A predictor maps a feature matrix to one prediction per row.
 Predictor = Callable[[np.ndarray], np.ndarray]
 
-MODEL_FILE_NAME = "xgboost-model"
+# Names of the booster's file in the artifact: ``xgboost-model.ubj`` (UBJSON, named by its
+# suffix) from an image of your own, such as the BYOC template's container/program/train.py;
+# ``xgboost-model`` from SageMaker's built-in XGBoost algorithm.
+MODEL_FILE_NAMES = ("xgboost-model.ubj", "xgboost-model")
+
+
+def find_model_file(model_dir: Path) -> Path:
+    """The first of ``MODEL_FILE_NAMES`` that the unpacked artifact holds."""
+    for name in MODEL_FILE_NAMES:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    found = sorted(p.name for p in model_dir.iterdir())
+    raise FileNotFoundError(f"The model archive holds none of {', '.join(MODEL_FILE_NAMES)} (it holds: {found})")
 
 
 def load_xgboost_predictor(model_archive: Path) -> Predictor:
@@ -40,12 +52,12 @@ def load_xgboost_predictor(model_archive: Path) -> Predictor:
     extract_dir = Path(tempfile.mkdtemp())
     with tarfile.open(model_archive) as archive:
         archive.extractall(extract_dir)
-    model_path = extract_dir / MODEL_FILE_NAME
+    model_path = find_model_file(extract_dir)
     booster = xgboost.Booster()
     try:
         booster.load_model(str(model_path))
     except xgboost.core.XGBoostError:
-        # Older containers saved the booster with pickle rather than save_model().
+        # Older built-in XGBoost containers saved the booster with pickle rather than save_model().
         with open(model_path, "rb") as handle:
             booster = pickle.load(handle)  # noqa: S301 - our own training job's artifact
     return lambda features: booster.predict(xgboost.DMatrix(features))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import warnings
 
 import numpy as np
 import pytest
@@ -20,23 +21,28 @@ def processing_dir(abalone_csv, tmp_path):
     return base
 
 
-def train_tiny_model(processing_dir) -> None:
-    """Train a few rounds and package the booster the way SageMaker's XGBoost does."""
+def train_tiny_model(processing_dir, file_name: str) -> None:
+    """Train a few rounds and package the booster the way a SageMaker training job does."""
     train = np.loadtxt(processing_dir / "train" / "train.csv", delimiter=",")
     booster = xgboost.train(
         {"objective": "reg:squarederror", "max_depth": 3},
         xgboost.DMatrix(train[:, 1:], label=train[:, 0]),
         num_boost_round=20,
     )
-    model_file = processing_dir / evaluate.MODEL_FILE_NAME
-    booster.save_model(str(model_file))
+    model_file = processing_dir / file_name
+    # Without a suffix xgboost writes (and reads) UBJSON, and warns that it chose the format.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*format", category=UserWarning)
+        booster.save_model(str(model_file))
     (processing_dir / "model").mkdir()
     with tarfile.open(processing_dir / "model" / "model.tar.gz", "w:gz") as archive:
-        archive.add(model_file, arcname=evaluate.MODEL_FILE_NAME)
+        archive.add(model_file, arcname=file_name)
 
 
-def test_evaluates_real_xgboost_artifact(processing_dir):
-    train_tiny_model(processing_dir)
+@pytest.mark.filterwarnings("ignore:.*Unknown file format:UserWarning")
+@pytest.mark.parametrize("file_name", evaluate.MODEL_FILE_NAMES)
+def test_evaluates_real_xgboost_artifact(processing_dir, file_name):
+    train_tiny_model(processing_dir, file_name)
 
     report = evaluate.main(["--base-dir", str(processing_dir)])
 
@@ -47,6 +53,16 @@ def test_evaluates_real_xgboost_artifact(processing_dir):
     labels = np.loadtxt(processing_dir / "test" / "test.csv", delimiter=",")[:, 0]
     assert 0 < mse < labels.var()
     assert written["regression_metrics"]["rmse"]["value"] == pytest.approx(np.sqrt(mse))
+
+
+def test_an_artifact_without_a_known_model_file_is_an_error_naming_what_it_holds(processing_dir):
+    (processing_dir / "model").mkdir()
+    (processing_dir / "model.bin").write_bytes(b"not a model")
+    with tarfile.open(processing_dir / "model" / "model.tar.gz", "w:gz") as archive:
+        archive.add(processing_dir / "model.bin", arcname="model.bin")
+
+    with pytest.raises(FileNotFoundError, match=r"none of xgboost-model\.ubj, xgboost-model .*'model\.bin'"):
+        evaluate.main(["--base-dir", str(processing_dir)])
 
 
 def test_metrics_are_computed_from_predictions(processing_dir):

@@ -1,0 +1,256 @@
+"""The steps of the Abalone model-building pipeline: preprocess, train, evaluate, register.
+
+``build_pipeline`` only *describes* the pipeline, for the XGBoost image that
+``pipeline.py`` chooses; nothing runs until ``run_pipeline.py`` upserts and
+starts it. Because the description is plain Python, tests can build it offline
+and inspect ``pipeline.definition()``.
+
+Data flow::
+
+    InputDataUrl (S3 CSV)
+      -> PreprocessAbaloneData  (scikit-learn processing job: train/validation/test CSVs)
+      -> TrainAbaloneModel      (XGBoost in the training image)
+      -> EvaluateAbaloneModel   (evaluate.py in the same image; writes evaluation.json,
+                                 read back as a PropertyFile)
+      -> CheckMseEvaluation     (MSE <= MseThreshold ?)
+           yes -> RegisterAbaloneModel  (model package, PendingManualApproval; the image serves it)
+           no  -> MseAboveThresholdFail
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import boto3
+from sagemaker.estimator import Estimator
+from sagemaker.inputs import TrainingInput
+from sagemaker.model import Model
+from sagemaker.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.functions import Join, JsonGet
+from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.steps import ProcessingStep, TrainingStep
+
+SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+
+# Public copy of the UCI Abalone data set that AWS hosts for examples.
+DEFAULT_INPUT_DATA_URL = "s3://sagemaker-sample-files/datasets/tabular/uci_abalone/abalone.csv"
+
+# Pinned so that a new SDK release cannot silently change preprocessing.
+SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+
+# Every new model waits for a human: the deploy repository's pipeline only
+# deploys packages whose status someone has changed to "Approved".
+MODEL_APPROVAL_STATUS = "PendingManualApproval"
+
+# Where the processing containers mount their inputs and outputs.
+PROCESSING_DIR = "/opt/ml/processing"
+
+
+def get_session(region: str, default_bucket: str) -> PipelineSession:
+    """Create a PipelineSession for ``region`` that writes to ``default_bucket``.
+
+    A PipelineSession records job requests as pipeline steps instead of
+    starting jobs, which is what lets ``build_pipeline`` run without side effects.
+    """
+    boto_session = boto3.Session(region_name=region)
+    return PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
+
+
+def build_pipeline(
+    *,
+    region: str,
+    role: str,
+    default_bucket: str,
+    model_package_group_name: str,
+    pipeline_name: str,
+    image_uri: str,
+    metric_definitions: Optional[List[dict]] = None,
+    kms_key: Optional[str] = None,
+    base_job_prefix: str = "abalone",
+    sagemaker_session: Optional[PipelineSession] = None,
+) -> Pipeline:
+    """Describe the Abalone pipeline.
+
+    Args:
+        region: AWS region the pipeline runs in (selects the preprocessing image).
+        role: ARN of the IAM role the pipeline's jobs run as.
+        default_bucket: S3 bucket for code, intermediate data and model artifacts.
+        model_package_group_name: model package group that receives the model.
+        pipeline_name: name of the SageMaker pipeline (also the S3 prefix).
+        image_uri: XGBoost image that trains the model, runs ``evaluate.py`` (it
+            needs xgboost, pandas and numpy) and serves the registered model.
+        metric_definitions: regular expressions that turn the training log into
+            metrics (``{"Name": ..., "Regex": ...}``); ``None`` for an algorithm
+            that reports its metrics itself.
+        kms_key: KMS key ARN/ID that encrypts job outputs; ``None`` uses the
+            bucket's default encryption.
+        base_job_prefix: prefix of the names of the jobs the pipeline starts.
+        sagemaker_session: session to use; tests pass one that never calls AWS.
+
+    Returns:
+        The pipeline, ready for ``upsert()`` or ``definition()``.
+    """
+    session = sagemaker_session or get_session(region, default_bucket)
+
+    # Parameters can be overridden per execution (Studio or start_pipeline_execution)
+    # without changing code.
+    processing_instance_type = ParameterString("ProcessingInstanceType", default_value="ml.m5.xlarge")
+    processing_instance_count = ParameterInteger("ProcessingInstanceCount", default_value=1)
+    training_instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.xlarge")
+    input_data = ParameterString("InputDataUrl", default_value=DEFAULT_INPUT_DATA_URL)
+    mse_threshold = ParameterFloat("MseThreshold", default_value=6.0)
+
+    # --- 1. Preprocess: split and scale the raw CSV -------------------------------
+    sklearn_processor = SKLearnProcessor(
+        framework_version=SKLEARN_FRAMEWORK_VERSION,
+        instance_type=processing_instance_type,
+        instance_count=processing_instance_count,
+        base_job_name=f"{base_job_prefix}-preprocess",
+        role=role,
+        output_kms_key=kms_key,
+        sagemaker_session=session,
+    )
+    step_process = ProcessingStep(
+        name="PreprocessAbaloneData",
+        step_args=sklearn_processor.run(
+            code=str(SCRIPTS_DIR / "preprocess.py"),
+            outputs=[
+                ProcessingOutput(output_name=name, source=f"{PROCESSING_DIR}/{name}")
+                for name in ("train", "validation", "test")
+            ],
+            # The script downloads the data itself so that the source bucket may
+            # live in another region (processing inputs must be in the job's region).
+            arguments=["--input-data", input_data],
+        ),
+    )
+
+    # --- 2. Train in the training image --------------------------------------------
+    estimator = Estimator(
+        image_uri=image_uri,
+        instance_type=training_instance_type,
+        instance_count=1,
+        output_path=f"s3://{default_bucket}/{pipeline_name}/models",
+        output_kms_key=kms_key,
+        base_job_name=f"{base_job_prefix}-train",
+        role=role,
+        metric_definitions=metric_definitions,
+        sagemaker_session=session,
+    )
+    estimator.set_hyperparameters(
+        objective="reg:squarederror",
+        num_round=50,
+        max_depth=5,
+        eta=0.2,
+        gamma=4,
+        min_child_weight=6,
+        subsample=0.7,
+    )
+    splits = step_process.properties.ProcessingOutputConfig.Outputs
+    step_train = TrainingStep(
+        name="TrainAbaloneModel",
+        step_args=estimator.fit(
+            inputs={
+                channel: TrainingInput(s3_data=splits[channel].S3Output.S3Uri, content_type="text/csv")
+                for channel in ("train", "validation")
+            }
+        ),
+    )
+
+    # --- 3. Evaluate on the held-out test split ------------------------------------
+    # The training image has xgboost, pandas and numpy, so evaluation reuses it
+    # instead of needing a container of its own.
+    evaluation_processor = ScriptProcessor(
+        image_uri=image_uri,
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=1,
+        base_job_name=f"{base_job_prefix}-evaluate",
+        role=role,
+        output_kms_key=kms_key,
+        sagemaker_session=session,
+    )
+    evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    step_eval = ProcessingStep(
+        name="EvaluateAbaloneModel",
+        step_args=evaluation_processor.run(
+            code=str(SCRIPTS_DIR / "evaluate.py"),
+            inputs=[
+                ProcessingInput(
+                    source=step_train.properties.ModelArtifacts.S3ModelArtifacts,
+                    destination=f"{PROCESSING_DIR}/model",
+                ),
+                ProcessingInput(source=splits["test"].S3Output.S3Uri, destination=f"{PROCESSING_DIR}/test"),
+            ],
+            outputs=[ProcessingOutput(output_name="evaluation", source=f"{PROCESSING_DIR}/evaluation")],
+        ),
+        property_files=[evaluation_report],
+    )
+
+    # --- 4. Register the model, with its metrics, if it is good enough ------------
+    evaluation_s3_uri = Join(
+        on="/",
+        values=[step_eval.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"],
+    )
+    model = Model(
+        image_uri=image_uri,  # the image that trained the model serves it
+        model_data=step_train.properties.ModelArtifacts.S3ModelArtifacts,
+        role=role,
+        sagemaker_session=session,
+    )
+    step_register = ModelStep(
+        name="RegisterAbaloneModel",
+        step_args=model.register(
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
+            transform_instances=["ml.m5.large"],
+            model_package_group_name=model_package_group_name,
+            approval_status=MODEL_APPROVAL_STATUS,
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(s3_uri=evaluation_s3_uri, content_type="application/json")
+            ),
+        ),
+    )
+
+    step_fail = FailStep(
+        name="MseAboveThresholdFail",
+        error_message=Join(on=" ", values=["Model MSE is above the threshold", mse_threshold]),
+    )
+    step_check = ConditionStep(
+        name="CheckMseEvaluation",
+        conditions=[
+            ConditionLessThanOrEqualTo(
+                left=JsonGet(
+                    step_name=step_eval.name,
+                    property_file=evaluation_report,
+                    json_path="regression_metrics.mse.value",
+                ),
+                right=mse_threshold,
+            )
+        ],
+        if_steps=[step_register],
+        else_steps=[step_fail],
+    )
+
+    return Pipeline(
+        name=pipeline_name,
+        parameters=[
+            processing_instance_type,
+            processing_instance_count,
+            training_instance_type,
+            input_data,
+            mse_threshold,
+        ],
+        steps=[step_process, step_train, step_eval, step_check],
+        sagemaker_session=session,
+    )

@@ -1,0 +1,77 @@
+"""What ``run_pipeline.py`` does with the pipeline it builds: upsert it, then start it.
+
+``argument_parser`` holds the command-line arguments every run needs (the
+CodeBuild project passes them from the project's environment variables);
+``run_pipeline.py`` adds those of its own pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import List
+
+from sagemaker.workflow.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+def project_tags(project_name: str, project_id: str) -> List[dict]:
+    """Tags that link the pipeline to its SageMaker project (Studio groups resources by them)."""
+    return [
+        {"Key": "sagemaker:project-name", "Value": project_name},
+        {"Key": "sagemaker:project-id", "Value": project_id},
+    ]
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Upsert and start the model-building pipeline.")
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--pipeline-name", required=True)
+    parser.add_argument("--pipeline-description", default="")
+    parser.add_argument("--role-arn", required=True, help="role the pipeline runs as")
+    parser.add_argument("--default-bucket", required=True, help="bucket for pipeline data and models")
+    parser.add_argument("--kms-key", default=None, help="KMS key ARN that encrypts job outputs")
+    parser.add_argument("--model-package-group-name", required=True)
+    parser.add_argument("--project-name", required=True)
+    parser.add_argument("--project-id", required=True)
+    parser.add_argument("--print-definition", action="store_true", help="print the pipeline JSON")
+    parser.add_argument("--no-start", action="store_true", help="upsert only, do not start an execution")
+    parser.add_argument("--wait", action="store_true", help="wait for the execution and fail if it fails")
+    return parser
+
+
+def pipeline_arguments(args: argparse.Namespace) -> dict:
+    """The arguments of ``get_pipeline`` that come from ``argument_parser``'s arguments."""
+    return {
+        "region": args.region,
+        "role": args.role_arn,
+        "default_bucket": args.default_bucket,
+        "kms_key": args.kms_key or None,
+        "model_package_group_name": args.model_package_group_name,
+        "pipeline_name": args.pipeline_name,
+    }
+
+
+def upsert_and_start(pipeline: Pipeline, args: argparse.Namespace) -> None:
+    """Create or update ``pipeline`` with the project's tags, then start it unless ``--no-start``."""
+    if args.print_definition:
+        print(json.dumps(json.loads(pipeline.definition()), indent=2))
+
+    response = pipeline.upsert(
+        role_arn=args.role_arn,
+        description=args.pipeline_description,
+        tags=project_tags(args.project_name, args.project_id),
+    )
+    logger.info("Upserted pipeline %s", response["PipelineArn"])
+    if args.no_start:
+        return
+
+    execution = pipeline.start()
+    logger.info("Started execution %s", execution.arn)
+    if args.wait:
+        # Raises WaiterError if the execution fails, which fails the build.
+        execution.wait(delay=60, max_attempts=120)
+        for step in execution.list_steps():
+            logger.info("%s: %s", step["StepName"], step["StepStatus"])

@@ -1,0 +1,54 @@
+"""Tests for what a run does with the pipeline it builds, with the pipeline faked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml_pipelines import runner
+
+from .helpers import FakePipeline, upsert_and_start_calls
+
+ARGV = [
+    "--region", "eu-west-1",
+    "--pipeline-name", "p",
+    "--role-arn", "arn:aws:iam::111111111111:role/r",
+    "--default-bucket", "b",
+    "--model-package-group-name", "g",
+    "--project-name", "my-project",
+    "--project-id", "p-123",
+]  # fmt: skip
+
+
+def test_project_tags():
+    assert runner.project_tags("my-project", "p-123") == [
+        {"Key": "sagemaker:project-name", "Value": "my-project"},
+        {"Key": "sagemaker:project-id", "Value": "p-123"},
+    ]
+
+
+@pytest.mark.parametrize("kms_key", [[], ["--kms-key", ""]])
+def test_pipeline_arguments_without_a_key_leave_encryption_to_the_bucket(kms_key):
+    args = runner.argument_parser().parse_args(ARGV + kms_key)
+    assert runner.pipeline_arguments(args) == {
+        "region": "eu-west-1",
+        "role": "arn:aws:iam::111111111111:role/r",
+        "default_bucket": "b",
+        "kms_key": None,
+        "model_package_group_name": "g",
+        "pipeline_name": "p",
+    }
+
+
+def test_upserts_with_project_tags_and_starts():
+    fake = FakePipeline()
+    runner.upsert_and_start(fake, runner.argument_parser().parse_args(ARGV + ["--pipeline-description", "d"]))
+    assert fake.calls == upsert_and_start_calls("my-project", "p-123", "d", "arn:aws:iam::111111111111:role/r")
+
+
+def test_no_start_only_upserts(capsys):
+    fake = FakePipeline()
+    runner.upsert_and_start(fake, runner.argument_parser().parse_args(ARGV + ["--no-start", "--print-definition"]))
+    assert [name for name, _ in fake.calls] == ["upsert"]
+    assert json.loads(capsys.readouterr().out) == {}
