@@ -54,6 +54,14 @@ describe('GitLab', () => {
 });
 
 describe('GitLab refusals and lost answers', () => {
+  test('delete of a project that is gone already: a success, nothing deleted', async () => {
+    const id = (await handle(event('Create', gitlab()), deps())).PhysicalResourceId;
+    h.fake.removeRepository('acme', 'churn-build');
+    expect(await handle(event('Delete', gitlab({ RemovalPolicy: 'destroy' }), id), deps())).toEqual({ Status: 'SUCCESS', PhysicalResourceId: id });
+    expect(h.fake.requests.some(r => r.method === 'DELETE')).toBe(false);
+    expect(h.logs).toContain('acme/churn-build is gone already');
+  });
+
   test('a 400 that is not "already taken": FAILED with GitLab\'s message, nothing made', async () => {
     h.fake.faults.push({ match: 'POST /gitlab/projects', status: 400, times: 1 });
     const outcome = await handle(event('Create', gitlab()), deps());
