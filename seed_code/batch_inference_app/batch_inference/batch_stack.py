@@ -1,0 +1,292 @@
+"""One stage's stack: the model, a SageMaker pipeline that runs a batch transform, and its schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from aws_cdk import (
+    BootstraplessSynthesizer,
+    Environment,
+    Stack,
+    Tags,
+    aws_events as events,
+    aws_iam as iam,
+    aws_sagemaker as sagemaker,
+)
+from constructs import Construct
+
+from batch_inference.aws_lookups import ApprovedModel, StageLocation
+from batch_inference.pipeline_definition import transform_pipeline_definition
+from batch_inference.settings import ProjectSettings
+from batch_inference.stage_config import S3Prefix, StageConfig
+
+# Roles go under this path: the target accounts' CloudFormation execution policy (the library's
+# DeploymentTargetPolicy) lets deployments create, change and pass roles under it only.
+ROLE_PATH = "/mlops-deployment/"
+
+# Default input and output go under batch/<project name>-<stage>/ of the artifact bucket.
+BATCH_PREFIX = "batch/"
+
+# SageMaker Pipelines names the jobs it starts pipelines-<execution id>-<step name>-<suffix>.
+PIPELINE_JOB_PREFIX = "pipelines-"
+
+# Where SageMaker writes the logs of every transform job of an account and region.
+TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
+
+def default_batch_prefix(project: ProjectSettings, stage: str) -> S3Prefix:
+    """``s3://<artifact bucket>/batch/<project name>-<stage>/``: input/ and output/ go below it."""
+    return S3Prefix(project.artifact_bucket, f"{BATCH_PREFIX}{project.project_name}-{stage}/")
+
+
+@dataclass(frozen=True)
+class EcrRepository:
+    """Where an ECR image lives, parsed from its URI."""
+
+    account: str
+    region: str
+    name: str
+
+    @classmethod
+    def from_image_uri(cls, image_uri: str) -> "EcrRepository":
+        """Parse ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>[:tag|@digest]``."""
+        registry, _, path = image_uri.partition("/")
+        parts = registry.split(".")
+        if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
+            raise ValueError(f"Not an ECR image URI: {image_uri!r}")
+        name = path.split("@", 1)[0]  # drop a digest
+        name = name.rsplit(":", 1)[0] if ":" in name else name  # drop a tag
+        return cls(account=parts[0], region=parts[3], name=name)
+
+    def arn(self, partition: str) -> str:
+        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
+
+
+class BatchInferenceStack(Stack):
+    """Scores ``config.input`` with ``model`` on ``config.schedule``, writing to ``config.output``.
+
+    A SageMaker model made from the approved package, a SageMaker pipeline named
+    ``<project>-<stage>-batch`` whose one Transform step runs a batch transform job, and an
+    EventBridge rule of the same name that starts the pipeline. Like the endpoint deploy app, it
+    uses the ``BootstraplessSynthesizer``: CloudFormation deploys the template directly.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        stage: str,
+        *,
+        project: ProjectSettings,
+        model: ApprovedModel,
+        location: StageLocation,
+        config: StageConfig,
+    ) -> None:
+        super().__init__(
+            scope,
+            stage,  # the construct id names the template: <stage>.template.json
+            env=Environment(account=location.account, region=location.region),
+            synthesizer=BootstraplessSynthesizer(),
+            description=f"Scheduled batch inference of project {project.project_name} ({stage})",
+        )
+        # SageMaker ARNs hold names in lowercase, and IAM compares ARNs case-sensitively: a
+        # lowercase name makes the pipeline's name and ARN agree. At most 32 + 1 + 20 + 6 = 59
+        # characters (project and stage names), within the rule name's 64.
+        self.batch_name = f"{project.project_name}-{stage}-batch".lower()
+        self.pipeline_arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:pipeline/{self.batch_name}"
+        self.rule_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.batch_name}"
+        self._boundary = self._permissions_boundary(project)
+        key_arn = project.artifact_bucket_kms_key_arn
+
+        model_role, model_policy = self._role(
+            "ModelExecutionRole",
+            "sagemaker.amazonaws.com",
+            f"Runs the batch transform jobs of {self.batch_name}",
+            self._model_statements(project, model, config),
+        )
+        cfn_model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=model_role.role_arn,
+            # Creating the model from the package (not from its image and data) keeps the
+            # lineage from the batch jobs back to the registry entry.
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=model.model_package_arn,
+            ),
+            # The container needs no network: SageMaker fetches the model data and the input
+            # before it starts. The deploy pipeline's security scan (checkov) requires this.
+            enable_network_isolation=True,
+        )
+        # SageMaker checks the role's access to the model data when it creates the model.
+        cfn_model.node.add_dependency(model_policy)
+
+        pipeline_role, pipeline_policy = self._role(
+            "PipelineExecutionRole",
+            "sagemaker.amazonaws.com",
+            f"Runs the steps of the {self.batch_name} SageMaker pipeline",
+            self._pipeline_statements(key_arn),
+        )
+        definition = transform_pipeline_definition(cfn_model.attr_model_name, config, key_arn)
+        pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=self.batch_name,
+            pipeline_display_name=self.batch_name,
+            pipeline_description=(
+                f"Batch inference of project {project.project_name} ({stage}): scores {config.input.uri} "
+                f"into {config.output.uri}<execution id>/"
+            ),
+            role_arn=pipeline_role.role_arn,
+            pipeline_definition={"PipelineDefinitionBody": self.to_json_string(definition)},
+        )
+        pipeline.node.add_dependency(pipeline_policy)
+
+        schedule_role, schedule_policy = self._role(
+            "ScheduleRole",
+            "events.amazonaws.com",
+            f"Lets the {self.batch_name} EventBridge rule start its SageMaker pipeline",
+            [
+                iam.PolicyStatement(
+                    sid="StartBatchPipeline", actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
+                )
+            ],
+            # Only this account's rule of this name may use the role (confused deputy protection).
+            conditions={"StringEquals": {"aws:SourceAccount": self.account, "aws:SourceArn": self.rule_arn}},
+        )
+        rule = events.CfnRule(
+            self,
+            "Schedule",
+            name=self.batch_name,
+            description=f"Starts the {self.batch_name} SageMaker pipeline: {config.schedule.expression} (UTC)",
+            schedule_expression=config.schedule.expression,
+            state="ENABLED" if config.schedule.enabled else "DISABLED",
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="BatchPipeline",
+                    arn=self.pipeline_arn,
+                    role_arn=schedule_role.role_arn,
+                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                        pipeline_parameter_list=[]
+                    ),
+                    # A start that fails (throttling, the pipeline being replaced) is retried for an hour.
+                    retry_policy=events.CfnRule.RetryPolicyProperty(
+                        maximum_event_age_in_seconds=3600, maximum_retry_attempts=5
+                    ),
+                )
+            ],
+        )
+        # The target names the pipeline by ARN, not by reference: wait for it and the role's policy.
+        rule.node.add_dependency(pipeline, schedule_policy)
+
+        for key, value in {
+            "sagemaker:project-name": project.project_name,
+            "sagemaker:project-id": project.project_id,
+            "sagemaker:deployment-stage": stage,
+        }.items():
+            Tags.of(self).add(key, value)
+
+    def _model_statements(
+        self, project: ProjectSettings, model: ApprovedModel, config: StageConfig
+    ) -> List[iam.PolicyStatement]:
+        """Read the model and the input, write the output, pull the image, write the job logs."""
+        partition = self.partition
+        bucket_arn = f"arn:{partition}:s3:::{project.artifact_bucket}"
+        input_bucket_arn = f"arn:{partition}:s3:::{config.input.bucket}"
+        repository = EcrRepository.from_image_uri(model.image_uri)
+        log_group_arn = f"arn:{partition}:logs:{self.region}:{self.account}:log-group:{TRANSFORM_LOG_GROUP}"
+        return [
+            iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
+            iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
+            iam.PolicyStatement(
+                sid="ReadBatchInput", actions=["s3:GetObject"], resources=[f"{input_bucket_arn}/{config.input.key}*"]
+            ),
+            iam.PolicyStatement(
+                sid="ListBatchInput",
+                actions=["s3:ListBucket"],
+                resources=[input_bucket_arn],
+                conditions={"StringLike": {"s3:prefix": f"{config.input.key}*"}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteBatchOutput",
+                actions=["s3:PutObject"],
+                resources=[f"arn:{partition}:s3:::{config.output.bucket}/{config.output.key}*"],
+            ),
+            # The project's key encrypts the artifact bucket (model data and default input) and the
+            # output. GenerateDataKey and Decrypt cover S3 uploads, multipart ones included.
+            iam.PolicyStatement(
+                sid="UseProjectKey",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                resources=[project.artifact_bucket_kms_key_arn],
+            ),
+            self._volume_key_grant(project.artifact_bucket_kms_key_arn),
+            iam.PolicyStatement(
+                sid="PullModelImage",
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[repository.arn(partition)],
+            ),
+            # ECR has no resource to scope the login token to.
+            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="WriteTransformLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[log_group_arn, f"{log_group_arn}:log-stream:{PIPELINE_JOB_PREFIX}*"],
+            ),
+        ]
+
+    def _pipeline_statements(self, key_arn: str) -> List[iam.PolicyStatement]:
+        """Start, watch and stop the transform jobs of this pipeline (their names start with pipelines-)."""
+        jobs = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:transform-job/{PIPELINE_JOB_PREFIX}*"
+        return [
+            iam.PolicyStatement(
+                sid="RunTransformJobs",
+                actions=[
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                    # The pipeline tags the jobs it creates.
+                    "sagemaker:AddTags",
+                ],
+                resources=[jobs],
+            ),
+            iam.PolicyStatement(sid="DescribeProjectKey", actions=["kms:DescribeKey"], resources=[key_arn]),
+            self._volume_key_grant(key_arn),
+        ]
+
+    @staticmethod
+    def _volume_key_grant(key_arn: str) -> iam.PolicyStatement:
+        """SageMaker encrypts the job's storage volume with the key through a grant it creates for itself."""
+        return iam.PolicyStatement(
+            sid="GrantVolumeKeyToSageMaker",
+            actions=["kms:CreateGrant"],
+            resources=[key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+
+    def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
+        if not project.role_permissions_boundary:
+            return None
+        return iam.ManagedPolicy.from_managed_policy_arn(
+            self,
+            "PermissionsBoundary",
+            f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
+        )
+
+    def _role(
+        self,
+        construct_id: str,
+        service: str,
+        description: str,
+        statements: List[iam.PolicyStatement],
+        conditions: Optional[dict] = None,
+    ) -> tuple[iam.Role, iam.Policy]:
+        """A role that ``service`` assumes, with ``statements`` as its only (inline) policy."""
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal(service, conditions=conditions),
+            description=description,
+            path=ROLE_PATH,
+            permissions_boundary=self._boundary,
+        )
+        policy = iam.Policy(self, construct_id.replace("Role", "Policy"), roles=[role], statements=statements)
+        return role, policy

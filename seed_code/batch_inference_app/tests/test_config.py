@@ -1,0 +1,193 @@
+"""Tests for the environment settings and the per-stage YAML validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from batch_inference.settings import DEFAULT_STAGES, ProjectSettings, SettingsError, parse_stages
+from batch_inference.stage_config import (
+    CONFIG_DIR,
+    S3Prefix,
+    StageConfig,
+    StageConfigError,
+    load_stage_config,
+    schedule_expression_problem,
+)
+
+ENV = {
+    "PROJECT_NAME": "my-project",
+    "PROJECT_ID": "p-abc123",
+    "MODEL_PACKAGE_GROUP_NAME": "my-project-p-abc123",
+    "ARTIFACT_BUCKET": "mlops-my-project-111111111111",
+    "ARTIFACT_BUCKET_KMS_ID": "arn:aws:kms:eu-west-1:111111111111:key/k",
+    "AWS_REGION": "eu-west-1",
+}
+DEFAULT_PREFIX = S3Prefix("mlops-my-project-111111111111", "batch/my-project-qa/")
+MINIMAL = {"instance_type": "ml.m5.large", "schedule": {"expression": "cron(0 2 * * ? *)"}}
+
+
+def test_settings_from_env():
+    settings = ProjectSettings.from_env({**ENV, "DEPLOYMENT_STAGES": " dev, qa ,prod "})
+    assert settings.project_name == "my-project"
+    assert settings.artifact_bucket_kms_key_arn == ENV["ARTIFACT_BUCKET_KMS_ID"]
+    assert settings.stages == ("dev", "qa", "prod")
+
+
+def test_stages_default_and_duplicates():
+    assert ProjectSettings.from_env(ENV).stages == DEFAULT_STAGES == ("dev", "preprod", "prod")
+    assert parse_stages(" , ") == DEFAULT_STAGES
+    with pytest.raises(SettingsError, match="twice"):
+        parse_stages("dev,prod,dev")
+
+
+def test_missing_variables_are_all_named():
+    env = {k: v for k, v in ENV.items() if k not in ("ARTIFACT_BUCKET", "AWS_REGION")}
+    with pytest.raises(SettingsError, match="Missing environment variables: ARTIFACT_BUCKET, AWS_REGION"):
+        ProjectSettings.from_env(env)
+
+
+def test_shipped_stage_files_are_valid():
+    configs = {stage: load_stage_config(stage, DEFAULT_PREFIX) for stage in DEFAULT_STAGES}
+    assert not configs["dev"].schedule.enabled
+    assert configs["prod"].schedule.enabled and configs["prod"].instance_count == 2
+    assert sorted(p.stem for p in CONFIG_DIR.glob("*.yml")) == sorted(DEFAULT_STAGES)
+
+
+def test_defaults_of_optional_settings():
+    config = StageConfig.from_dict(MINIMAL, DEFAULT_PREFIX)
+    assert config.instance_count == 1
+    assert config.schedule.enabled is True
+    assert config.input.uri == "s3://mlops-my-project-111111111111/batch/my-project-qa/input/"
+    assert config.output.uri == "s3://mlops-my-project-111111111111/batch/my-project-qa/output/"
+    assert (config.content_type, config.split_type, config.accept, config.assemble_with) == ("text/csv", "Line", None, "Line")
+    assert (config.batch_strategy, config.max_payload_mb) == ("MultiRecord", 6)
+
+
+def test_cron_spacing_is_normalized():
+    config = StageConfig.from_dict({**MINIMAL, "schedule": {"expression": " cron( 0  2 * * ?  * ) "}}, DEFAULT_PREFIX)
+    assert config.schedule.expression == "cron(0 2 * * ? *)"
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"schedule": MINIMAL["schedule"]}, "instance_type must be"),
+        ({**MINIMAL, "instance_type": "m5.large"}, "instance_type must be"),
+        ({**MINIMAL, "instance_count": 0}, "instance_count must be a whole number from 1 to 100, got 0"),
+        ({**MINIMAL, "instance_count": 101}, "instance_count must be a whole number from 1 to 100, got 101"),
+        ({**MINIMAL, "instance_count": True}, "instance_count must be"),
+        ({**MINIMAL, "instance_count": "2"}, "instance_count must be"),
+        ({**MINIMAL, "instance_cont": 2}, r"unknown setting\(s\) \['instance_cont'\]"),
+        ({"instance_type": "ml.m5.large"}, "schedule must be a mapping with an expression"),
+        ({**MINIMAL, "schedule": "cron(0 2 * * ? *)"}, "schedule must be a mapping"),
+        ({**MINIMAL, "schedule": {"expression": "cron(0 2 * * ? *)", "enabled": "no"}}, "schedule.enabled must be true or false"),
+        ({**MINIMAL, "schedule": {"expression": "cron(0 2 * * ? *)", "timezone": "UTC"}}, r"unknown schedule setting\(s\) \['timezone'\]"),
+        ({**MINIMAL, "schedule": {"enabled": False}}, "schedule.expression None must be an EventBridge schedule expression"),
+        ({**MINIMAL, "schedule": {"expression": "0 2 * * *"}}, "must be cron"),
+        ({**MINIMAL, "input_s3_uri": "mlops-bucket/input/"}, "input_s3_uri 'mlops-bucket/input/' must be an S3 URI"),
+        ({**MINIMAL, "input_s3_uri": "s3://My_Bucket/input/"}, "bucket name 'My_Bucket' is not a valid S3 bucket name"),
+        ({**MINIMAL, "output_s3_uri": "s3://results-bucket"}, "output_s3_uri .* must name a prefix inside the bucket"),
+        ({**MINIMAL, "output_s3_uri": "s3://results-bucket/"}, "must name a prefix inside the bucket"),
+        ({**MINIMAL, "output_s3_uri": "s3://results-bucket/out/*"}, r"prefix 'out/\*' may hold only"),
+        ({**MINIMAL, "input_s3_uri": "s3://results-bucket/a//b/"}, "may hold only"),
+        ({**MINIMAL, "input_s3_uri": "s3://results-bucket/my data/"}, "may hold only"),
+        (
+            {**MINIMAL, "input_s3_uri": "s3://b-1/data/", "output_s3_uri": "s3://b-1/data/scores/"},
+            "input_s3_uri s3://b-1/data/ and output_s3_uri s3://b-1/data/scores/ overlap",
+        ),
+        (
+            # Overriding the input to the stage's folder would read the default output below it.
+            {**MINIMAL, "input_s3_uri": "s3://mlops-my-project-111111111111/batch/my-project-qa"},
+            "overlap",
+        ),
+        ({**MINIMAL, "content_type": "csv"}, "content_type must be a MIME type"),
+        ({**MINIMAL, "accept": ""}, "accept must be a MIME type"),
+        ({**MINIMAL, "split_type": "line"}, "split_type must be one of None, Line, RecordIO, TFRecord, got 'line'"),
+        ({**MINIMAL, "assemble_with": None}, "assemble_with must be one of None, Line, got None"),
+        ({**MINIMAL, "batch_strategy": "Multi"}, "batch_strategy must be one of MultiRecord, SingleRecord"),
+        ({**MINIMAL, "max_payload_mb": 101}, "max_payload_mb must be a whole number from 0 to 100"),
+    ],
+)
+def test_invalid_settings_are_rejected_with_the_file_name(raw, message):
+    with pytest.raises(StageConfigError, match=message) as raised:
+        StageConfig.from_dict(raw, DEFAULT_PREFIX, source="qa.yml")
+    assert str(raised.value).startswith("qa.yml: ")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 2 * * ? *)",
+        "cron(15 10 ? * 6L 2030)",
+        "cron(0/15 * * * ? *)",
+        "cron(0 8 1 * ? *)",
+        "cron(0 18 ? * MON-FRI *)",
+        "cron(0 9 ? * 2#1 *)",
+        "cron(0,30 6-18 L * ? *)",
+        "cron(5 0 ? JAN,JUL MON#2 *)",
+        "cron(0 12 15W * ? *)",
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(1 day)",
+        "rate(12 hours)",
+    ],
+)
+def test_valid_schedule_expressions(expression):
+    assert schedule_expression_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("cron(0 2 * * *)", "has 5 fields; EventBridge cron takes 6"),
+        ("cron(0 2 * * * *)", r"must have \? in exactly one of day-of-month"),
+        ("cron(0 2 ? * ? *)", r"must have \? in exactly one"),
+        ("cron(60 2 * * ? *)", "invalid minutes field '60': 60 is outside 0-59"),
+        ("cron(0 24 * * ? *)", "invalid hours field '24': 24 is outside 0-23"),
+        ("cron(0 2 32 * ? *)", "invalid day-of-month field '32'"),
+        ("cron(0 2 ? 13 MON *)", "invalid month field '13'"),
+        ("cron(0 2 ? * 8 *)", "invalid day-of-week field '8'"),
+        ("cron(0 2 ? * MONDAY *)", "invalid day-of-week field 'MONDAY'"),
+        ("cron(0 2 ? JAN-MON * *)", "invalid month field 'JAN-MON'"),
+        ("cron(0 2 * * ? 1969)", "invalid year field '1969'"),
+        ("cron(0 2 *,1 * ? *)", r"\* cannot be part of a list"),
+        ("cron(a 2 * * ? *)", "invalid minutes field 'a'"),
+        ("rate(0 minutes)", "at least every 1"),
+        ("rate(1 days)", "singular unit for 1"),
+        ("rate(2 hour)", "plural unit for 2"),
+        ("rate(1 week)", "is not a rate"),
+        ("rate(five minutes)", "is not a rate"),
+        ("at(2030-01-01T00:00:00)", "must be cron"),
+        ("", "must be cron"),
+        (5, "must be an EventBridge schedule expression"),
+    ],
+)
+def test_invalid_schedule_expressions_say_what_is_wrong(expression, message):
+    problem = schedule_expression_problem(expression)
+    assert problem is not None
+    assert __import__("re").search(message, problem), problem
+
+
+@pytest.mark.parametrize(
+    "uri, expected",
+    [
+        ("s3://bucket-1/a", S3Prefix("bucket-1", "a/")),
+        ("s3://bucket.with.dots/a/b/", S3Prefix("bucket.with.dots", "a/b/")),
+        ("s3://b12/date=2024-05-01/part_(1)/", S3Prefix("b12", "date=2024-05-01/part_(1)/")),
+    ],
+)
+def test_s3_prefixes(uri, expected):
+    assert S3Prefix.parse(uri) == expected
+
+
+def test_prefix_containment():
+    outer = S3Prefix("b", "batch/")
+    assert outer.contains(S3Prefix("b", "batch/x/"))
+    assert not outer.contains(S3Prefix("b", "batches/"))
+    assert not outer.contains(S3Prefix("c", "batch/x/"))
+
+
+def test_non_mapping_yaml_is_rejected(tmp_path):
+    (tmp_path / "dev.yml").write_text("- just\n- a list\n")
+    with pytest.raises(StageConfigError, match="expected a mapping"):
+        load_stage_config("dev", DEFAULT_PREFIX, tmp_path)
