@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Tests the Python seed code in seed_code/ (the starter repositories of new
-# SageMaker projects), offline: pytest for each app, then cfn-lint on the stage
-# templates that the deploy app's tests synthesize.
+# SageMaker projects), offline, as every new project's repository receives it:
+# each bundled app is assembled by the library itself (SeedCodeAsset, which adds
+# the files the build apps share from seed_code/shared/ and renames gitignore)
+# into .ci/work/seed-apps/<app>; then pytest for each app, and cfn-lint and
+# checkov on the stage templates that the CDK apps' tests synthesize.
 # Run from anywhere; needs python3 (>= 3.9), node (for the CDK) and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WORK="$PWD/.ci/work"
 VENV="$WORK/seed-venv"
-TEMPLATES="$WORK/deploy-templates"
-APPS=(build_app byoc_build_app deploy_app)
+ASSEMBLED="$WORK/seed-apps"
+# Every bundled app (BundledSeedApp; the assembly below fails if one is missing here).
+APPS=(build_app byoc_build_app deploy_app batch_inference_app)
+# The CDK apps, deployed by the deploy pipeline: their tests write the stage templates into the
+# folder named by the environment variable, for the checks below.
+CDK_APPS=(deploy_app batch_inference_app)
+declare -A TEMPLATES_VARIABLE=([deploy_app]=SEED_DEPLOY_TEMPLATES_DIR [batch_inference_app]=SEED_BATCH_TEMPLATES_DIR)
+templates_of() { echo "$WORK/templates/$1"; }
 
-# Keep the seed folders clean: they are zipped into every new project's repository.
+# Keep the assembled apps as the repositories receive them: no bytecode next to the code.
 export PYTHONDONTWRITEBYTECODE=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export SAGEMAKER_SUPPRESS_V2_WARNING=1
@@ -19,24 +28,50 @@ export SAGEMAKER_SUPPRESS_V2_WARNING=1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 mkdir -p "$WORK"
+echo "--- assemble the bundled apps as SeedCodeAsset zips them"
+# A synth with the library's own code (src/private/seed-layers.ts holds which shared folders
+# each app takes): the asset folders in the cloud assembly are what the archives hold.
+rm -rf "$ASSEMBLED"
+mkdir -p "$ASSEMBLED"
+ASSEMBLED="$ASSEMBLED" APPS="${APPS[*]}" npx ts-node --transpile-only --project tsconfig.dev.json -e '
+  const fs = require("fs");
+  const path = require("path");
+  const { App, Stack } = require("aws-cdk-lib");
+  const { BundledSeedApp, SeedCodeAsset } = require("./src");
+  const out = process.env.ASSEMBLED;
+  const apps = process.env.APPS.split(" ");
+  const missing = Object.values(BundledSeedApp).filter(app => !apps.includes(app));
+  if (missing.length > 0) throw new Error(`.ci/seed-code-tests.sh: APPS lacks the bundled apps ${missing.join(", ")}; add them`);
+  const app = new App({ outdir: path.join(out, "cdk.out") });
+  const stack = new Stack(app, "SeedApps");
+  const assets = apps.map(name => [name, SeedCodeAsset.fromBundledApp(stack, name, name)]);
+  const directory = app.synth().directory;
+  for (const [name, asset] of assets) fs.renameSync(path.join(directory, asset.asset.assetPath), path.join(out, name));
+  fs.rmSync(directory, { recursive: true, force: true });
+' 2> "$WORK/seed-apps.stderr" || { cat "$WORK/seed-apps.stderr" >&2; exit 1; }
+for app in "${APPS[@]}"; do
+  echo "$app: $(find "$ASSEMBLED/$app" -type f | wc -l) files"
+done
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "Creating $VENV"
   python3 -m venv "$VENV"
 fi
 requirements=()
-for app in "${APPS[@]}"; do requirements+=(-r "seed_code/$app/requirements-dev.txt"); done
+for app in "${APPS[@]}"; do requirements+=(-r "$ASSEMBLED/$app/requirements-dev.txt"); done
 start=$SECONDS
 "$VENV/bin/pip" install --quiet "${requirements[@]}" "cfn-lint>=1,<2"
 echo "Installed seed code requirements in $((SECONDS - start))s"
 
-rm -rf "$TEMPLATES"
-mkdir -p "$TEMPLATES"
+rm -rf "$WORK/templates"
+for app in "${CDK_APPS[@]}"; do mkdir -p "$(templates_of "$app")"; done
 failed=()
 for app in "${APPS[@]}"; do
   echo
-  echo "--- pytest seed_code/$app"
-  # The deploy app's tests write the stage templates here for cfn-lint below.
-  if ! (cd "seed_code/$app" && SEED_DEPLOY_TEMPLATES_DIR="$TEMPLATES" "$VENV/bin/python" -m pytest -q -p no:cacheprovider); then
+  echo "--- pytest $app (assembled from seed_code)"
+  variables=()
+  if [ -n "${TEMPLATES_VARIABLE[$app]:-}" ]; then variables+=("${TEMPLATES_VARIABLE[$app]}=$(templates_of "$app")"); fi
+  if ! (cd "$ASSEMBLED/$app" && env "${variables[@]}" "$VENV/bin/python" -m pytest -q -p no:cacheprovider); then
     failed+=("$app")
   fi
 done
@@ -45,46 +80,52 @@ if [ "${#failed[@]}" -gt 0 ]; then
   exit 1
 fi
 
-echo
-echo "--- CDK CLI of deploy_app/buildspec.yml reads the cloud assembly schema of its aws-cdk-lib"
-# The buildspec pins the CLI; the CLI refuses assemblies of a newer schema major version than it
-# bundles (a build-time dependency of the aws-cdk package, so listed in its devDependencies).
-# Compare that major version (from the npm registry) with the one the Python aws-cdk-lib
-# installed above writes.
-cli_pin=$(grep -oE 'aws-cdk@[0-9]+\.[0-9]+\.[0-9]+' seed_code/deploy_app/buildspec.yml | head -1 || true)
-[ -n "$cli_pin" ] || { echo "seed_code/deploy_app/buildspec.yml does not pin the CDK CLI (aws-cdk@X.Y.Z)" >&2; exit 1; }
 lib_schema=$("$VENV/bin/python" -c 'from aws_cdk.cloud_assembly_schema import Manifest; print(Manifest.version())' 2>/dev/null)
-cli_schema=$(npm view "$cli_pin" devDependencies --json 2>/dev/null | "$VENV/bin/python" -c 'import json, re, sys; print(re.search(r"\d+", json.load(sys.stdin)["@aws-cdk/cloud-assembly-schema"]).group())' 2>/dev/null || true)
-if [ -z "$cli_schema" ]; then
-  echo "warning: could not read the cloud assembly schema of $cli_pin from the npm registry; not compared" >&2
-elif [ "${lib_schema%%.*}" -gt "$cli_schema" ]; then
-  echo "aws-cdk-lib writes cloud assembly schema $lib_schema, newer than $cli_pin reads (major $cli_schema): raise the CLI pin in seed_code/deploy_app/buildspec.yml, or lower the aws-cdk.cloud-assembly-schema bound in seed_code/deploy_app/requirements.txt" >&2
-  exit 1
-else
-  echo "$cli_pin reads schema major $cli_schema and older; aws-cdk-lib writes $lib_schema"
-fi
-
-echo
-echo "--- cfn-lint deploy_app stage templates"
-for stage in dev preprod prod; do
-  if [ ! -f "$TEMPLATES/$stage.template.json" ]; then
-    echo "Missing $TEMPLATES/$stage.template.json: the deploy app tests did not synthesize it" >&2
+for app in "${CDK_APPS[@]}"; do
+  echo
+  echo "--- CDK CLI of $app/buildspec.yml reads the cloud assembly schema of its aws-cdk-lib"
+  # The buildspec pins the CLI; the CLI refuses assemblies of a newer schema major version than it
+  # bundles (a build-time dependency of the aws-cdk package, so listed in its devDependencies).
+  # Compare that major version (from the npm registry) with the one the Python aws-cdk-lib
+  # installed above writes.
+  cli_pin=$(grep -oE 'aws-cdk@[0-9]+\.[0-9]+\.[0-9]+' "seed_code/$app/buildspec.yml" | head -1 || true)
+  [ -n "$cli_pin" ] || { echo "seed_code/$app/buildspec.yml does not pin the CDK CLI (aws-cdk@X.Y.Z)" >&2; exit 1; }
+  cli_schema=$(npm view "$cli_pin" devDependencies --json 2>/dev/null | "$VENV/bin/python" -c 'import json, re, sys; print(re.search(r"\d+", json.load(sys.stdin)["@aws-cdk/cloud-assembly-schema"]).group())' 2>/dev/null || true)
+  if [ -z "$cli_schema" ]; then
+    echo "warning: could not read the cloud assembly schema of $cli_pin from the npm registry; not compared" >&2
+  elif [ "${lib_schema%%.*}" -gt "$cli_schema" ]; then
+    echo "aws-cdk-lib writes cloud assembly schema $lib_schema, newer than $cli_pin reads (major $cli_schema): raise the CLI pin in seed_code/$app/buildspec.yml, or lower the aws-cdk.cloud-assembly-schema bound in seed_code/$app/requirements.txt" >&2
     exit 1
+  else
+    echo "$cli_pin reads schema major $cli_schema and older; aws-cdk-lib writes $lib_schema"
   fi
 done
+
+echo
+echo "--- cfn-lint stage templates of ${CDK_APPS[*]}"
+all_templates=()
+for app in "${CDK_APPS[@]}"; do
+  for stage in dev preprod prod; do
+    if [ ! -f "$(templates_of "$app")/$stage.template.json" ]; then
+      echo "Missing $(templates_of "$app")/$stage.template.json: the $app tests did not synthesize it (${TEMPLATES_VARIABLE[$app]})" >&2
+      exit 1
+    fi
+  done
+  all_templates+=("$(templates_of "$app")"/*.template.json)
+done
 set +e
-"$VENV/bin/cfn-lint" "$TEMPLATES"/*.template.json
+"$VENV/bin/cfn-lint" "${all_templates[@]}"
 lint_status=$?
 set -e
 # cfn-lint's exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational; 1 = it failed.
 if (( lint_status & 3 )); then
-  echo "cfn-lint found errors in the deploy app's templates" >&2
+  echo "cfn-lint found errors in the stage templates of ${CDK_APPS[*]}" >&2
   exit 1
 fi
-echo "cfn-lint: $(ls "$TEMPLATES"/*.template.json | wc -l) templates, no errors (exit code $lint_status)"
+echo "cfn-lint: ${#all_templates[@]} templates, no errors (exit code $lint_status)"
 
 echo
-echo "--- checkov deploy_app stage templates (the deploy pipeline's security scan)"
+echo "--- checkov stage templates of ${CDK_APPS[*]} (the deploy pipeline's security scan)"
 # The same scanner, version and flags as DeployPipeline's SecurityScan action
 # (src/private/pipeline-deploy.ts, whose pin is read here): the seed code must pass it on the first push.
 checkov_pin=$(grep -oE "^export const CHECKOV_VERSION = 'checkov==[0-9][0-9.]*'" src/private/pipeline-deploy.ts | grep -oE "checkov==[0-9.]+" || true)
@@ -97,26 +138,29 @@ if [ "$("$CHECKOV/bin/pip" freeze 2>/dev/null | grep -i '^checkov==' || true)" !
 fi
 echo "checkov: ${checkov_pin#checkov==}"
 args=()
-for t in "$TEMPLATES"/*.template.json; do args+=(--file "$t"); done
+for t in "${all_templates[@]}"; do args+=(--file "$t"); done
 # No network here: checkov's optional download of its guideline texts fails with a long
 # traceback on stderr, kept in a file and shown only if the scan fails.
 if ! "$CHECKOV/bin/checkov" --framework cloudformation --compact --quiet "${args[@]}" 2> "$WORK/checkov.stderr"; then
   cat "$WORK/checkov.stderr" >&2
-  echo "checkov found issues in the deploy app's templates: the deploy pipeline's security scan would fail" >&2
+  echo "checkov found issues in the stage templates of ${CDK_APPS[*]}: the deploy pipeline's security scan would fail" >&2
   exit 1
 fi
-echo "checkov: no findings in $(ls "$TEMPLATES"/*.template.json | wc -l) templates"
+echo "checkov: no findings in ${#all_templates[@]} templates"
 
 echo
 echo "--- the security scan's own commands with this checkov: suppressions the deploy repository writes are ignored"
 # The install and build commands of DeployPipeline's SecurityScan (securityScanBuildSpec), with this
-# checkov, over the deploy app's templates (must pass) and over a template whose finding
+# checkov, over the stage templates of each CDK app (must pass) and over a template whose finding
 # (CKV_AWS_370, a model without network isolation) is suppressed in its metadata, in a string and
 # in a .checkov.yaml next to it (must fail: checkov has no flag to ignore inline suppressions).
 SCAN="$WORK/scan-check"
 rm -rf "$SCAN"
-mkdir -p "$SCAN/clean" "$SCAN/suppressed"
-cp "$TEMPLATES"/*.template.json "$SCAN/clean/"
+mkdir -p "$SCAN/suppressed"
+for app in "${CDK_APPS[@]}"; do
+  mkdir -p "$SCAN/clean/$app"
+  cp "$(templates_of "$app")"/*.template.json "$SCAN/clean/$app/"
+done
 SCAN="$SCAN" CHECKOV="$CHECKOV" npx ts-node --project tsconfig.dev.json -e '
   const fs = require("fs");
   const stack = new (require("aws-cdk-lib").Stack)();
@@ -125,7 +169,7 @@ SCAN="$SCAN" CHECKOV="$CHECKOV" npx ts-node --project tsconfig.dev.json -e '
   const commands = [...spec.phases.install.commands.filter((c: string) => c.startsWith("printf")), ...spec.phases.build.commands].map(local);
   fs.writeFileSync(process.env.SCAN + "/scan.sh", commands.join("\n") + "\n");
 '
-"$CHECKOV/bin/python" - "$TEMPLATES/dev.template.json" "$SCAN/suppressed/dev.template.json" <<'PY'
+"$CHECKOV/bin/python" - "$(templates_of deploy_app)/dev.template.json" "$SCAN/suppressed/dev.template.json" <<'PY'
 import json, sys
 template = json.load(open(sys.argv[1]))
 for resource in template["Resources"].values():
@@ -136,16 +180,19 @@ for resource in template["Resources"].values():
 json.dump(template, open(sys.argv[2], "w"), indent=1)
 PY
 printf 'skip-check:\n  - CKV_AWS_370\nsoft-fail: true\n' > "$SCAN/suppressed/.checkov.yaml"
-if ! (cd "$SCAN/clean" && TMPDIR="$SCAN" bash "$SCAN/scan.sh" > "$SCAN/clean.out" 2> "$SCAN/clean.err"); then
-  cat "$SCAN/clean.out" "$SCAN/clean.err" >&2
-  echo "The security scan's commands fail on the deploy app's templates" >&2
-  exit 1
-fi
+# One scan per app, as each app's deploy pipeline runs it on that app's synth output.
+for app in "${CDK_APPS[@]}"; do
+  if ! (cd "$SCAN/clean/$app" && TMPDIR="$SCAN" bash "$SCAN/scan.sh" > "$SCAN/clean.out" 2> "$SCAN/clean.err"); then
+    cat "$SCAN/clean.out" "$SCAN/clean.err" >&2
+    echo "The security scan's commands fail on the stage templates of $app" >&2
+    exit 1
+  fi
+done
 if (cd "$SCAN/suppressed" && TMPDIR="$SCAN" bash "$SCAN/scan.sh" > "$SCAN/suppressed.out" 2> "$SCAN/suppressed.err") \
   || ! grep -q "CKV_AWS_370" "$SCAN/suppressed.out"; then
   cat "$SCAN/suppressed.out" >&2
   echo "The security scan's commands let a suppression written by the deploy repository through" >&2
   exit 1
 fi
-echo "security scan: passes the deploy app's templates, fails a suppressed finding (CKV_AWS_370)"
+echo "security scan: passes the stage templates of ${CDK_APPS[*]}, fails a suppressed finding (CKV_AWS_370)"
 rm -rf "$SCAN"
