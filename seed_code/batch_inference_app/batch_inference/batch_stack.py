@@ -178,12 +178,16 @@ class BatchInferenceStack(Stack):
         # The target names the pipeline by ARN, not by reference: wait for it and the role's policy.
         rule.node.add_dependency(pipeline, schedule_policy)
 
-        for key, value in {
+        tags = {
             "sagemaker:project-name": project.project_name,
             "sagemaker:project-id": project.project_id,
             "sagemaker:deployment-stage": stage,
-        }.items():
+        }
+        for key, value in tags.items():
             Tags.of(self).add(key, value)
+        # The CfnRule of older aws-cdk-lib releases (2.200 among them) takes no tags: set them
+        # directly, as the newer ones render them (sorted by key).
+        rule.add_property_override("Tags", [{"Key": key, "Value": tags[key]} for key in sorted(tags)])
 
     def _model_statements(
         self, project: ProjectSettings, model: ApprovedModel, config: StageConfig

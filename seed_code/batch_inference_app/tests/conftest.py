@@ -142,7 +142,7 @@ def render(value):
 def synth_templates(outdir: Path, project: ProjectSettings = PROJECT, config_dir: Optional[Path] = None) -> Dict[str, dict]:
     """Synthesize the app with stubbed AWS lookups; return the templates by file stem."""
     registry, registry_stub = stub_registry()
-    locator, locator_stub = stub_locator(project.stages)
+    locator, locator_stub = stub_locator(project.stages, project.project_name)
     kwargs = {"config_dir": config_dir} if config_dir else {}
     build_app(project, registry, locator, outdir=str(outdir), **kwargs).synth()
     registry_stub.assert_no_pending_responses()

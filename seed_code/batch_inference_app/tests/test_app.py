@@ -303,10 +303,7 @@ def test_stage_yaml_overrides_locations_format_and_schedule(tmp_path):
 def test_project_names_with_capitals_give_lowercase_sagemaker_names(tmp_path):
     # SageMaker ARNs hold names in lowercase; the policy and the target must match them.
     project = dataclasses.replace(PROJECT, project_name="Churn-Model", stages=("dev",))
-    registry, _ = stub_registry()
-    locator, _ = stub_locator(project.stages, project_name="Churn-Model")
-    build_app(project, registry, locator, outdir=str(tmp_path)).synth()
-    template = json.loads((tmp_path / "dev.template.json").read_text())
+    template = synth_templates(tmp_path, project)["dev"]
     assert only(template, "AWS::SageMaker::Pipeline")["PipelineName"] == "churn-model-dev-batch"
     statements = role(template, "ScheduleRole")["statements"]
     assert statements["StartBatchPipeline"]["Resource"].endswith(":pipeline/churn-model-dev-batch")
