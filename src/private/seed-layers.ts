@@ -22,16 +22,22 @@ export function seedCodeRoot(): string {
 }
 
 /**
+ * The folders the archive of bundled app `app` is assembled from, in order: its layers, then its
+ * own folder (`root/<app>`). Tests that read an app's files look for them in these.
+ */
+export function seedAppFolders(root: string, app: string): string[] {
+  return [...(SEED_APP_LAYERS[app] ?? []), app].map(folder => path.join(root, folder));
+}
+
+/**
  * The layers of the bundled app whose own folder is `folder`, as absolute paths, or `[]` when
  * `folder` is not the folder of a bundled app with layers in `root` (a folder of the user's own,
  * even one copied from a bundled app, is zipped as it is).
  */
 export function seedAppLayers(root: string, folder: string): string[] {
   const real = realPathOrSelf(folder);
-  for (const [app, layers] of Object.entries(SEED_APP_LAYERS)) {
-    if (realPathOrSelf(path.join(root, app)) === real) return layers.map(layer => path.join(root, layer));
-  }
-  return [];
+  const app = Object.keys(SEED_APP_LAYERS).find(name => realPathOrSelf(path.join(root, name)) === real);
+  return app === undefined ? [] : seedAppFolders(root, app).slice(0, -1);
 }
 
 /**
