@@ -8,20 +8,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { limitPipelineStages, validateBuildTimeout, validateEnvironmentVariableNames, validateRemovalPolicy } from './private/input-checks';
-import { ProjectNagSuppressions } from './private/nag-suppressions';
-import { validateProjectNameAndId } from './private/names';
-import {
-  artifactKeyOf,
-  plainTextEnvironment,
-  validateBranchName,
-  validateModelPackageGroupName,
-  validatePhysicalName,
-  validatePipelineName,
-  validateRepositoryName,
-} from './private/pipeline-common';
+import { validateBuildTimeout, validatePhysicalName } from './private/input-checks';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
-import { checkQuotas } from './private/quotas';
+import { OrderedStage, ProjectPipelineOpening } from './private/project-pipeline';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -222,39 +211,35 @@ export class BuildPipeline extends Construct {
   /** Name of the SageMaker pipeline. */
   public readonly sageMakerPipelineName: string;
 
+  /**
+   * The role the source action assumes to read through a git provider connection.
+   *
+   * @default - undefined for a CodeCommit source
+   */
+  public readonly sourceConnectionRole?: iam.IRole;
+
+  private readonly buildActions: OrderedStage;
+  private readonly sageMakerPipelineGroup: string;
+
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
-    const owner = `BuildPipeline ${this.node.path}`;
-    validateProjectNameAndId(owner, props.projectName, props.projectId);
-    ProjectNagSuppressions.applyTo(this);
-
-    const branch = props.branch ?? 'main';
-    validateBranchName(owner, branch);
-    const repositoryName = props.repositoryName ?? `${props.projectName}-build`;
-    validateRepositoryName(owner, repositoryName);
-    const pipelineName = props.pipelineName ?? `${props.projectName}-build`;
-    validatePipelineName(owner, pipelineName);
+    const opening = new ProjectPipelineOpening(this, 'BuildPipeline', props, {
+      suffix: 'build',
+      seedCode: props.seedCode
+        ?? SeedCode.fromBundledApp(props.ecrRepository ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
+      repositoryDescription: `Model build code of SageMaker project ${props.projectName}`,
+    });
+    const owner = opening.owner;
     this.sageMakerPipelineName = props.sageMakerPipelineName ?? `${props.projectName}-${props.projectId}`;
     validatePhysicalName(owner, 'sageMakerPipelineName', this.sageMakerPipelineName, 256, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
       "letters and digits, with single or repeated '-' between them");
-    validateModelPackageGroupName(owner, props.modelPackageGroupName);
-    validateRemovalPolicy(owner, 'repositoryRemovalPolicy', props.repositoryRemovalPolicy);
     validateBuildTimeout(owner, props.timeout);
-    validateEnvironmentVariableNames(owner, props.environmentVariables);
-    const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
+    const artifactKey = opening.artifactKey;
 
-    this.repositoryName = repositoryName;
-    this.sourceOutput = new codepipeline.Artifact('SourceOutput');
-    const source = (props.source ?? SourceRepository.codeCommit()).bind(this, {
-      repositoryName,
-      branch,
-      seedCode: props.seedCode
-        ?? SeedCode.fromBundledApp(props.ecrRepository ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
-      output: this.sourceOutput,
-      removalPolicy: props.repositoryRemovalPolicy,
-      description: `Model build code of SageMaker project ${props.projectName}`,
-    });
-    this.codeCommitRepository = source.repository;
+    this.repositoryName = opening.repositoryName;
+    this.sourceOutput = opening.sourceOutput;
+    this.codeCommitRepository = opening.source.repository;
+    this.sourceConnectionRole = opening.source.connectionRole;
 
     this.sageMakerExecutionRole = props.sageMakerExecutionRole ?? createSageMakerExecutionRole(this, 'SageMakerExecutionRole', {
       artifactBucket: props.artifactBucket,
@@ -276,18 +261,11 @@ export class BuildPipeline extends Construct {
     }
 
     const ecrVariables: { [key: string]: string } = props.ecrRepository ? { ECR_REPO_URI: props.ecrRepository.repositoryUri } : {};
-    const buildEnvironment = (privileged: boolean, variables: { [key: string]: string }): codebuild.BuildEnvironment => ({
-      buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
-      computeType: props.computeType ?? codebuild.ComputeType.SMALL,
-      privileged,
-      environmentVariables: plainTextEnvironment(variables, props.environmentVariables),
-    });
-
     this.sageMakerPipelineProject = new codebuild.PipelineProject(this, 'SageMakerPipelineProject', {
       description: 'Creates or updates and starts the SageMaker pipeline of the model build repository',
       buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec.yml'),
       timeout: props.timeout ?? Duration.hours(1),
-      environment: buildEnvironment(false, {
+      environment: opening.buildEnvironment({
         SAGEMAKER_PROJECT_NAME: props.projectName,
         SAGEMAKER_PROJECT_ID: props.projectId,
         MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
@@ -298,49 +276,57 @@ export class BuildPipeline extends Construct {
         ARTIFACT_BUCKET: props.artifactBucket.bucketName,
         ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
         ...ecrVariables,
-      }),
+      }, false),
     });
     grantSageMakerPipelineUpsert(this.sageMakerPipelineProject, this.sageMakerPipelineName, props.projectId);
     grantPassToSageMaker(this.sageMakerPipelineProject, this.sageMakerExecutionRole);
     // The SageMaker SDK uploads the pipeline's scripts to the artifact bucket.
     grantArtifactReadWrite(this.sageMakerPipelineProject, props.artifactBucket, artifactKey);
 
-    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
-      pipelineName,
-      pipelineType: codepipeline.PipelineType.V2,
-      artifactBucket: props.pipelineArtifactBucket,
-      // One account only; the default bucket is then encrypted with the S3 KMS key, and no
-      // key alias is made (an alias is a fixed name that would clash between projects).
-      crossAccountKeys: false,
-      restartExecutionOnUpdate: false,
-    });
-
-    limitPipelineStages(owner, this.pipeline);
-    checkQuotas(this, owner);
-    this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
-    if (source.dependable) this.pipeline.node.addDependency(source.dependable);
+    // One account only; the default bucket is then encrypted with the S3 KMS key, and no
+    // key alias is made (an alias is a fixed name that would clash between projects).
+    this.pipeline = opening.createPipeline(this, { artifactBucket: props.pipelineArtifactBucket, crossAccountKeys: false });
 
     this.buildStage = this.pipeline.addStage({ stageName: 'Build' });
+    this.buildActions = new OrderedStage(this.buildStage);
     if (props.ecrRepository) {
       this.dockerBuildProject = new codebuild.PipelineProject(this, 'DockerBuildProject', {
         description: 'Builds the model container image and pushes it to the project repository',
         buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-docker.yml'),
         timeout: props.timeout ?? Duration.hours(1),
-        environment: buildEnvironment(true, { AWS_REGION: Aws.REGION, ...ecrVariables }),
+        environment: opening.buildEnvironment({ AWS_REGION: Aws.REGION, ...ecrVariables }, true),
       });
       props.ecrRepository.grantPullPush(this.dockerBuildProject);
-      this.buildStage.addAction(new actions.CodeBuildAction({
+      this.buildActions.add(this.buildActions.group('DockerBuild'), new actions.CodeBuildAction({
         actionName: 'DockerBuild',
         project: this.dockerBuildProject,
         input: this.sourceOutput,
-        runOrder: 1,
       }));
     }
-    this.buildStage.addAction(new actions.CodeBuildAction({
+    this.sageMakerPipelineGroup = this.buildActions.group('SMPipeline');
+    this.buildActions.add(this.sageMakerPipelineGroup, new actions.CodeBuildAction({
       actionName: 'SMPipeline',
       project: this.sageMakerPipelineProject,
       input: this.sourceOutput,
-      runOrder: props.ecrRepository ? 2 : 1,
     }));
+  }
+
+  /**
+   * Run an action in the `Build` stage before the SageMaker pipeline step (`SMPipeline`), after
+   * the container build of a BYOC pipeline: a data check, a lint, a notification. Its own
+   * `runOrder` is replaced: each call adds a step that runs after the previous ones before
+   * `SMPipeline`, which waits for it.
+   */
+  public addActionBeforeSageMakerPipeline(action: codepipeline.IAction): void {
+    this.buildActions.addBefore(this.sageMakerPipelineGroup, action);
+  }
+
+  /**
+   * Run an action in the `Build` stage after the SageMaker pipeline step (`SMPipeline`) has
+   * succeeded: a manual approval, a report, a model check. Its own `runOrder` is replaced: each
+   * call adds a step that runs after `SMPipeline` and the actions added before it this way.
+   */
+  public addActionAfterSageMakerPipeline(action: codepipeline.IAction): void {
+    this.buildActions.addLast(action);
   }
 }

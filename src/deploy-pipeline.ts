@@ -12,29 +12,13 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { DeploymentStage } from './deployment-stage';
 import { organizationCondition, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
-import { limitPipelineStages, validateEnvironmentVariableNames, validateRemovalPolicy } from './private/input-checks';
-import { ProjectNagSuppressions } from './private/nag-suppressions';
-import { reservedProjectNames, validateProjectNameAndId } from './private/names';
-import {
-  artifactKeyOf,
-  plainTextEnvironment,
-  validateBranchName,
-  validateModelPackageGroupName,
-  validatePipelineName,
-  validateRepositoryName,
-} from './private/pipeline-common';
-import {
-  bootstrapRoleArns,
-  pascalStageName,
-  securityScanBuildSpec,
-  validateApprovalStatuses,
-  validatePascalNamesUnique,
-  validateQualifier,
-  validateSkipChecks,
-} from './private/pipeline-deploy';
+import { validateApprovalStatuses, validatePascalNamesUnique, validateQualifier, validateSkipChecks } from './private/input-checks';
+import { reservedProjectNames } from './private/names';
+import { bootstrapRoleArns, pascalStageName } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
-import { checkQuotas } from './private/quotas';
+import { OrderedStage, ProjectPipelineOpening } from './private/project-pipeline';
 import { keepDistinct, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
+import { SecurityScan } from './security-scan';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -80,6 +64,14 @@ export interface DeployPipelineOptions {
   readonly modelApprovalStatuses?: string[];
 
   /**
+   * How to scan the synthesized templates before any stage deploys them: checkov (with checks
+   * to skip), a build spec of your own, or none.
+   *
+   * @default - `SecurityScan.checkov()` with `securityScanSkipChecks`, or no scan when `securityScan` is false
+   */
+  readonly securityScanner?: SecurityScan;
+
+  /**
    * Whether to scan the synthesized templates with checkov, failing the pipeline on any
    * finding. The deploy repository writes those templates, so the scan ignores the
    * suppressions it could put in them (checkov's `Metadata` skip entries and `checkov:skip=`
@@ -87,6 +79,7 @@ export interface DeployPipelineOptions {
    * `securityScanSkipChecks` instead.
    *
    * @default true
+   * @deprecated use `securityScanner: SecurityScan.none()` to turn the scan off
    */
   readonly securityScan?: boolean;
 
@@ -95,6 +88,7 @@ export interface DeployPipelineOptions {
    * `CKV_AWS_123`: the platform team's choice, which the deploy repository cannot change.
    *
    * @default - no check is skipped
+   * @deprecated use `securityScanner: SecurityScan.checkov({ skipChecks })`
    */
   readonly securityScanSkipChecks?: string[];
 
@@ -272,47 +266,43 @@ export class DeployPipeline extends Construct {
   /** The deployment stages of the pipeline, in order (`DeployDev`, `DeployPreProd`, ...). */
   public readonly deployStages: codepipeline.IStage[];
 
+  /**
+   * The role the source action assumes to read through a git provider connection.
+   *
+   * @default - undefined for a CodeCommit source
+   */
+  public readonly sourceConnectionRole?: iam.IRole;
+
+  private readonly stageActions = new Map<string, { readonly actions: OrderedStage; readonly deployment: string }>();
+
   constructor(scope: Construct, id: string, props: DeployPipelineProps) {
     super(scope, id);
-    const owner = `DeployPipeline ${this.node.path}`;
-    validateProjectNameAndId(owner, props.projectName, props.projectId);
+    const opening = new ProjectPipelineOpening(this, 'DeployPipeline', props, {
+      suffix: 'deploy',
+      seedCode: props.seedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
+      repositoryDescription: `Model deployment code of SageMaker project ${props.projectName}`,
+    });
+    const owner = opening.owner;
     if (!Token.isUnresolved(props.projectName) && reservedProjectNames(this).includes(props.projectName)) {
       throw new Error(`${owner}: projectName '${props.projectName}' is the name of the platform's own SSM parameters /mlops/${props.projectName}/..., which the synth build would read (it reads /mlops/<projectName>/*); choose another name (reserved: ${reservedProjectNames(this).join(', ')})`);
     }
-    ProjectNagSuppressions.applyTo(this);
 
     const stages = resolveStages(this, props.stages, 'DeployPipeline');
     validatePascalNamesUnique(owner, stages);
-    const branch = props.branch ?? 'main';
-    validateBranchName(owner, branch);
-    const repositoryName = props.repositoryName ?? `${props.projectName}-deploy`;
-    validateRepositoryName(owner, repositoryName);
-    const pipelineName = props.pipelineName ?? `${props.projectName}-deploy`;
-    validatePipelineName(owner, pipelineName);
     const qualifier = props.bootstrapQualifier ?? 'hnb659fds';
     validateQualifier(owner, qualifier);
     warnUnapprovedDefaultBootstrap(this, stages, qualifier);
     const approvalStatuses = props.modelApprovalStatuses ?? ['Approved', 'Rejected'];
     validateApprovalStatuses(owner, approvalStatuses);
-    validateSkipChecks(owner, props.securityScanSkipChecks ?? []);
-    validateModelPackageGroupName(owner, props.modelPackageGroupName);
-    validateRemovalPolicy(owner, 'repositoryRemovalPolicy', props.repositoryRemovalPolicy);
-    validateEnvironmentVariableNames(owner, props.environmentVariables);
+    const scanner = securityScannerOf(owner, props);
     if (props.pipelineArtifactBucket) validateCrossAccountBucket(owner, props.pipelineArtifactBucket, stages);
     validateDeploymentAccountRestrictions(owner, { organizationId: props.organizationId });
-    const artifactKey = artifactKeyOf(owner, props.artifactBucket, props.artifactKey);
+    const artifactKey = opening.artifactKey;
 
-    this.repositoryName = repositoryName;
-    const sourceOutput = new codepipeline.Artifact('SourceOutput');
-    const source = (props.source ?? SourceRepository.codeCommit()).bind(this, {
-      repositoryName,
-      branch,
-      seedCode: props.seedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
-      output: sourceOutput,
-      removalPolicy: props.repositoryRemovalPolicy,
-      description: `Model deployment code of SageMaker project ${props.projectName}`,
-    });
-    this.codeCommitRepository = source.repository;
+    this.repositoryName = opening.repositoryName;
+    const sourceOutput = opening.sourceOutput;
+    this.codeCommitRepository = opening.source.repository;
+    this.sourceConnectionRole = opening.source.connectionRole;
 
     this.stageParameters = [];
     if (props.publishStageParameters ?? true) {
@@ -336,11 +326,7 @@ export class DeployPipeline extends Construct {
       }
     }
 
-    const environment = (variables: { [key: string]: string }): codebuild.BuildEnvironment => ({
-      buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
-      computeType: props.computeType ?? codebuild.ComputeType.SMALL,
-      environmentVariables: plainTextEnvironment(variables, props.environmentVariables),
-    });
+    const environment = (variables: { [key: string]: string }) => opening.buildEnvironment(variables);
 
     this.synthProject = new codebuild.PipelineProject(this, 'SynthProject', {
       description: 'Synthesizes the deploy app into one CloudFormation template per stage',
@@ -358,19 +344,9 @@ export class DeployPipeline extends Construct {
     this.grantSynthReads(props.projectName, props.projectId, props.modelPackageGroupName);
 
     const artifactBucket = props.pipelineArtifactBucket ?? this.createArtifactBucket();
-    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
-      pipelineName,
-      pipelineType: codepipeline.PipelineType.V2,
-      artifactBucket,
-      restartExecutionOnUpdate: false,
-    });
+    this.pipeline = opening.createPipeline(this, { artifactBucket });
     // A new pipeline runs at once; the deploy app reads the stage parameters when it synthesizes.
     this.pipeline.node.addDependency(...this.stageParameters);
-
-    limitPipelineStages(owner, this.pipeline);
-    checkQuotas(this, owner);
-    this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
-    if (source.dependable) this.pipeline.node.addDependency(source.dependable);
 
     this.synthOutput = new codepipeline.Artifact('SynthOutput');
     const buildStage = this.pipeline.addStage({ stageName: 'Build' });
@@ -382,12 +358,11 @@ export class DeployPipeline extends Construct {
       runOrder: 1,
     }));
 
-    if (props.securityScan ?? true) {
-      // checkov: maintained, has CloudFormation security rules like the original's cfn-nag,
-      // and installs from PyPI in any CodeBuild Python image (cfn-nag needs Ruby gems).
+    const scan = scanner.bind();
+    if (scan) {
       this.securityScanProject = new codebuild.PipelineProject(this, 'SecurityScanProject', {
-        description: 'Scans the synthesized CloudFormation templates with checkov',
-        buildSpec: securityScanBuildSpec(props.securityScanSkipChecks ?? []),
+        description: scan.description,
+        buildSpec: scan.buildSpec,
         environment: environment({}),
       });
       buildStage.addAction(new actions.CodeBuildAction({
@@ -410,14 +385,15 @@ export class DeployPipeline extends Construct {
       );
 
       const deployStage = this.pipeline.addStage({ stageName: `Deploy${pascal}` });
+      const ordered = new OrderedStage(deployStage);
       if (stage.requireApproval) {
-        deployStage.addAction(new actions.ManualApprovalAction({
+        ordered.add(ordered.group('approval'), new actions.ManualApprovalAction({
           actionName: `Approve_${pascal}`,
           additionalInformation: `Deploy the model of ${props.projectName} to ${stage.name}`,
-          runOrder: 1,
         }));
       }
-      deployStage.addAction(new actions.CloudFormationCreateUpdateStackAction({
+      this.stageActions.set(stage.name, { actions: ordered, deployment: ordered.group('deployment') });
+      ordered.add('deployment', new actions.CloudFormationCreateUpdateStackAction({
         actionName: `Deploy_CFN_${pascal}`,
         stackName: `${props.projectName}-deploy-${stage.name}`,
         templatePath: this.synthOutput.atPath(`${stage.name}.template.json`),
@@ -425,7 +401,6 @@ export class DeployPipeline extends Construct {
         adminPermissions: false,
         role: actionRole,
         deploymentRole,
-        runOrder: stage.requireApproval ? 2 : 1,
       }));
       return deployStage;
     });
@@ -443,6 +418,38 @@ export class DeployPipeline extends Construct {
       },
       targets: [new targets.CodePipeline(this.pipeline)],
     });
+  }
+
+  /**
+   * Run an action in a deployment stage's pipeline stage (`Deploy<Stage>`) after its approval and
+   * before its deployment: a change report, a check of the target account. Its own `runOrder` is
+   * replaced: each call adds a step that runs after the previous ones, before the deployment.
+   *
+   * @param stageName the deployment stage, as named in `stages` (`dev`, `preprod`, ...)
+   */
+  public addActionBeforeDeployment(stageName: string, action: codepipeline.IAction): void {
+    const stage = this.stageActionsOf('addActionBeforeDeployment', stageName);
+    stage.actions.addBefore(stage.deployment, action);
+  }
+
+  /**
+   * Run an action in a deployment stage's pipeline stage (`Deploy<Stage>`) after its deployment
+   * has succeeded, before the next stage's approval: tests against the deployed model, a
+   * notification. A failing action stops the promotion. Its own `runOrder` is replaced: each call
+   * adds a step that runs after the deployment and the actions added before it this way.
+   *
+   * @param stageName the deployment stage, as named in `stages` (`dev`, `preprod`, ...)
+   */
+  public addActionAfterDeployment(stageName: string, action: codepipeline.IAction): void {
+    this.stageActionsOf('addActionAfterDeployment', stageName).actions.addLast(action);
+  }
+
+  private stageActionsOf(method: string, stageName: string): { readonly actions: OrderedStage; readonly deployment: string } {
+    const stage = this.stageActions.get(stageName);
+    if (!stage) {
+      throw new Error(`DeployPipeline ${this.node.path}: ${method}: stageName '${stageName}' is not a deployment stage of the pipeline; use one of ${[...this.stageActions.keys()].map(name => `'${name}'`).join(', ')}`);
+    }
+    return stage;
   }
 
   /** The synth build reads the stage parameters and finds the newest approved model package. */
@@ -486,6 +493,28 @@ export class DeployPipeline extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
+}
+
+/** The scan the pipeline runs: `securityScanner`, or checkov unless the deprecated `securityScan` turns it off. */
+function securityScannerOf(owner: string, props: DeployPipelineOptions): SecurityScan {
+  if (props.securityScanner !== undefined) {
+    const conflicting = [
+      props.securityScan !== undefined ? `securityScan '${props.securityScan}'` : undefined,
+      props.securityScanSkipChecks !== undefined ? 'securityScanSkipChecks' : undefined,
+    ].filter(given => given !== undefined);
+    if (conflicting.length > 0) {
+      throw new Error(`${owner}: securityScanner is given together with ${conflicting.join(' and ')}, which it replaces; give the scan once: SecurityScan.checkov({ skipChecks }), SecurityScan.fromBuildSpec(...) or SecurityScan.none()`);
+    }
+    return props.securityScanner;
+  }
+  if (props.securityScan === false) {
+    if ((props.securityScanSkipChecks ?? []).length > 0) {
+      validateSkipChecks(owner, props.securityScanSkipChecks!);
+    }
+    return SecurityScan.none();
+  }
+  validateSkipChecks(owner, props.securityScanSkipChecks ?? []);
+  return SecurityScan.checkov({ skipChecks: props.securityScanSkipChecks });
 }
 
 /**

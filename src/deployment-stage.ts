@@ -1,3 +1,5 @@
+import { validatePresetStages } from './private/stages';
+
 /**
  * One place a project's model is deployed to, in order.
  *
@@ -73,4 +75,84 @@ export interface DeploymentStage {
    * @default - the CDK bootstrap execution role `cdk-<qualifier>-cfn-exec-role-<account>-<region>`
    */
   readonly deploymentRoleArn?: string;
+}
+
+/**
+ * Accounts and region of the `preprod` and `prod` stages, each fixed now or entered when a
+ * project is created.
+ */
+export interface DevPreProdProdOptions {
+  /**
+   * The 12-digit PREPROD account.
+   *
+   * @default - entered when the project is created (parameter `PreProdAccount`)
+   */
+  readonly preProdAccount?: string;
+
+  /**
+   * The 12-digit PROD account.
+   *
+   * @default - entered when the project is created (parameter `ProdAccount`)
+   */
+  readonly prodAccount?: string;
+
+  /**
+   * Region of the PREPROD and PROD deployments.
+   *
+   * @default - entered when the project is created (parameter `DeploymentRegion`)
+   */
+  readonly region?: string;
+}
+
+/**
+ * Accounts and region of the `preprod` and `prod` stages, fixed when the template is synthesized.
+ */
+export interface FixedAccountsOptions {
+  /** The 12-digit PREPROD account. */
+  readonly preProdAccount: string;
+
+  /** The 12-digit PROD account. */
+  readonly prodAccount: string;
+
+  /** Region of the PREPROD and PROD deployments. */
+  readonly region: string;
+}
+
+/**
+ * The original system's stage layouts, for `stages`: `dev` in the project's own account, then
+ * `preprod` and `prod` after a manual approval each.
+ */
+export class DeploymentStages {
+  /**
+   * PREPROD and PROD accounts and their region entered when a project is created (parameters
+   * `PreProdAccount`, `ProdAccount` and `DeploymentRegion`): the original "dynamic accounts"
+   * template, and the default stages of `MLOpsProjectTemplate`.
+   */
+  public static enteredAtCreation(): DeploymentStage[] {
+    return DeploymentStages.devPreProdProd({});
+  }
+
+  /**
+   * PREPROD and PROD accounts and their region fixed now: the original "basic" template.
+   */
+  public static fixedAccounts(options: FixedAccountsOptions): DeploymentStage[] {
+    validatePresetStages('DeploymentStages.fixedAccounts', { ...options, deploymentRegion: options.region }, 'region');
+    return DeploymentStages.devPreProdProd(options);
+  }
+
+  /**
+   * Each of the PREPROD account, the PROD account and their region fixed now or, when left out,
+   * entered when a project is created (parameters `PreProdAccount`, `ProdAccount`, `DeploymentRegion`).
+   */
+  public static devPreProdProd(options: DevPreProdProdOptions = {}): DeploymentStage[] {
+    validatePresetStages('DeploymentStages.devPreProdProd', { ...options, deploymentRegion: options.region }, 'region');
+    const region = options.region !== undefined ? { region: options.region } : { regionParameterName: 'DeploymentRegion' };
+    return [
+      { name: 'dev' },
+      { name: 'preprod', ...(options.preProdAccount !== undefined ? { account: options.preProdAccount } : { accountParameterName: 'PreProdAccount' }), ...region },
+      { name: 'prod', ...(options.prodAccount !== undefined ? { account: options.prodAccount } : { accountParameterName: 'ProdAccount' }), ...region },
+    ];
+  }
+
+  private constructor() {}
 }

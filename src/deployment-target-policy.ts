@@ -2,8 +2,9 @@ import { Aws, CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DATA_CAPTURE_PREFIX } from './private/deployment-accounts';
+import { validatePermissionsBoundaryName } from './private/input-checks';
 import { addNagSuppressions } from './private/nag-suppressions';
-import { BUCKET_PREFIX, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
+import { BUCKET_PREFIX, ROLE_PATH } from './private/names';
 
 /**
  * Properties for a `DeploymentTargetPolicy`.

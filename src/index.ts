@@ -9,6 +9,8 @@ export * from './mlops-project-template';
 export * from './project-notifications';
 export * from './project-portfolio';
 export * from './project-template-bucket';
+export * from './security-scan';
+export * from './template-publisher';
 export * from './templates/basic-project-template';
 export * from './templates/dynamic-accounts-project-template';
 export * from './templates/byoc-project-template';

@@ -9,30 +9,24 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BuildPipeline, BuildPipelineOptions } from './build-pipeline';
 import { DeployPipeline, DeployPipelineOptions } from './deploy-pipeline';
-import { DeploymentStage } from './deployment-stage';
+import { DeploymentStage, DeploymentStages } from './deployment-stage';
 import { DATA_CAPTURE_PREFIX, organizationCondition, restrictDeploymentAccounts, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
-import { validateLength, validateRemovalPolicy } from './private/input-checks';
+import { validateLength, validatePermissionsBoundaryName, validateRemovalPolicy } from './private/input-checks';
 import { addNagSuppressions } from './private/nag-suppressions';
-import {
-  BUCKET_PREFIX,
-  PROJECT_ID_PATTERN,
-  PROJECT_ID_TAG,
-  PROJECT_NAME_TAG,
-  projectNamePattern,
-  reservedProjectNames,
-  validatePermissionsBoundaryName,
-} from './private/names';
+import { BUCKET_PREFIX, PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_TAG, projectNamePattern, reservedProjectNames } from './private/names';
 import { createNotifications, validateNotifications } from './private/notifications';
 import { retainOnReplacement } from './private/pipeline-common';
 import { pascalStageName } from './private/pipeline-deploy';
-import { findPortfolioDefaults } from './private/portfolio-link';
 import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
-import { defaultStages, keepDistinct, listedIf, resolveStages, ResolvedStage } from './private/stages';
+import { keepDistinct, listedIf, resolveStages, ResolvedStage, stageOfResolved } from './private/stages';
 import { ProjectNotificationsOptions } from './project-notifications';
+import { ProjectPortfolio } from './project-portfolio';
+import { ProjectTemplateBucket } from './project-template-bucket';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
+import { ITemplatePublisher } from './template-publisher';
 
 /**
  * Properties for an `MLOpsProjectTemplate`.
@@ -153,9 +147,18 @@ export interface MLOpsProjectTemplateProps {
   readonly projectIdInRepositoryNames?: boolean;
 
   /**
+   * Where the template is published from: its asset bucket holds the template's file assets
+   * (the seed code), and its permissions boundary caps the template's roles.
+   *
+   * @default - the `ProjectPortfolio` or `ProjectTemplateBucket` the template is created in
+   * (its scope, or the nearest such ancestor), if any
+   */
+  readonly publisher?: ITemplatePublisher;
+
+  /**
    * Bucket that holds the template's file assets (the seed code) for Service Catalog.
    *
-   * @default - the asset bucket of the `ProjectPortfolio` the template is created in
+   * @default - the asset bucket of `publisher`
    */
   readonly assetBucket?: s3.IBucket;
 
@@ -163,7 +166,7 @@ export interface MLOpsProjectTemplateProps {
    * Name of a customer managed policy in the project's account to set as permissions boundary
    * on every role the template creates.
    *
-   * @default - the boundary of the `ProjectPortfolio` the template is created in, if any
+   * @default - the boundary of `publisher`, if any
    */
   readonly permissionsBoundaryPolicyName?: string;
 
@@ -267,9 +270,27 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
    */
   public readonly notificationTopic?: sns.ITopic;
 
+  /**
+   * Where the template is published from: `publisher`, or the `ProjectPortfolio` or
+   * `ProjectTemplateBucket` it is created in.
+   *
+   * @default - none
+   */
+  public readonly publisher?: ITemplatePublisher;
+
+  /**
+   * Bucket that holds the template's file assets: `assetBucket`, or the publisher's.
+   *
+   * @default - none: the template can have no file asset
+   */
+  public readonly fileAssetBucket?: s3.IBucket;
+
   constructor(scope: Construct, id: string, props: MLOpsProjectTemplateProps = {}) {
-    const portfolioDefaults = findPortfolioDefaults(scope);
-    super(scope, id, { assetBucket: props.assetBucket ?? portfolioDefaults?.assetBucket });
+    const publisher = props.publisher ?? enclosingPublisher(scope);
+    const fileAssetBucket = props.assetBucket ?? publisher?.assetBucket;
+    super(scope, id, { assetBucket: fileAssetBucket });
+    this.publisher = publisher;
+    this.fileAssetBucket = fileAssetBucket;
 
     this.productName = props.productName ?? id;
     this.productDescription = props.description ?? DEFAULT_DESCRIPTION;
@@ -303,9 +324,9 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
     Tags.of(this).add(PROJECT_NAME_TAG, this.projectName);
     Tags.of(this).add(PROJECT_ID_TAG, this.projectId);
 
-    const stages = resolveStages(this, props.stages ?? defaultStages(), `MLOpsProjectTemplate ${id}`);
+    const stages = resolveStages(this, props.stages ?? DeploymentStages.enteredAtCreation(), `MLOpsProjectTemplate ${id}`);
     validateDeploymentAccountRestrictions(`MLOpsProjectTemplate ${id}`, props);
-    restrictDeploymentAccounts(this, `MLOpsProjectTemplate ${id}`, props.stages ?? defaultStages(), stages, props);
+    restrictDeploymentAccounts(this, `MLOpsProjectTemplate ${id}`, props.stages ?? DeploymentStages.enteredAtCreation(), stages, props);
     // Principals of the deployment accounts must belong to the organization, if one is given.
     const inOrganization = organizationCondition(props.organizationId);
     // Each account once, also when parameters name the same account (see deploymentAccountPrincipals).
@@ -424,33 +445,30 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       repositoryRemovalPolicy: removalPolicy,
       source: props.sourceRepository,
     };
-    const hasAssetBucket = (props.assetBucket ?? portfolioDefaults?.assetBucket) !== undefined;
-    try {
-      this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
-        ...props.buildPipelineOptions,
-        ...common,
-        branch: props.buildPipelineOptions?.branch ?? props.branch,
-        repositoryName: props.buildPipelineOptions?.repositoryName ?? repositoryNames?.build,
-        seedCode: props.buildSeedCode
-          ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP),
-        ecrRepository: this.containerRepository,
-      });
-      this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
-        ...props.deployPipelineOptions,
-        ...common,
-        branch: props.deployPipelineOptions?.branch ?? props.branch,
-        repositoryName: props.deployPipelineOptions?.repositoryName ?? repositoryNames?.deploy,
-        seedCode: props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP),
-        stages: props.stages ?? defaultStages(),
-        organizationId: props.organizationId,
-      });
-    } catch (error) {
-      // aws-cdk-lib's own message does not say what to do about it.
-      if (!hasAssetBucket && /Asset Bucket must be provided/.test(String(error))) {
-        throw new Error(`MLOpsProjectTemplate ${id}: its seed code (or the git provider handler) is a file asset, which a Service Catalog product stack keeps in an asset bucket, and it has none; create the template inside a ProjectPortfolio (new MLOpsProjectTemplate(portfolio, '${id}', ...)), pass assetBucket, or take seed code from SeedCode.fromSsmParameters() or SeedCode.fromBucket()`);
-      }
-      throw error;
+    const buildSeedCode = props.buildSeedCode
+      ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP);
+    const deploySeedCode = props.deploySeedCode ?? SeedCode.fromBundledApp(BundledSeedApp.DEPLOY_APP);
+    if (fileAssetBucket === undefined && [buildSeedCode, deploySeedCode, props.sourceRepository].some(part => part?.createsFileAsset)) {
+      throw new Error(`MLOpsProjectTemplate ${id}: its seed code (or the git provider handler) is a file asset, which a Service Catalog product stack keeps in an asset bucket, and it has none; create the template inside a ProjectPortfolio or ProjectTemplateBucket (new MLOpsProjectTemplate(portfolio, '${id}', ...)), pass publisher or assetBucket, or take seed code from SeedCode.fromSsmParameters() or SeedCode.fromBucket()`);
     }
+    this.buildPipeline = new BuildPipeline(this, 'BuildPipeline', {
+      ...props.buildPipelineOptions,
+      ...common,
+      branch: props.buildPipelineOptions?.branch ?? props.branch,
+      repositoryName: props.buildPipelineOptions?.repositoryName ?? repositoryNames?.build,
+      seedCode: buildSeedCode,
+      ecrRepository: this.containerRepository,
+    });
+    this.deployPipeline = new DeployPipeline(this, 'DeployPipeline', {
+      ...props.deployPipelineOptions,
+      ...common,
+      branch: props.deployPipelineOptions?.branch ?? props.branch,
+      repositoryName: props.deployPipelineOptions?.repositoryName ?? repositoryNames?.deploy,
+      seedCode: deploySeedCode,
+      // Resolved here once: the pipeline gets the parameters' references, not their names.
+      stages: stages.map(stageOfResolved),
+      organizationId: props.organizationId,
+    });
 
     if (props.notifications !== undefined) {
       this.notificationTopic = createNotifications(new Construct(this, 'Notifications'), props.notifications, {
@@ -466,10 +484,19 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
 
     Aspects.of(this).add(new RolePathAspect());
     validatePermissionsBoundaryName(`MLOpsProjectTemplate ${id}`, props.permissionsBoundaryPolicyName);
-    const boundary = props.permissionsBoundaryPolicyName ?? portfolioDefaults?.permissionsBoundaryPolicyName;
+    const boundary = props.permissionsBoundaryPolicyName ?? publisher?.permissionsBoundaryPolicyName;
     if (boundary !== undefined) {
       iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', boundary));
     }
+  }
+
+  /**
+   * Whether a pipeline of the template reads its code through a git provider connection: the
+   * launch role then needs more permissions, which `ProjectPortfolio` and `ProjectTemplateBucket`
+   * give their own launch role when the template is added.
+   */
+  public get usesGitProviderConnection(): boolean {
+    return this.node.findAll().some(c => (c instanceof BuildPipeline || c instanceof DeployPipeline) && c.sourceConnectionRole !== undefined);
   }
 
   private newBucket(id: string, bucketName: string, removalPolicy: RemovalPolicy): s3.Bucket {
@@ -540,6 +567,15 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       ],
     }).toJSON();
   }
+}
+
+/**
+ * The nearest `ProjectPortfolio` or `ProjectTemplateBucket` that `scope` is, or is inside of:
+ * templates created there are published through it.
+ */
+function enclosingPublisher(scope: Construct): ITemplatePublisher | undefined {
+  return [...scope.node.scopes].reverse().find((node): node is ProjectPortfolio | ProjectTemplateBucket =>
+    node instanceof ProjectPortfolio || node instanceof ProjectTemplateBucket);
 }
 
 /**

@@ -5,11 +5,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { MLOpsProjectTemplate } from './mlops-project-template';
+import type { MLOpsProjectTemplate } from './mlops-project-template';
 import { CdkHelperFunctions } from './private/cdk-helper-functions';
 import { DEFAULT_EXECUTION_ROLE_PARAMETER, executionRoleArnParameter } from './private/execution-role-parameter';
-import { usesGitProvider } from './private/git-provider-resources';
-import { validateLength, validateSsmParameterName } from './private/input-checks';
+import { validateLength, validatePermissionsBoundaryName, validateSsmParameterName } from './private/input-checks';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import {
   addNagSuppressions,
@@ -17,11 +16,11 @@ import {
   launchRoleSuppressions,
   ProjectNagSuppressions,
 } from './private/nag-suppressions';
-import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, ROLE_PATH, validatePermissionsBoundaryName } from './private/names';
-import { linkPortfolio } from './private/portfolio-link';
+import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, ROLE_PATH } from './private/names';
 import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
 import { libraryVersion } from './private/version';
+import { ITemplatePublisher } from './template-publisher';
 
 /**
  * Properties for a `ProjectPortfolio`.
@@ -237,8 +236,6 @@ export interface AddTemplateOptions {
  */
 const EMAIL = /^[\w\d.%+\-]+@[a-z\d.\-]+\.[a-z]{2,4}$/i;
 const ACCOUNT = /^\d{12}$/;
-/** Marks a template with the portfolio it was added to. */
-const TEMPLATE_PORTFOLIO = Symbol.for('cdk-sagemaker-project-templates.TemplatePortfolio');
 const ORGANIZATION_NODE = /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/;
 
 /**
@@ -247,7 +244,7 @@ const ORGANIZATION_NODE = /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$
  * It gives principals access, holds the launch role and the bucket for the templates' seed
  * code, and turns each added `MLOpsProjectTemplate` into a product visible in SageMaker Studio.
  */
-export class ProjectPortfolio extends Construct {
+export class ProjectPortfolio extends Construct implements ITemplatePublisher {
   /** The portfolio. */
   public readonly portfolio: servicecatalog.Portfolio;
 
@@ -260,6 +257,14 @@ export class ProjectPortfolio extends Construct {
   /** Products added so far, in order. */
   public readonly products: servicecatalog.CloudFormationProduct[] = [];
 
+  /**
+   * The permissions boundary set on the launch role and on every role of the templates created
+   * in the portfolio.
+   *
+   * @default - no boundary
+   */
+  public readonly permissionsBoundaryPolicyName?: string;
+
   private readonly providerName: string;
   private readonly tagOptions?: servicecatalog.TagOptions;
   private readonly ownedLaunchRole?: iam.Role;
@@ -271,6 +276,7 @@ export class ProjectPortfolio extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     validatePermissionsBoundaryName(`ProjectPortfolio ${id}`, props.permissionsBoundaryPolicyName);
+    this.permissionsBoundaryPolicyName = props.permissionsBoundaryPolicyName;
     const boundaryArn = props.permissionsBoundaryPolicyName === undefined ? undefined : permissionsBoundaryArn(props.permissionsBoundaryPolicyName);
     this.providerName = props.providerName ?? 'administrator';
     if (!Token.isUnresolved(this.providerName) && (this.providerName.length < 1 || this.providerName.length > 50)) {
@@ -355,7 +361,6 @@ export class ProjectPortfolio extends Construct {
     if (props.permissionsBoundaryPolicyName !== undefined) {
       iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', props.permissionsBoundaryPolicyName));
     }
-    linkPortfolio(this, { assetBucket: this.assetBucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName });
   }
 
   /**
@@ -397,7 +402,7 @@ export class ProjectPortfolio extends Construct {
     });
     // Only products with this tag appear in SageMaker Studio.
     Tags.of(product).add('sagemaker:studio-visibility', 'true');
-    if (usesGitProvider(template)) this.allowGitProviderLaunches();
+    if (template.usesGitProviderConnection) this.allowGitProviderLaunches();
     this.portfolio.addProduct(product);
     if (this.localLaunchRole) {
       this.portfolio.setLocalLaunchRole(product, this.launchRole);
@@ -409,20 +414,17 @@ export class ProjectPortfolio extends Construct {
   }
 
   /**
-   * A template belongs to one portfolio: its seed code is in that portfolio's asset bucket,
-   * which only that portfolio's launch role (and accounts) may read.
+   * A template belongs to one publisher: its seed code is in that publisher's asset bucket,
+   * which only this portfolio's launch role (and accounts) may read.
    */
   private validateTemplateHome(template: MLOpsProjectTemplate): void {
     const owner = `ProjectPortfolio.addTemplate(${template.node.id})`;
-    const home: ProjectPortfolio | undefined = (template as any)[TEMPLATE_PORTFOLIO];
-    if (home !== undefined && home !== this) {
-      throw new Error(`${owner}: the template is already a product of portfolio '${home.node.path}', whose asset bucket holds its seed code, which this portfolio's launch role cannot read; create another template inside this portfolio (new ${template.constructor.name}(portfolio, ...)) and add that`);
+    if (template.publisher !== undefined && template.publisher !== this) {
+      throw new Error(`${owner}: the template is published through '${template.publisher.node.path}', whose asset bucket holds its seed code, which this portfolio's launch role cannot read; create another template inside this portfolio (new ${template.constructor.name}(portfolio, ...)) and add that`);
     }
-    const assetBucket: s3.IBucket | undefined = (template as any).assetBucket;
-    if (assetBucket !== undefined && assetBucket !== this.assetBucket) {
-      throw new Error(`${owner}: the template keeps its seed code in bucket '${assetBucket.node.path}', not in this portfolio's asset bucket, which is the only one its launch role may read; create the template inside this portfolio, or pass assetBucket: portfolio.assetBucket`);
+    if (template.fileAssetBucket !== undefined && template.fileAssetBucket !== this.assetBucket) {
+      throw new Error(`${owner}: the template keeps its seed code in bucket '${template.fileAssetBucket.node.path}', not in this portfolio's asset bucket, which is the only one its launch role may read; create the template inside this portfolio, or pass assetBucket: portfolio.assetBucket`);
     }
-    Object.defineProperty(template, TEMPLATE_PORTFOLIO, { value: this, enumerable: false, configurable: true });
   }
 
   /**

@@ -6,20 +6,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
-import { MLOpsProjectTemplate } from './mlops-project-template';
+import type { MLOpsProjectTemplate } from './mlops-project-template';
 import { CdkHelperFunctions } from './private/cdk-helper-functions';
 import { DEFAULT_EXECUTION_ROLE_PARAMETER, executionRoleArnParameter } from './private/execution-role-parameter';
-import { usesGitProvider } from './private/git-provider-resources';
-import { validateS3BucketName, validateSsmParameterName } from './private/input-checks';
+import { validatePermissionsBoundaryName, validateS3BucketName, validateSsmParameterName } from './private/input-checks';
 import { gitProviderLaunchStatements, launchRoleStatements } from './private/launch-role-policy';
 import { addNagSuppressions, GIT_PROVIDER_LAUNCH_ROLE_SUPPRESSIONS, launchRoleSuppressions, NagSuppression } from './private/nag-suppressions';
-import {
-  NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, PROJECT_NAME_TAG, ROLE_PATH, validatePermissionsBoundaryName,
-} from './private/names';
-import { linkPortfolio } from './private/portfolio-link';
+import { NO_PERMISSIONS_BOUNDARY_WARNING, permissionsBoundaryArn, PROJECT_NAME_TAG, ROLE_PATH } from './private/names';
 import { checkQuotas } from './private/quotas';
 import { productTemplateAsset } from './private/template-url';
 import { libraryVersion } from './private/version';
+import { ITemplatePublisher } from './template-publisher';
 
 /**
  * Properties for a `ProjectTemplateBucket`.
@@ -180,9 +177,20 @@ const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/?$/;
  * Templates created inside this construct keep their seed code in its bucket; a template created
  * inside a `ProjectPortfolio` of the same stack may be published here too.
  */
-export class ProjectTemplateBucket extends Construct {
+export class ProjectTemplateBucket extends Construct implements ITemplatePublisher {
   /** The bucket that holds the templates (under `prefix`) and their seed code. */
   public readonly bucket: s3.IBucket;
+
+  /** Bucket that holds the file assets (seed code) of the templates created inside this construct: `bucket`. */
+  public readonly assetBucket: s3.IBucket;
+
+  /**
+   * The permissions boundary set on the launch role and on every role of the templates created
+   * inside this construct.
+   *
+   * @default - no boundary
+   */
+  public readonly permissionsBoundaryPolicyName?: string;
 
   /** The bucket that receives the template bucket's server access logs, when this construct created both. */
   public readonly accessLogsBucket?: s3.IBucket;
@@ -264,6 +272,8 @@ export class ProjectTemplateBucket extends Construct {
       this.accessLogsBucket = logs;
     }
     this.templatesLocation = `s3://${this.bucket.bucketName}/${this.prefix}`;
+    this.assetBucket = this.bucket;
+    this.permissionsBoundaryPolicyName = props.permissionsBoundaryPolicyName;
 
     if (props.launchRole) {
       this.launchRole = props.launchRole;
@@ -311,9 +321,6 @@ export class ProjectTemplateBucket extends Construct {
 
     this.accessPolicy = this.giveAccess(props);
     this.tagDomains(owner, props.domainArns ?? []);
-    // Templates created inside this construct keep their seed code in the bucket and get its
-    // permissions boundary, as templates created inside a ProjectPortfolio get the portfolio's.
-    linkPortfolio(this, { assetBucket: this.bucket, permissionsBoundaryPolicyName: props.permissionsBoundaryPolicyName });
   }
 
   /**
@@ -352,7 +359,7 @@ export class ProjectTemplateBucket extends Construct {
 
     const asset = productTemplateAsset(this, template);
     if (asset.assetBucket && asset.assetBucket !== this.bucket) this.allowSeedCodeOf(asset.assetBucket);
-    if (usesGitProvider(template)) this.allowGitProviderLaunches();
+    if (template.usesGitProviderConnection) this.allowGitProviderLaunches();
 
     const copy = {
       service: 'S3',

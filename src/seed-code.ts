@@ -81,6 +81,14 @@ export abstract class SeedCode {
   public abstract bind(scope: Construct, grantee?: iam.IGrantable): SeedCodeConfig;
 
   /**
+   * Whether binding adds a file asset to the stack (the archive of a folder). A Service Catalog
+   * product stack keeps file assets in an asset bucket, so a template with such seed code needs one.
+   */
+  public get createsFileAsset(): boolean {
+    return false;
+  }
+
+  /**
    * What CodeCommit needs to create a repository whose first commit is this code.
    *
    * @param branch the branch of the first commit
@@ -94,6 +102,10 @@ export abstract class SeedCode {
 class AssetSeedCode extends SeedCode {
   constructor(private readonly sharedId: string | undefined, private readonly make: (scope: Construct) => SeedCodeAsset) {
     super();
+  }
+
+  public get createsFileAsset(): boolean {
+    return true;
   }
 
   public bind(scope: Construct, grantee?: iam.IGrantable): SeedCodeConfig {

@@ -5,7 +5,7 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
-import { CONNECTION_ARN_PATTERN, createGitRepository, markGitProviderUse, OWNER_PATTERN } from './private/git-provider-resources';
+import { CONNECTION_ARN_PATTERN, createGitRepository, OWNER_PATTERN } from './private/git-provider-resources';
 import { partitionOf, validateKnownRegion, validateRemovalPolicy } from './private/input-checks';
 import { createSeededRepository } from './private/pipeline-common';
 import { knownRegion } from './private/stages';
@@ -154,6 +154,14 @@ export interface SourceRepositoryConfig {
    * @default - nothing
    */
   readonly dependable?: IDependable;
+
+  /**
+   * The role the source action assumes to read through a git provider connection. A Service
+   * Catalog launch role needs more permissions for a template that has one.
+   *
+   * @default - undefined for sources that need no connection (CodeCommit)
+   */
+  readonly connectionRole?: iam.IRole;
 }
 
 /**
@@ -186,6 +194,15 @@ export abstract class SourceRepository {
    * @param scope the pipeline construct
    */
   public abstract bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig;
+
+  /**
+   * Whether binding adds a file asset to the stack (the handler that creates repositories on a
+   * git provider is one). A Service Catalog product stack keeps file assets in an asset bucket,
+   * so a template with such a source needs one.
+   */
+  public get createsFileAsset(): boolean {
+    return false;
+  }
 }
 
 class CodeCommitSource extends SourceRepository {
@@ -263,11 +280,13 @@ class CodeConnectionSource extends SourceRepository {
     validateConnectionSourceProps(owner, this.provider, this.createRepository, props);
   }
 
+  public get createsFileAsset(): boolean {
+    return this.createRepository;
+  }
+
   public bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig {
     const stack = Stack.of(scope);
     validateConnectionRegion('SourceRepository.codeConnection', this.props.connectionArn, scope);
-    // The portfolio's launch role gets the permissions to pass the connection.
-    markGitProviderUse(stack);
     const connectionArn = this.props.connectionArn ?? parameter(stack, 'GitConnectionArn', {
       description: `ARN of the AWS CodeConnections connection to ${this.provider} (Developer Tools > Settings > Connections)`,
       allowedPattern: CONNECTION_ARN_PATTERN,
@@ -335,6 +354,7 @@ class CodeConnectionSource extends SourceRepository {
       repositoryName: options.repositoryName,
       dependable,
       action,
+      connectionRole: role,
     };
   }
 }

@@ -615,7 +615,7 @@ const rows: Row[] = [
   { on: 'BasicProjectTemplate', prop: 'deploymentRegion', value: 'eu-wset-1', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-wset-1' }), error: /BasicProjectTemplate B: deploymentRegion 'eu-wset-1' is not an AWS region \(did you mean 'eu-west-1'\?\)/ },
   { on: 'BasicProjectTemplate', prop: 'stages[1].region', value: 'us-east-1', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }), error: /stages\[1\]\.region 'us-east-1' \(stage 'preprod'\) is not the region the project is created in, 'eu-west-1'/ },
   { on: 'BasicProjectTemplate', prop: 'stages', value: '222222222222', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1', stages: [{ name: 'dev' }] }), error: /BasicProjectTemplate B: stages is given, which would replace the dev, preprod and prod stages that preProdAccount '222222222222'.*; leave stages out, or use MLOpsProjectTemplate/ },
-  { on: 'ByocProjectTemplate', prop: 'bringYourOwnContainer', value: 'false', make: () => new ByocProjectTemplate(portfolio(), 'C', { bringYourOwnContainer: false }), error: /ByocProjectTemplate C: bringYourOwnContainer 'false' contradicts the template.*; leave it out, or use DynamicAccountsProjectTemplate/ },
+  { on: 'ByocProjectTemplate', prop: 'bringYourOwnContainer', value: 'false', make: () => new ByocProjectTemplate(portfolio(), 'C', { bringYourOwnContainer: false }), error: /ByocProjectTemplate C: bringYourOwnContainer 'false' contradicts the template.*; leave it out, or use MLOpsProjectTemplate for a template without a container/ },
   { on: 'ByocProjectTemplate', prop: 'stages', value: undefined, make: () => new ByocProjectTemplate(portfolio(), 'C', { prodAccount: '333333333333', stages: [{ name: 'dev' }] }), error: /ByocProjectTemplate C: stages is given together with preProdAccount, prodAccount or deploymentRegion.*; give the accounts in stages, or leave stages out/ },
   {
     on: 'ByocProjectTemplate',
@@ -697,7 +697,7 @@ const rows: Row[] = [
       first.addTemplate(t, { snapshotDirectory: tempDir('snap') });
       second.addTemplate(t, { snapshotDirectory: tempDir('snap') });
     },
-    error: /ProjectPortfolio\.addTemplate\(T\): the template is already a product of portfolio 'S\/First', whose asset bucket holds its seed code, which this portfolio's launch role cannot read; create another template inside this portfolio/,
+    error: /ProjectPortfolio\.addTemplate\(T\): the template is published through 'S\/First', whose asset bucket holds its seed code, which this portfolio's launch role cannot read; create another template inside this portfolio/,
   },
   {
     on: 'ProjectPortfolio.addTemplate',
@@ -707,7 +707,7 @@ const rows: Row[] = [
       const s = stack();
       const first = new ProjectPortfolio(s, 'First');
       const second = new ProjectPortfolio(s, 'Second');
-      second.addTemplate(new MLOpsProjectTemplate(first, 'T', { stages: [{ name: 'dev' }] }), { snapshotDirectory: tempDir('snap') });
+      second.addTemplate(new MLOpsProjectTemplate(s, 'T', { stages: [{ name: 'dev' }], assetBucket: first.assetBucket }), { snapshotDirectory: tempDir('snap') });
     },
     error: /the template keeps its seed code in bucket 'S\/First\/AssetBucket', not in this portfolio's asset bucket, which is the only one its launch role may read; create the template inside this portfolio/,
   },

@@ -509,7 +509,7 @@ describe('bad input is refused at synth time', () => {
     const templates = new ProjectTemplateBucket(stack, 'Templates');
     const template = new DynamicAccountsProjectTemplate(templates, 'Dynamic');
     templates.addTemplate(template);
-    expect(() => portfolio.addTemplate(template, { snapshotDirectory: tempDir('snapshots') })).toThrow(/keeps its seed code in bucket/);
+    expect(() => portfolio.addTemplate(template, { snapshotDirectory: tempDir('snapshots') })).toThrow(/is published through 'Templates\/Templates', whose asset bucket holds its seed code/);
   });
 });
 

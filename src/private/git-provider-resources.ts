@@ -3,7 +3,7 @@ import { CfnResource, CustomResource, Duration, RemovalPolicy, Stack } from 'aws
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { SeedCode } from '../seed-code';
 import { addNagSuppressions } from './nag-suppressions';
 
@@ -12,20 +12,6 @@ export const CONNECTION_ARN_PATTERN = '^arn:aws[a-z-]*:(codeconnections|codestar
 
 /** GitHub users and organizations, GitLab groups and subgroups, Bitbucket workspaces. */
 export const OWNER_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9_])?(/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9_])?)*$';
-
-/** Marks a stack whose projects create or use repositories through a git provider connection. */
-const GIT_PROVIDER_MARK = Symbol.for('cdk-sagemaker-project-templates.GitProvider');
-
-export function markGitProviderUse(scope: IConstruct): void {
-  const stack = Stack.of(scope);
-  if (!(stack as any)[GIT_PROVIDER_MARK]) {
-    Object.defineProperty(stack, GIT_PROVIDER_MARK, { value: true, enumerable: false });
-  }
-}
-
-export function usesGitProvider(node: IConstruct): boolean {
-  return (node as any)[GIT_PROVIDER_MARK] === true;
-}
 
 /** What the custom resource needs to create one repository. */
 export interface GitRepositoryOptions {
@@ -87,7 +73,6 @@ class GitProviderHandler extends Construct {
       logGroup,
     });
     addNagSuppressions(this.function.node.defaultChild as CfnResource, [{ id: 'AwsSolutions-L1', reason: HANDLER_RUNTIME_REASON }]);
-    markGitProviderUse(this);
   }
 }
 

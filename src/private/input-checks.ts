@@ -1,9 +1,12 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Fact, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Node } from 'constructs';
+import { PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN } from './names';
+import { pascalStageName } from './pipeline-deploy';
+import type { ResolvedStage } from './stages';
 
 /**
- * Checks of literal input shared by several constructs. Each throws an error that names the
+ * The library's one validation module: checks of literal input, shared by all constructs. Each throws an error that names the
  * owner, the property, the value given and what is allowed, in the library's usual form:
  * `<Owner> <id>: <prop> '<value>' ...; use ...`. Tokens (values known at deploy time) pass.
  */
@@ -157,5 +160,141 @@ export function limitPipelineStages(owner: string, pipeline: { readonly stageCou
     validate: () => pipeline.stageCount > MAX_PIPELINE_STAGES
       ? [`${owner}: the pipeline has ${pipeline.stageCount} stages; CodePipeline allows at most ${MAX_PIPELINE_STAGES}; remove or merge stages`]
       : [],
+  });
+}
+
+/** Throw if a literal project name or id breaks SageMaker's rules; parameters carry the same rules as constraints. */
+export function validateProjectNameAndId(owner: string, projectName: string, projectId: string): void {
+  if (!Token.isUnresolved(projectName) && (projectName.length > 32 || !new RegExp(PROJECT_NAME_PATTERN).test(projectName))) {
+    throw new Error(`${owner}: projectName '${projectName}' is invalid; use 1-32 letters, digits or hyphens, starting and ending with a letter or digit (${PROJECT_NAME_PATTERN})`);
+  }
+  if (!Token.isUnresolved(projectId) && (projectId.length > 16 || !new RegExp(PROJECT_ID_PATTERN).test(projectId))) {
+    throw new Error(`${owner}: projectId '${projectId}' is invalid; use 1-16 lowercase letters, digits or hyphens (${PROJECT_ID_PATTERN})`);
+  }
+}
+
+/** A customer managed policy name, optionally under a path: `Boundary`, `ml/Boundary`. */
+const POLICY_NAME = /^[\w+=,.@-]{1,128}(\/[\w+=,.@-]{1,128})*$/;
+
+/** Throw unless a permissions boundary name is the name of a customer managed policy. */
+export function validatePermissionsBoundaryName(owner: string, name: string | undefined): void {
+  if (name === undefined || Token.isUnresolved(name)) return;
+  if (!POLICY_NAME.test(name)) {
+    const hint = name.startsWith('arn:') ? '; give the policy name after \'policy/\', not the ARN' : '';
+    throw new Error(`${owner}: permissionsBoundaryPolicyName '${name}' is not a customer managed policy name; use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/')${hint}`);
+  }
+}
+
+/**
+ * Throw unless `branch` is a name git accepts (`git check-ref-format --branch`).
+ *
+ * Checked here because CodeCommit only rejects a bad branch when the stack is deployed,
+ * after the repository and pipeline have been half created.
+ */
+export function validateBranchName(owner: string, branch: string): void {
+  if (Token.isUnresolved(branch)) return;
+  const problem = branchNameProblem(branch);
+  if (problem) {
+    throw new Error(`${owner}: branch '${branch}' is not a valid git branch name (${problem}); use letters, digits and '-', '_', '.', '/' such as 'main' or 'release/v1', following git's ref name rules`);
+  }
+}
+
+function branchNameProblem(branch: string): string | undefined {
+  if (branch.length === 0) return 'it is empty';
+  if (branch.length > 256) return 'it is longer than 256 characters';
+  // Control characters, space and ~ ^ : ? * [ \ are never allowed in a ref.
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
+  if (branch.includes('..')) return "it contains '..'";
+  if (branch.includes('@{')) return "it contains '@{'";
+  if (branch === '@') return "it is '@'";
+  if (branch.startsWith('-')) return "it starts with '-'";
+  if (branch.startsWith('/') || branch.endsWith('/') || branch.includes('//')) return "it has an empty '/'-separated part";
+  if (branch.endsWith('.')) return "it ends with '.'";
+  for (const part of branch.split('/')) {
+    if (part.startsWith('.')) return `its part '${part}' starts with '.'`;
+    if (part.endsWith('.lock')) return `its part '${part}' ends with '.lock'`;
+  }
+  return undefined;
+}
+
+/**
+ * Throw if a literal physical name breaks the service's rules. Token names (CloudFormation
+ * parameters) are checked by their parameters' own constraints.
+ */
+export function validatePhysicalName(owner: string, property: string, name: string, maxLength: number, pattern: RegExp, allowed: string): void {
+  if (Token.isUnresolved(name)) return;
+  if (name.length < 1 || name.length > maxLength || !pattern.test(name)) {
+    throw new Error(`${owner}: ${property} '${name}' is invalid; use 1-${maxLength} characters: ${allowed}`);
+  }
+}
+
+/** CodeCommit: letters, digits, '.', '_' and '-', up to 100 characters, not ending in '.git'. */
+export function validateRepositoryName(owner: string, name: string): void {
+  validatePhysicalName(owner, 'repositoryName', name, 100, /^[\w.-]+$/, "letters, digits, '.', '_' or '-'");
+  if (!Token.isUnresolved(name) && name.toLowerCase().endsWith('.git')) {
+    throw new Error(`${owner}: repositoryName '${name}' is invalid; CodeCommit repository names cannot end in '.git'; use a name without it`);
+  }
+}
+
+/** CodePipeline: letters, digits, '.', '@', '_' and '-', up to 100 characters. */
+export function validatePipelineName(owner: string, name: string): void {
+  validatePhysicalName(owner, 'pipelineName', name, 100, /^[A-Za-z0-9.@_-]+$/, "letters, digits, '.', '@', '_' or '-'");
+}
+
+/** SageMaker: letters and digits with single or repeated '-' between them, up to 63 characters. */
+export function validateModelPackageGroupName(owner: string, name: string): void {
+  validatePhysicalName(owner, 'modelPackageGroupName', name, 63, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
+    "letters and digits, with '-' between them (SageMaker's model package group names)");
+}
+
+/** Approval statuses of a model package that SageMaker emits state-change events for. */
+export const MODEL_APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'];
+
+/** What `cdk bootstrap --qualifier` accepts. */
+const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
+
+export function validateQualifier(owner: string, qualifier: string): void {
+  if (Token.isUnresolved(qualifier)) return;
+  if (!QUALIFIER.test(qualifier)) {
+    throw new Error(`${owner}: bootstrapQualifier '${qualifier}' is invalid; use 1-10 letters, digits, '_' or '-' (the qualifier given to 'cdk bootstrap', default 'hnb659fds')`);
+  }
+}
+
+export function validateApprovalStatuses(owner: string, statuses: string[]): void {
+  if (statuses.length === 0) {
+    throw new Error(`${owner}: modelApprovalStatuses is empty; give one or more of ${MODEL_APPROVAL_STATUSES.join(', ')}`);
+  }
+  statuses.forEach((status, index) => {
+    if (!MODEL_APPROVAL_STATUSES.includes(status)) {
+      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is not a model approval status; use ${MODEL_APPROVAL_STATUSES.join(', ')}`);
+    }
+    if (statuses.indexOf(status) !== index) {
+      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is listed twice; list each status once`);
+    }
+  });
+}
+
+/** Throw if two stage names give the same pipeline stage name, e.g. `eu-prod` and `euprod`. */
+export function validatePascalNamesUnique(owner: string, stages: ResolvedStage[]): void {
+  const seen = new Map<string, string>();
+  for (const stage of stages) {
+    const pascal = pascalStageName(stage.name);
+    const other = seen.get(pascal);
+    if (other !== undefined) {
+      throw new Error(`${owner}: stages '${other}' and '${stage.name}' both become pipeline stage 'Deploy${pascal}'; rename one so that their names differ other than in '-'`);
+    }
+    seen.set(pascal, stage.name);
+  }
+}
+
+/** Checkov and Prisma Cloud check ids, as `--skip-check` takes them: `CKV_AWS_123`, `CKV2_AWS_5`, `BC_AWS_GENERAL_12`. */
+const CHECK_ID = /^(CKV2?|BC)_[A-Z0-9]+(_[A-Z0-9]+)*$/;
+
+export function validateSkipChecks(owner: string, skipChecks: string[], property: string = 'securityScanSkipChecks'): void {
+  skipChecks.forEach((check, index) => {
+    if (Token.isUnresolved(check) || !CHECK_ID.test(check)) {
+      throw new Error(`${owner}: ${property}[${index}] '${check}' is not a checkov check id; use ids such as CKV_AWS_123 or CKV2_AWS_5`);
+    }
   });
 }

@@ -20,16 +20,6 @@ export const PROJECT_NAME_PATTERN = '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$';
  */
 export const PROJECT_ID_PATTERN = '^[a-z0-9](-*[a-z0-9]){0,15}$';
 
-/** Throw if a literal project name or id breaks SageMaker's rules; parameters carry the same rules as constraints. */
-export function validateProjectNameAndId(owner: string, projectName: string, projectId: string): void {
-  if (!Token.isUnresolved(projectName) && (projectName.length > 32 || !new RegExp(PROJECT_NAME_PATTERN).test(projectName))) {
-    throw new Error(`${owner}: projectName '${projectName}' is invalid; use 1-32 letters, digits or hyphens, starting and ending with a letter or digit (${PROJECT_NAME_PATTERN})`);
-  }
-  if (!Token.isUnresolved(projectId) && (projectId.length > 16 || !new RegExp(PROJECT_ID_PATTERN).test(projectId))) {
-    throw new Error(`${owner}: projectId '${projectId}' is invalid; use 1-16 lowercase letters, digits or hyphens (${PROJECT_ID_PATTERN})`);
-  }
-}
-
 /**
  * First segments of the `/mlops/<segment>/...` SSM parameters the library itself uses: the seed
  * code locations (`/mlops/code/...`) and the role given access to a portfolio (`/mlops/role/lead`).
@@ -82,18 +72,6 @@ export function projectNamePattern(reserved: string[]): string {
 
 /** Id of the warning that a portfolio's own launch role works without a permissions boundary. */
 export const NO_PERMISSIONS_BOUNDARY_WARNING = 'cdk-sagemaker-project-templates:noPermissionsBoundary';
-
-/** A customer managed policy name, optionally under a path: `Boundary`, `ml/Boundary`. */
-const POLICY_NAME = /^[\w+=,.@-]{1,128}(\/[\w+=,.@-]{1,128})*$/;
-
-/** Throw unless a permissions boundary name is the name of a customer managed policy. */
-export function validatePermissionsBoundaryName(owner: string, name: string | undefined): void {
-  if (name === undefined || Token.isUnresolved(name)) return;
-  if (!POLICY_NAME.test(name)) {
-    const hint = name.startsWith('arn:') ? '; give the policy name after \'policy/\', not the ARN' : '';
-    throw new Error(`${owner}: permissionsBoundaryPolicyName '${name}' is not a customer managed policy name; use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/')${hint}`);
-  }
-}
 
 /** The ARN of a permissions boundary in the account the role is created in. */
 export function permissionsBoundaryArn(name: string): string {

@@ -7,69 +7,6 @@ import { Construct, IConstruct } from 'constructs';
 import { SeedCode } from '../seed-code';
 
 /**
- * Throw unless `branch` is a name git accepts (`git check-ref-format --branch`).
- *
- * Checked here because CodeCommit only rejects a bad branch when the stack is deployed,
- * after the repository and pipeline have been half created.
- */
-export function validateBranchName(owner: string, branch: string): void {
-  if (Token.isUnresolved(branch)) return;
-  const problem = branchNameProblem(branch);
-  if (problem) {
-    throw new Error(`${owner}: branch '${branch}' is not a valid git branch name (${problem}); use letters, digits and '-', '_', '.', '/' such as 'main' or 'release/v1', following git's ref name rules`);
-  }
-}
-
-function branchNameProblem(branch: string): string | undefined {
-  if (branch.length === 0) return 'it is empty';
-  if (branch.length > 256) return 'it is longer than 256 characters';
-  // Control characters, space and ~ ^ : ? * [ \ are never allowed in a ref.
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
-  if (branch.includes('..')) return "it contains '..'";
-  if (branch.includes('@{')) return "it contains '@{'";
-  if (branch === '@') return "it is '@'";
-  if (branch.startsWith('-')) return "it starts with '-'";
-  if (branch.startsWith('/') || branch.endsWith('/') || branch.includes('//')) return "it has an empty '/'-separated part";
-  if (branch.endsWith('.')) return "it ends with '.'";
-  for (const part of branch.split('/')) {
-    if (part.startsWith('.')) return `its part '${part}' starts with '.'`;
-    if (part.endsWith('.lock')) return `its part '${part}' ends with '.lock'`;
-  }
-  return undefined;
-}
-
-/**
- * Throw if a literal physical name breaks the service's rules. Token names (CloudFormation
- * parameters) are checked by their parameters' own constraints.
- */
-export function validatePhysicalName(owner: string, property: string, name: string, maxLength: number, pattern: RegExp, allowed: string): void {
-  if (Token.isUnresolved(name)) return;
-  if (name.length < 1 || name.length > maxLength || !pattern.test(name)) {
-    throw new Error(`${owner}: ${property} '${name}' is invalid; use 1-${maxLength} characters: ${allowed}`);
-  }
-}
-
-/** CodeCommit: letters, digits, '.', '_' and '-', up to 100 characters, not ending in '.git'. */
-export function validateRepositoryName(owner: string, name: string): void {
-  validatePhysicalName(owner, 'repositoryName', name, 100, /^[\w.-]+$/, "letters, digits, '.', '_' or '-'");
-  if (!Token.isUnresolved(name) && name.toLowerCase().endsWith('.git')) {
-    throw new Error(`${owner}: repositoryName '${name}' is invalid; CodeCommit repository names cannot end in '.git'; use a name without it`);
-  }
-}
-
-/** CodePipeline: letters, digits, '.', '@', '_' and '-', up to 100 characters. */
-export function validatePipelineName(owner: string, name: string): void {
-  validatePhysicalName(owner, 'pipelineName', name, 100, /^[A-Za-z0-9.@_-]+$/, "letters, digits, '.', '@', '_' or '-'");
-}
-
-/** SageMaker: letters and digits with single or repeated '-' between them, up to 63 characters. */
-export function validateModelPackageGroupName(owner: string, name: string): void {
-  validatePhysicalName(owner, 'modelPackageGroupName', name, 63, /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/,
-    "letters and digits, with '-' between them (SageMaker's model package group names)");
-}
-
-/**
  * Keep a stateful resource when CloudFormation replaces it on an update (a new name), whatever
  * its removal policy: `RemovalPolicy.DESTROY` deletes it only with its project.
  */

@@ -2,33 +2,6 @@ import { Aws, Fn, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import { ResolvedStage } from './stages';
 
-/** Approval statuses of a model package that SageMaker emits state-change events for. */
-export const MODEL_APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'];
-
-/** What `cdk bootstrap --qualifier` accepts. */
-const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
-
-export function validateQualifier(owner: string, qualifier: string): void {
-  if (Token.isUnresolved(qualifier)) return;
-  if (!QUALIFIER.test(qualifier)) {
-    throw new Error(`${owner}: bootstrapQualifier '${qualifier}' is invalid; use 1-10 letters, digits, '_' or '-' (the qualifier given to 'cdk bootstrap', default 'hnb659fds')`);
-  }
-}
-
-export function validateApprovalStatuses(owner: string, statuses: string[]): void {
-  if (statuses.length === 0) {
-    throw new Error(`${owner}: modelApprovalStatuses is empty; give one or more of ${MODEL_APPROVAL_STATUSES.join(', ')}`);
-  }
-  statuses.forEach((status, index) => {
-    if (!MODEL_APPROVAL_STATUSES.includes(status)) {
-      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is not a model approval status; use ${MODEL_APPROVAL_STATUSES.join(', ')}`);
-    }
-    if (statuses.indexOf(status) !== index) {
-      throw new Error(`${owner}: modelApprovalStatuses[${index}] '${status}' is listed twice; list each status once`);
-    }
-  });
-}
-
 /** `dev` → `Dev`, `preprod` → `PreProd`, `eu-prod` → `EuProd`: the suffix of stage and action names. */
 export function pascalStageName(stageName: string): string {
   return stageName
@@ -36,19 +9,6 @@ export function pascalStageName(stageName: string): string {
     .filter(part => part.length > 0)
     .map(part => part === 'preprod' ? 'PreProd' : part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
-}
-
-/** Throw if two stage names give the same pipeline stage name, e.g. `eu-prod` and `euprod`. */
-export function validatePascalNamesUnique(owner: string, stages: ResolvedStage[]): void {
-  const seen = new Map<string, string>();
-  for (const stage of stages) {
-    const pascal = pascalStageName(stage.name);
-    const other = seen.get(pascal);
-    if (other !== undefined) {
-      throw new Error(`${owner}: stages '${other}' and '${stage.name}' both become pipeline stage 'Deploy${pascal}'; rename one so that their names differ other than in '-'`);
-    }
-    seen.set(pascal, stage.name);
-  }
 }
 
 /**
@@ -75,17 +35,6 @@ export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { ac
     actionRoleArn: arn('deploy-role'),
     deploymentRoleArn: arn('cfn-exec-role'),
   };
-}
-
-/** Checkov and Prisma Cloud check ids, as `--skip-check` takes them: `CKV_AWS_123`, `CKV2_AWS_5`, `BC_AWS_GENERAL_12`. */
-const CHECK_ID = /^(CKV2?|BC)_[A-Z0-9]+(_[A-Z0-9]+)*$/;
-
-export function validateSkipChecks(owner: string, skipChecks: string[]): void {
-  skipChecks.forEach((check, index) => {
-    if (Token.isUnresolved(check) || !CHECK_ID.test(check)) {
-      throw new Error(`${owner}: securityScanSkipChecks[${index}] '${check}' is not a checkov check id; use ids such as CKV_AWS_123 or CKV2_AWS_5`);
-    }
-  });
 }
 
 /**

@@ -26,10 +26,8 @@ export const ACCOUNT_PATTERN = '^\\d{12}$';
 export const REGION_PATTERN = '^[a-z]{2,4}(-[a-z]+)+-\\d{1,2}$';
 
 /**
- * Validate stages and resolve their accounts and regions in the stack of `scope`.
- *
- * Parameters are created once per stack and name, so the template and both pipelines that
- * call this get the same tokens.
+ * Validate stages and resolve their accounts and regions, creating the parameters they name in
+ * `scope` (once per stack and name: stages that name one parameter share it).
  */
 export function resolveStages(scope: Construct, stages: DeploymentStage[], owner: string): ResolvedStage[] {
   if (stages.length === 0) {
@@ -81,8 +79,23 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
       deploymentRoleArn: stage.deploymentRoleArn,
     };
   });
-  requireProjectRegion(scope, resolved, stages);
+  requireProjectRegion(scope, resolved);
   return resolved;
+}
+
+/**
+ * A resolved stage as a stage to give a pipeline: its account and region are literals or the
+ * references of the parameters made for it, so resolving it again creates nothing.
+ */
+export function stageOfResolved(stage: ResolvedStage): DeploymentStage {
+  return {
+    name: stage.name,
+    account: stage.isProjectAccount ? undefined : stage.account,
+    region: stage.region === Aws.REGION ? undefined : stage.region,
+    requireApproval: stage.requireApproval,
+    actionRoleArn: stage.actionRoleArn,
+    deploymentRoleArn: stage.deploymentRoleArn,
+  };
 }
 
 /**
@@ -109,12 +122,12 @@ export function knownRegion(scope: Construct): string | undefined {
  *
  * Created once per stack and region: the template and its pipelines resolve the same stages.
  */
-function requireProjectRegion(scope: Construct, resolved: ResolvedStage[], stages: DeploymentStage[]): void {
+function requireProjectRegion(scope: Construct, resolved: ResolvedStage[]): void {
   const stack = Stack.of(scope);
   const groups = new Map<string, { parameter?: string; first: string; names: string[] }>();
-  resolved.forEach((stage, index) => {
+  resolved.forEach(stage => {
     if (stage.region === Aws.REGION) return;
-    const group = groups.get(stage.region) ?? { parameter: stages[index].regionParameterName, first: stage.name, names: [] };
+    const group = groups.get(stage.region) ?? { parameter: referencedParameter(stack, stage.region), first: stage.name, names: [] };
     group.names.push(`'${stage.name}'`);
     groups.set(stage.region, group);
   });
@@ -132,6 +145,13 @@ function requireProjectRegion(scope: Construct, resolved: ResolvedStage[], stage
       }],
     });
   }
+}
+
+/** The logical id of the parameter `value` references, if it is a reference to one. */
+function referencedParameter(stack: Stack, value: string): string | undefined {
+  if (!Token.isUnresolved(value)) return undefined;
+  const resolved = stack.resolve(value);
+  return isReference(resolved) && !String(resolved.Ref).startsWith('AWS::') ? resolved.Ref : undefined;
 }
 
 function accountParameter(scope: Construct, name: string, stageName: string): CfnParameter {
@@ -152,22 +172,29 @@ function regionParameter(scope: Construct, name: string): CfnParameter {
   });
 }
 
-/** Marks the parameters made for stages with what they hold ('account' or 'region'). */
-const STAGE_PARAMETER = Symbol.for('cdk-sagemaker-project-templates.StageParameter');
+/** A parameter made for stages, and what it holds. */
+class StageParameter extends CfnParameter {
+  constructor(scope: Construct, id: string, public readonly kind: 'account' | 'region', props: CfnParameterProps) {
+    super(scope, id, props);
+  }
+}
+
+/** The stage parameter of this name in the stack, if one was made. */
+function existingStageParameter(stack: Stack, name: string): StageParameter | undefined {
+  return stack.node.findAll()
+    .find((c): c is StageParameter => c instanceof StageParameter && Stack.of(c) === stack && stack.resolve(c.logicalId) === name);
+}
 
 /**
- * A stage parameter, once per stack and name. Its construct id is prefixed, so that it never
- * takes the id of a construct the template creates later (`ProjectKey`, ...); its logical id is
- * the name given.
+ * A stage parameter, once per stack and name, created in `scope`. Its construct id is prefixed,
+ * so that it never takes the id of a construct the scope creates later (`ProjectKey`, ...); its
+ * logical id is the name given.
  */
-function stageParameter(scope: Construct, name: string, kind: string, props: CfnParameterProps): CfnParameter {
-  const stack = Stack.of(scope);
-  const id = `StageParameter${name}`;
-  const existing = stack.node.tryFindChild(id) as CfnParameter | undefined;
+function stageParameter(scope: Construct, name: string, kind: 'account' | 'region', props: CfnParameterProps): CfnParameter {
+  const existing = existingStageParameter(Stack.of(scope), name);
   if (existing) return existing;
-  const parameter = new CfnParameter(stack, id, props);
+  const parameter = new StageParameter(scope, `StageParameter${name}`, kind, props);
   parameter.overrideLogicalId(name);
-  Object.defineProperty(parameter, STAGE_PARAMETER, { value: kind, enumerable: false });
   return parameter;
 }
 
@@ -206,8 +233,8 @@ function validateParameterNames(scope: Construct, stages: DeploymentStage[], own
       kinds.set(name, kind);
       const element = stack.node.findAll().find((c): c is CfnElement =>
         c instanceof CfnElement && Stack.of(c) === stack && !Token.isUnresolved(name) && stack.resolve(c.logicalId) === name);
-      if (element && (element as any)[STAGE_PARAMETER] !== kind) {
-        const what = (element as any)[STAGE_PARAMETER] ? `the parameter of a stage ${(element as any)[STAGE_PARAMETER]}` : `the logical id of '${element.node.path}'`;
+      if (element && !(element instanceof StageParameter && element.kind === kind)) {
+        const what = element instanceof StageParameter ? `the parameter of a stage ${element.kind}` : `the logical id of '${element.node.path}'`;
         throw new Error(`${given} is already ${what} in stack '${stack.stackName}'; use another name`);
       }
     }
@@ -241,7 +268,9 @@ function validateStageRoles(owner: string, index: number, stage: DeploymentStage
  * Throw unless the accounts and region of a preset template are an account id and a known
  * region, naming the property given (they become `stages[1]` and `stages[2]`).
  */
-export function validatePresetStages(owner: string, props: { preProdAccount?: string; prodAccount?: string; deploymentRegion?: string }): void {
+export function validatePresetStages(
+  owner: string, props: { preProdAccount?: string; prodAccount?: string; deploymentRegion?: string }, regionProperty: string = 'deploymentRegion',
+): void {
   const accounts: Array<[string, string | undefined]> = [['preProdAccount', props.preProdAccount], ['prodAccount', props.prodAccount]];
   for (const [property, account] of accounts) {
     if (account !== undefined && !Token.isUnresolved(account) && !new RegExp(ACCOUNT_PATTERN).test(account)) {
@@ -251,19 +280,10 @@ export function validatePresetStages(owner: string, props: { preProdAccount?: st
   const region = props.deploymentRegion;
   if (region !== undefined && !Token.isUnresolved(region)) {
     if (!new RegExp(REGION_PATTERN).test(region)) {
-      throw new Error(`${owner}: deploymentRegion '${region}' is not an AWS region name; use a name such as 'eu-west-1'`);
+      throw new Error(`${owner}: ${regionProperty} '${region}' is not an AWS region name; use a name such as 'eu-west-1'`);
     }
-    validateKnownRegion(owner, 'deploymentRegion', region);
+    validateKnownRegion(owner, regionProperty, region);
   }
-}
-
-/** The original system's dynamic accounts: dev here, preprod and prod entered at project creation. */
-export function defaultStages(): DeploymentStage[] {
-  return [
-    { name: 'dev' },
-    { name: 'preprod', accountParameterName: 'PreProdAccount', regionParameterName: 'DeploymentRegion' },
-    { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' },
-  ];
 }
 
 /** What decides whether two principals are the same: of one kind, they are when their values are. */

@@ -1,9 +1,12 @@
 import { Construct } from 'constructs';
+import { DeploymentStages } from '../deployment-stage';
 import { MLOpsProjectTemplate, MLOpsProjectTemplateProps } from '../mlops-project-template';
 import { validatePresetStages } from '../private/stages';
 
 /**
  * Properties for a `BasicProjectTemplate`.
+ *
+ * @deprecated use `MLOpsProjectTemplateProps` with `stages: DeploymentStages.fixedAccounts({ ... })`
  */
 export interface BasicProjectTemplateProps extends MLOpsProjectTemplateProps {
   /** The 12-digit PREPROD account models are deployed to. */
@@ -22,9 +25,11 @@ export interface BasicProjectTemplateProps extends MLOpsProjectTemplateProps {
 
 /**
  * The original system's basic template: real-time endpoints in DEV, PREPROD and PROD, with the
- * PREPROD and PROD accounts fixed when the template is synthesized. Its stages come from
- * `preProdAccount`, `prodAccount` and `deploymentRegion`; `stages` is refused (use
- * `MLOpsProjectTemplate` for stages of your own).
+ * PREPROD and PROD accounts fixed when the template is synthesized.
+ *
+ * @deprecated a preset of `MLOpsProjectTemplate`, kept for existing users: use
+ * `new MLOpsProjectTemplate(portfolio, id, { stages: DeploymentStages.fixedAccounts({ preProdAccount, prodAccount, region }) })`
+ * (with this template's `productName` and `description` if you want its Studio names)
  */
 export class BasicProjectTemplate extends MLOpsProjectTemplate {
   constructor(scope: Construct, id: string, props: BasicProjectTemplateProps) {
@@ -36,11 +41,9 @@ export class BasicProjectTemplate extends MLOpsProjectTemplate {
       ...props,
       productName: props.productName ?? 'Basic MLOps template for real-time deployment',
       description: props.description ?? 'This template includes a model building pipeline that includes a workflow to pre-process, train, evaluate and register a model. The deploy pipeline creates a dev, preprod and production endpoint. The target DEV/PREPROD/PROD accounts are predefined in the template.',
-      stages: [
-        { name: 'dev' },
-        { name: 'preprod', account: props.preProdAccount, region: props.deploymentRegion },
-        { name: 'prod', account: props.prodAccount, region: props.deploymentRegion },
-      ],
+      stages: DeploymentStages.fixedAccounts({
+        preProdAccount: props.preProdAccount, prodAccount: props.prodAccount, region: props.deploymentRegion,
+      }),
     });
   }
 }

@@ -5,6 +5,10 @@ import { MLOpsProjectTemplate, MLOpsProjectTemplateProps } from '../mlops-projec
  * The original system's dynamic accounts template: real-time endpoints in DEV, PREPROD and PROD,
  * with the PREPROD and PROD accounts (`PreProdAccount`, `ProdAccount`) and their region
  * (`DeploymentRegion`) entered when the project is created.
+ *
+ * @deprecated a preset of `MLOpsProjectTemplate`, kept for existing users: `new MLOpsProjectTemplate(portfolio, id)`
+ * has these stages (`DeploymentStages.enteredAtCreation()`); give it this template's `productName` and
+ * `description` if you want its Studio names
  */
 export class DynamicAccountsProjectTemplate extends MLOpsProjectTemplate {
   constructor(scope: Construct, id: string, props: MLOpsProjectTemplateProps = {}) {
