@@ -28,14 +28,17 @@ export const PROJECT_ID_PATTERN = '^[a-z0-9](-*[a-z0-9]){0,15}$';
  */
 export const RESERVED_PARAMETER_SEGMENTS = ['code', 'role'];
 
-const RESERVED_SEGMENTS = Symbol.for('cdk-sagemaker-project-templates.ReservedParameterSegments');
+/** Per app (its root construct): the segments reserved by its constructs. */
+const reservedByApp = new WeakMap<IConstruct, Set<string>>();
 
 function reservedSegments(scope: IConstruct): Set<string> {
-  const root = scope.node.root as any;
-  if (!root[RESERVED_SEGMENTS]) {
-    Object.defineProperty(root, RESERVED_SEGMENTS, { value: new Set<string>(RESERVED_PARAMETER_SEGMENTS), enumerable: false });
+  const root = scope.node.root;
+  let segments = reservedByApp.get(root);
+  if (!segments) {
+    segments = new Set<string>(RESERVED_PARAMETER_SEGMENTS);
+    reservedByApp.set(root, segments);
   }
-  return root[RESERVED_SEGMENTS];
+  return segments;
 }
 
 /**

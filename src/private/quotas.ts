@@ -27,7 +27,8 @@ const POLICY_HOLDERS = ['AWS::KMS::Key', 'AWS::S3::BucketPolicy', 'AWS::SageMake
 /** Resources past which the whole template is measured (below it, a template is far from 1 MB). */
 const MEASURE_TEMPLATE_FROM = 150;
 
-const CHECKED = Symbol.for('cdk-sagemaker-project-templates.QuotasChecked');
+/** Stacks whose quotas are checked already. */
+const checkedStacks = new WeakSet<Stack>();
 
 /**
  * Check the quotas of `scope`'s stack when the app is synthesized; once per stack, however many
@@ -35,8 +36,8 @@ const CHECKED = Symbol.for('cdk-sagemaker-project-templates.QuotasChecked');
  */
 export function checkQuotas(scope: IConstruct, owner: string): void {
   const stack = Stack.of(scope);
-  if ((stack as any)[CHECKED]) return;
-  Object.defineProperty(stack, CHECKED, { value: true, enumerable: false });
+  if (checkedStacks.has(stack)) return;
+  checkedStacks.add(stack);
   stack.node.addValidation({ validate: () => quotaProblems(stack, owner) });
 }
 
