@@ -158,7 +158,8 @@ class StageConfig:
 
 def _schedule(raw: Any, fail) -> Schedule:
     if not isinstance(raw, dict):
-        raise fail("schedule must be a mapping with an expression, such as: schedule: {expression: cron(0 2 * * ? *)}")
+        raise fail("schedule must be a mapping with an expression, such as 'schedule:' and, indented below it, "
+                   "'expression: cron(0 2 * * ? *)'")
     unknown = set(raw) - {"expression", "enabled"}
     if unknown:
         raise fail(f"unknown schedule setting(s) {sorted(unknown)}; expected expression and enabled")
@@ -245,7 +246,7 @@ def schedule_expression_problem(expression: Any) -> Optional[str]:
 
 def _cron_field_problem(value: str, low: int, high: int, names: Optional[str], special: Optional[str]) -> Optional[str]:
     single = rf"\d+|{names}" if names else r"\d+"
-    forms = [r"\*", rf"(?:{single})(?:-(?:{single}))?", rf"(?:\*|\d+)/\d+"] + ([special] if special else [])
+    forms = [r"\*", rf"(?:{single})(?:-(?:{single}))?", r"(?:\*|\d+)/\d+"] + ([special] if special else [])
     item = re.compile("^(?:" + "|".join(forms) + ")$", re.IGNORECASE)
     parts = value.split(",")
     for part in parts:
@@ -269,7 +270,11 @@ def load_stage_config(stage: str, default_prefix: S3Prefix, config_dir: Path = C
             f"No settings for stage '{stage}': create {path.name} in {config_dir} "
             "(copy dev.yml and adjust it), or remove the stage from DEPLOYMENT_STAGES."
         )
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        # Such as a cron expression inside {...}, where YAML reads "? " as a key marker.
+        raise StageConfigError(f"{path.name}: not valid YAML ({error}); write one setting per line") from None
     if not isinstance(raw, dict):
         raise StageConfigError(f"{path.name}: expected a mapping of settings")
     return StageConfig.from_dict(raw, default_prefix, source=path.name)

@@ -187,6 +187,12 @@ def test_prefix_containment():
     assert not outer.contains(S3Prefix("c", "batch/x/"))
 
 
+def test_invalid_yaml_is_a_clear_error(tmp_path):
+    (tmp_path / "dev.yml").write_text("instance_type: ml.m5.large\nschedule: {expression: cron(0 2 * * ? *)}\n")
+    with pytest.raises(StageConfigError, match="dev.yml: not valid YAML"):
+        load_stage_config("dev", DEFAULT_PREFIX, tmp_path)
+
+
 def test_non_mapping_yaml_is_rejected(tmp_path):
     (tmp_path / "dev.yml").write_text("- just\n- a list\n")
     with pytest.raises(StageConfigError, match="expected a mapping"):
