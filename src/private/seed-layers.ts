@@ -63,7 +63,7 @@ export function assembleSeedFolders(folders: readonly string[], outputDir: strin
         }
         const other = origin.get(relative);
         if (other !== undefined) {
-          throw new Error(`Seed code: '${relative.split(path.sep).join('/')}' is in both '${other}' and '${folder}'; a file may come from one of the folders an app is assembled from`);
+          throw new Error(`Seed code: '${relative.split(path.sep).join('/')}' is in both '${other}' and '${folder}'; a file may come from only one of the folders an app is assembled from: keep one of them`);
         }
         origin.set(relative, folder);
         fs.copyFileSync(full, target);
