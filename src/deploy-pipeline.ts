@@ -251,6 +251,9 @@ export class DeployPipeline extends Construct {
    */
   public readonly securityScanProject?: codebuild.Project;
 
+  /** The deploy repository's code checked out by the `Source` stage: the input of actions that run its tests. */
+  public readonly sourceOutput: codepipeline.Artifact;
+
   /** The synthesized templates, `<stage>.template.json` at the root. */
   public readonly synthOutput: codepipeline.Artifact;
 
@@ -300,7 +303,8 @@ export class DeployPipeline extends Construct {
     const artifactKey = opening.artifactKey;
 
     this.repositoryName = opening.repositoryName;
-    const sourceOutput = opening.sourceOutput;
+    this.sourceOutput = opening.sourceOutput;
+    const sourceOutput = this.sourceOutput;
     this.codeCommitRepository = opening.source.repository;
     this.sourceConnectionRole = opening.source.connectionRole;
 

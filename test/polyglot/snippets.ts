@@ -8,18 +8,21 @@
  * working directory, as they would be in a user's CDK app.
  */
 import { App, Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
   BasicProjectTemplate,
   BuildPipeline,
   BundledSeedApp,
+  DeploymentStages,
   DeploymentTargetPolicy,
   DeployPipeline,
   DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
   ProjectPortfolio,
   ProjectTemplateBucket,
+  SecurityScan,
   SeedCode,
   SeedCodeAsset,
 } from '../../src';
@@ -46,7 +49,8 @@ export function buildPipelineSnippet(stack: Stack) {
     modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
     artifactBucket,
   });
-  build.buildStage.addAction(new actions.ManualApprovalAction({ actionName: 'Manual_Approval', runOrder: 2 }));
+  // Runs after the SageMaker pipeline step has succeeded.
+  build.addActionAfterSageMakerPipeline(new actions.ManualApprovalAction({ actionName: 'Manual_Approval' }));
 }
 // end:BuildPipeline
 
@@ -127,6 +131,35 @@ export function deploymentTargetPolicySnippet(stack: Stack) {
 }
 // end:DeploymentTargetPolicy
 
+// snippet:Extending
+export function extendingSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const template = new MLOpsProjectTemplate(portfolio, 'Extended', {
+    productName: 'Real-time endpoints, fixed accounts',
+    // The original basic template's stages, by composition.
+    stages: DeploymentStages.fixedAccounts({ preProdAccount: '222222222222', prodAccount: '333333333333', region: 'eu-west-1' }),
+    deployPipelineOptions: {
+      // Or SecurityScan.none(), or SecurityScan.fromBuildSpec(yourBuildSpec).
+      securityScanner: SecurityScan.checkov({ skipChecks: ['CKV_AWS_117'] }),
+    },
+  });
+
+  // A check of the data before the SageMaker pipeline step, which waits for it.
+  const dataCheck = new codebuild.PipelineProject(template, 'DataCheck', {
+    buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-data-check.yml'),
+  });
+  template.buildPipeline.addActionBeforeSageMakerPipeline(new actions.CodeBuildAction({
+    actionName: 'DataCheck',
+    project: dataCheck,
+    input: template.buildPipeline.sourceOutput,
+  }));
+
+  // A sign-off after the preprod deployment, before prod's approval.
+  template.deployPipeline.addActionAfterDeployment('preprod', new actions.ManualApprovalAction({ actionName: 'SignOff_PreProd' }));
+  portfolio.addTemplate(template);
+}
+// end:Extending
+
 /** Every snippet in its own stack, in this order, in every language. */
 export function buildSnippetsApp(outdir: string): App {
   const app = new App({ outdir });
@@ -138,6 +171,7 @@ export function buildSnippetsApp(outdir: string): App {
     ['ProjectPortfolio', projectPortfolioSnippet],
     ['ProjectTemplateBucket', projectTemplateBucketSnippet],
     ['DeploymentTargetPolicy', deploymentTargetPolicySnippet],
+    ['Extending', extendingSnippet],
   ];
   for (const [name, snippet] of snippets) {
     snippet(new Stack(app, `${name}Snippet`, { env: { account: '111111111111', region: 'eu-west-1' } }));

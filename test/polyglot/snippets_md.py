@@ -16,33 +16,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "README-snippets.md")
 CONSTRUCTS = [
     "SeedCodeAsset", "BuildPipeline", "DeployPipeline", "MLOpsProjectTemplate", "ProjectPortfolio",
-    "ProjectTemplateBucket", "DeploymentTargetPolicy",
+    "ProjectTemplateBucket", "DeploymentTargetPolicy", "Extending",
 ]
 LANGUAGES = [
     # name, fence, file, imports shown once
     ("TypeScript", "ts", "snippets.ts", """\
 import { Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentTargetPolicy, DeployPipeline,
-  DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio, ProjectTemplateBucket,
-  SeedCode, SeedCodeAsset,
+  BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
+  DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
+  ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
 } from 'cdk-sagemaker-project-templates';"""),
     ("Python", "python", "python/snippets.py", """\
 import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
-    BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentTargetPolicy,
-    DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
-    ProjectTemplateBucket, SeedCode, SeedCodeAsset,
+    BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
+    DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, DynamicAccountsProjectTemplate,
+    MLOpsProjectTemplate, ProjectPortfolio, ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
 )"""),
     ("Java", "java", "java/src/main/java/polyglot/Snippets.java", """\
 import io.github.cdksagemakerprojecttemplates.*;
 import java.util.List;
 import java.util.Map;
 import software.amazon.awscdk.Stack;
+import software.amazon.awscdk.services.codebuild.BuildSpec;
+import software.amazon.awscdk.services.codebuild.PipelineProject;
+import software.amazon.awscdk.services.codepipeline.actions.CodeBuildAction;
 import software.amazon.awscdk.services.codepipeline.actions.ManualApprovalAction;
 import software.amazon.awscdk.services.s3.Bucket;
 import software.amazon.awscdk.services.s3.BucketEncryption;"""),

@@ -4,6 +4,7 @@ Each function is one snippet of README-snippets.md; build_snippets_app puts each
 stack so the polyglot gate can compare them with the TypeScript and Java versions.
 """
 import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
@@ -11,12 +12,15 @@ from cdk_sagemaker_project_templates import (
     BuildPipeline,
     BundledSeedApp,
     DeploymentStage,
+    DeploymentStages,
     DeploymentTargetPolicy,
     DeployPipeline,
+    DeployPipelineOptions,
     DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate,
     ProjectPortfolio,
     ProjectTemplateBucket,
+    SecurityScan,
     SeedCode,
     SeedCodeAsset,
 )
@@ -46,7 +50,8 @@ def build_pipeline_snippet(stack: cdk.Stack) -> None:
         model_package_group_name="churn-p-1a2b3c4d5e6f",
         artifact_bucket=artifact_bucket,
     )
-    build.build_stage.add_action(actions.ManualApprovalAction(action_name="Manual_Approval", run_order=2))
+    # Runs after the SageMaker pipeline step has succeeded.
+    build.add_action_after_sage_maker_pipeline(actions.ManualApprovalAction(action_name="Manual_Approval"))
 # end:BuildPipeline
 
 
@@ -142,6 +147,39 @@ def deployment_target_policy_snippet(stack: cdk.Stack) -> None:
 # end:DeploymentTargetPolicy
 
 
+# snippet:Extending
+def extending_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(stack, "Portfolio")
+    template = MLOpsProjectTemplate(
+        portfolio,
+        "Extended",
+        product_name="Real-time endpoints, fixed accounts",
+        # The original basic template's stages, by composition.
+        stages=DeploymentStages.fixed_accounts(pre_prod_account="222222222222", prod_account="333333333333", region="eu-west-1"),
+        deploy_pipeline_options=DeployPipelineOptions(
+            # Or SecurityScan.none(), or SecurityScan.from_build_spec(your_build_spec).
+            security_scanner=SecurityScan.checkov(skip_checks=["CKV_AWS_117"]),
+        ),
+    )
+
+    # A check of the data before the SageMaker pipeline step, which waits for it.
+    data_check = codebuild.PipelineProject(
+        template,
+        "DataCheck",
+        build_spec=codebuild.BuildSpec.from_source_filename("buildspec-data-check.yml"),
+    )
+    template.build_pipeline.add_action_before_sage_maker_pipeline(actions.CodeBuildAction(
+        action_name="DataCheck",
+        project=data_check,
+        input=template.build_pipeline.source_output,
+    ))
+
+    # A sign-off after the preprod deployment, before prod's approval.
+    template.deploy_pipeline.add_action_after_deployment("preprod", actions.ManualApprovalAction(action_name="SignOff_PreProd"))
+    portfolio.add_template(template)
+# end:Extending
+
+
 def build_snippets_app(outdir: str) -> cdk.App:
     """Every snippet in its own stack, in the same order as snippets.ts."""
     app = cdk.App(outdir=outdir)
@@ -153,6 +191,7 @@ def build_snippets_app(outdir: str) -> cdk.App:
         ("ProjectPortfolio", project_portfolio_snippet),
         ("ProjectTemplateBucket", project_template_bucket_snippet),
         ("DeploymentTargetPolicy", deployment_target_policy_snippet),
+        ("Extending", extending_snippet),
     ]:
         snippet(cdk.Stack(app, f"{name}Snippet", env=cdk.Environment(account="111111111111", region="eu-west-1")))
     return app

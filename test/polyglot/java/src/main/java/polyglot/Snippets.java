@@ -5,13 +5,18 @@ import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
 import io.github.cdksagemakerprojecttemplates.BasicProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BuildPipeline;
 import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
+import io.github.cdksagemakerprojecttemplates.CheckovScanOptions;
 import io.github.cdksagemakerprojecttemplates.DeployPipeline;
+import io.github.cdksagemakerprojecttemplates.DeployPipelineOptions;
 import io.github.cdksagemakerprojecttemplates.DeploymentStage;
+import io.github.cdksagemakerprojecttemplates.DeploymentStages;
 import io.github.cdksagemakerprojecttemplates.DeploymentTargetPolicy;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.FixedAccountsOptions;
 import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
 import io.github.cdksagemakerprojecttemplates.ProjectTemplateBucket;
+import io.github.cdksagemakerprojecttemplates.SecurityScan;
 import io.github.cdksagemakerprojecttemplates.SeedCode;
 import io.github.cdksagemakerprojecttemplates.SeedCodeAsset;
 import io.github.cdksagemakerprojecttemplates.SeedCodeLocationParameters;
@@ -19,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import software.amazon.awscdk.Stack;
+import software.amazon.awscdk.services.codebuild.BuildSpec;
+import software.amazon.awscdk.services.codebuild.PipelineProject;
+import software.amazon.awscdk.services.codepipeline.actions.CodeBuildAction;
 import software.amazon.awscdk.services.codepipeline.actions.ManualApprovalAction;
 import software.amazon.awscdk.services.s3.Bucket;
 import software.amazon.awscdk.services.s3.BucketEncryption;
@@ -56,9 +64,9 @@ public final class Snippets {
         .modelPackageGroupName("churn-p-1a2b3c4d5e6f")
         .artifactBucket(artifactBucket)
         .build();
-    build.getBuildStage().addAction(ManualApprovalAction.Builder.create()
+    // Runs after the SageMaker pipeline step has succeeded.
+    build.addActionAfterSageMakerPipeline(ManualApprovalAction.Builder.create()
         .actionName("Manual_Approval")
-        .runOrder(2)
         .build());
   }
   // end:BuildPipeline
@@ -141,6 +149,38 @@ public final class Snippets {
   // end:DeploymentTargetPolicy
 
   /** Every snippet in its own stack, in the same order as snippets.ts. */
+  // snippet:Extending
+  static void extendingSnippet(Stack stack) {
+    ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio").build();
+    MLOpsProjectTemplate template = MLOpsProjectTemplate.Builder.create(portfolio, "Extended")
+        .productName("Real-time endpoints, fixed accounts")
+        // The original basic template's stages, by composition.
+        .stages(DeploymentStages.fixedAccounts(FixedAccountsOptions.builder()
+            .preProdAccount("222222222222").prodAccount("333333333333").region("eu-west-1").build()))
+        .deployPipelineOptions(DeployPipelineOptions.builder()
+            // Or SecurityScan.none(), or SecurityScan.fromBuildSpec(yourBuildSpec).
+            .securityScanner(SecurityScan.checkov(CheckovScanOptions.builder().skipChecks(List.of("CKV_AWS_117")).build()))
+            .build())
+        .build();
+
+    // A check of the data before the SageMaker pipeline step, which waits for it.
+    PipelineProject dataCheck = PipelineProject.Builder.create(template, "DataCheck")
+        .buildSpec(BuildSpec.fromSourceFilename("buildspec-data-check.yml"))
+        .build();
+    template.getBuildPipeline().addActionBeforeSageMakerPipeline(CodeBuildAction.Builder.create()
+        .actionName("DataCheck")
+        .project(dataCheck)
+        .input(template.getBuildPipeline().getSourceOutput())
+        .build());
+
+    // A sign-off after the preprod deployment, before prod's approval.
+    template.getDeployPipeline().addActionAfterDeployment("preprod", ManualApprovalAction.Builder.create()
+        .actionName("SignOff_PreProd")
+        .build());
+    portfolio.addTemplate(template);
+  }
+  // end:Extending
+
   static software.amazon.awscdk.App buildSnippetsApp(String outdir) {
     software.amazon.awscdk.App app = software.amazon.awscdk.App.Builder.create().outdir(outdir).build();
     Map<String, Consumer<Stack>> snippets = new java.util.LinkedHashMap<>();
@@ -151,6 +191,7 @@ public final class Snippets {
     snippets.put("ProjectPortfolio", Snippets::projectPortfolioSnippet);
     snippets.put("ProjectTemplateBucket", Snippets::projectTemplateBucketSnippet);
     snippets.put("DeploymentTargetPolicy", Snippets::deploymentTargetPolicySnippet);
+    snippets.put("Extending", Snippets::extendingSnippet);
     snippets.forEach((name, snippet) -> snippet.accept(Stack.Builder.create(app, name + "Snippet").env(App.EXAMPLE_ENV).build()));
     return app;
   }
