@@ -20,8 +20,8 @@ export interface DeploymentTargetPolicyProps {
   readonly policyName?: string;
 
   /**
-   * Path of the roles that deployments may create, change, delete and pass (to SageMaker only).
-   * The bundled deploy app creates its model execution roles under the default path. It may not
+   * Path of the roles that deployments may create, change, delete and pass (to SageMaker and
+   * EventBridge only). The bundled deploy apps create their roles under the default path. It may not
    * be `/`, `/service-role/`, `/aws-service-role/...` or the path of the project roles
    * (`/sagemaker-project-templates/`), nor overlap one of them.
    *
@@ -36,9 +36,10 @@ export interface DeploymentTargetPolicyProps {
    * remove it. Give your own when your deploy app's roles need more than the default allows.
    *
    * @default - a boundary policy this construct creates, named `<policyName>-boundary`, that
-   * allows what the bundled deploy app's model execution role does: read `mlops-*` buckets, write
-   * their `datacapture/` prefix, use KMS keys and pull ECR images of this region, write the logs of
-   * SageMaker endpoints
+   * allows what the roles of the bundled deploy apps do: read `mlops-*` buckets, write their
+   * `datacapture/` and `batch/` prefixes, use KMS keys (and grant them to AWS resources) and pull
+   * ECR images of this region, write the logs of SageMaker endpoints and transform jobs, run
+   * transform jobs and start SageMaker pipelines
    */
   readonly permissionsBoundaryPolicyName?: string;
 }
@@ -62,9 +63,10 @@ const POLICY_NAME_PATTERN = /^[\w+=,.@-]{1,128}$/;
  *
  * (and `bootstrapQualifier: 'mlops'` in the templates' `deployPipelineOptions`). It allows what
  * the bundled deploy app's stage templates create, update and delete (SageMaker models, endpoint
- * configs and endpoints, their execution role and its inline policy, endpoint auto scaling) and
- * nothing else: roles only under `rolePath`, only with the permissions boundary, passed only to
- * SageMaker. A push to a deploy repository can then create endpoints, not administrators.
+ * configs and endpoints, their execution role and its inline policy, endpoint auto scaling), and
+ * what the bundled batch inference app's stage templates create (SageMaker models and pipelines, EventBridge
+ * schedule rules, their roles), and nothing else: roles only under `rolePath`, only with the
+ * permissions boundary, passed only to SageMaker and EventBridge. A push to a deploy repository can then create endpoints, not administrators.
  *
  * The contract checks of this library (`test/contracts/check_iam.py`) compare it with the
  * handler permissions that CloudFormation's registry lists for those resource types.
@@ -171,6 +173,9 @@ const ROLE_MAINTENANCE_ACTIONS = [
   'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags',
 ];
 
+/** Where the batch inference app's stages write their output, in the project's artifact bucket. */
+const BATCH_PREFIX = 'batch/';
+
 /** The service-linked role Application Auto Scaling uses for SageMaker endpoints. */
 const AUTOSCALING_SERVICE = 'sagemaker.application-autoscaling.amazonaws.com';
 
@@ -201,6 +206,13 @@ function executionStatements(arn: ArnOf, rolePath: string, boundaryArn: string):
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }),
     new iam.PolicyStatement({
+      sid: 'PassDeploymentRolesToEventBridge',
+      // The batch inference app's schedule rules start its SageMaker pipelines as such a role.
+      actions: ['iam:PassRole'],
+      resources: [roles],
+      conditions: { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
       sid: 'Endpoints',
       actions: [
         'sagemaker:CreateModel', 'sagemaker:DescribeModel', 'sagemaker:DeleteModel',
@@ -209,6 +221,24 @@ function executionStatements(arn: ArnOf, rolePath: string, boundaryArn: string):
         'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags',
       ],
       resources: [arn('sagemaker', 'model/*'), arn('sagemaker', 'endpoint-config/*'), arn('sagemaker', 'endpoint/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'BatchPipelines',
+      // The batch inference app: a SageMaker pipeline with one transform step per stage...
+      actions: [
+        'sagemaker:CreatePipeline', 'sagemaker:DescribePipeline', 'sagemaker:UpdatePipeline', 'sagemaker:DeletePipeline',
+        'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags',
+      ],
+      resources: [arn('sagemaker', 'pipeline/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'BatchSchedules',
+      // ...and the EventBridge rule that starts it on a schedule.
+      actions: [
+        'events:PutRule', 'events:DescribeRule', 'events:DeleteRule', 'events:PutTargets', 'events:RemoveTargets',
+        'events:ListTargetsByRule', 'events:TagResource', 'events:UntagResource', 'events:ListTagsForResource',
+      ],
+      resources: [arn('events', 'rule/*')],
     }),
     new iam.PolicyStatement({
       sid: 'SharedModelPackages',
@@ -264,6 +294,7 @@ function executionStatements(arn: ArnOf, rolePath: string, boundaryArn: string):
 function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
   const buckets = `arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*`;
   const logGroups = arn('logs', 'log-group:/aws/sagemaker/Endpoints/*');
+  const transformLogGroup = arn('logs', 'log-group:/aws/sagemaker/TransformJobs');
   return [
     new iam.PolicyStatement({
       sid: 'ReadModelArtifacts',
@@ -295,6 +326,33 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       sid: 'WriteEndpointLogs',
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
       resources: [logGroups],
+    }),
+    // The batch inference app's pipeline and schedule roles, and its transform jobs' model role.
+    new iam.PolicyStatement({
+      sid: 'WriteBatchOutput',
+      actions: ['s3:PutObject'],
+      resources: [`${buckets}/${BATCH_PREFIX}*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'WriteTransformJobLogs',
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+      resources: [transformLogGroup, `${transformLogGroup}:log-stream:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'GrantKeysToTransformJobs',
+      actions: ['kms:CreateGrant'],
+      resources: [arn('kms', 'key/*', '*')],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'RunTransformJobs',
+      actions: ['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob', 'sagemaker:AddTags'],
+      resources: [arn('sagemaker', 'transform-job/pipelines-*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'StartBatchPipelines',
+      actions: ['sagemaker:StartPipelineExecution'],
+      resources: [arn('sagemaker', 'pipeline/*')],
     }),
   ];
 }

@@ -14,3 +14,4 @@ export * from './template-publisher';
 export * from './templates/basic-project-template';
 export * from './templates/dynamic-accounts-project-template';
 export * from './templates/byoc-project-template';
+export * from './templates/batch-inference-project-template';

@@ -158,7 +158,7 @@ export interface MLOpsProjectTemplateProps {
   /**
    * Bucket that holds the template's file assets (the seed code) for Service Catalog.
    *
-   * @default - the asset bucket of `publisher`
+   * @default - the `fileAssetBucket` of `publisher`
    */
   readonly assetBucket?: s3.IBucket;
 
@@ -207,6 +207,17 @@ export interface MLOpsProjectTemplateProps {
    * @default - no notifications
    */
   readonly notifications?: ProjectNotificationsOptions;
+
+  /**
+   * Prefix of the artifact bucket under which each stage's account may write, as
+   * `<prefix><project name>-<stage>/output/...` (the batch inference app's output, with
+   * `'batch/'`). Each stage account other than the project's gets `s3:PutObject` there, and the
+   * project key lets those accounts create grants for AWS resources (the transform jobs encrypt
+   * their volumes and output with it).
+   *
+   * @default - none: stage accounts write only their data capture
+   */
+  readonly stageOutputPrefix?: string;
 }
 
 const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
@@ -287,7 +298,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
 
   constructor(scope: Construct, id: string, props: MLOpsProjectTemplateProps = {}) {
     const publisher = props.publisher ?? enclosingPublisher(scope);
-    const fileAssetBucket = props.assetBucket ?? publisher?.assetBucket;
+    const fileAssetBucket = props.assetBucket ?? publisher?.fileAssetBucket;
     super(scope, id, { assetBucket: fileAssetBucket });
     this.publisher = publisher;
     this.fileAssetBucket = fileAssetBucket;
@@ -349,6 +360,17 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         resources: ['*'],
         conditions: inOrganization,
       }));
+      if (props.stageOutputPrefix !== undefined) {
+        // Transform jobs in the deployment accounts encrypt their volumes with this key: SageMaker
+        // creates a grant for them, only for AWS resources.
+        this.projectKey.addToResourcePolicy(new iam.PolicyStatement({
+          sid: 'DeploymentAccountsGrantForTransformJobs',
+          principals: accountPrincipals,
+          actions: ['kms:CreateGrant'],
+          resources: ['*'],
+          conditions: { ...inOrganization, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        }));
+      }
     }
 
     // At most 11 + 16 + 1 + 12 + 1 + 14 = 55 characters.
@@ -390,6 +412,16 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         resources: [this.artifactBucket.arnForObjects(`${DATA_CAPTURE_PREFIX}${this.projectName}-${stage.name}/*`)],
         conditions: inOrganization,
       }));
+      // And, with a stage output prefix, its batch output under its own prefix.
+      if (props.stageOutputPrefix !== undefined) {
+        this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
+          sid: `DeploymentAccountWritesBatchOutput${pascalStageName(stage.name)}`,
+          principals: [new iam.AccountPrincipal(stage.account)],
+          actions: ['s3:PutObject'],
+          resources: [this.artifactBucket.arnForObjects(`${props.stageOutputPrefix}${this.projectName}-${stage.name}/output/*`)],
+          conditions: inOrganization,
+        }));
+      }
     }
     // At most 15 + 16 + 1 + 12 + 1 + 14 = 59 characters.
     this.pipelineArtifactBucket = this.newBucket('PipelineArtifactBucket', `${BUCKET_PREFIX}pipeline-${this.projectId}-${Aws.ACCOUNT_ID}-${Aws.REGION}`, removalPolicy);

@@ -257,6 +257,9 @@ export class ProjectPortfolio extends Construct implements ITemplatePublisher {
   /** Products added so far, in order. */
   public readonly products: servicecatalog.CloudFormationProduct[] = [];
 
+  /** Bucket that holds the file assets of the templates created in the portfolio: `assetBucket`. */
+  public readonly fileAssetBucket: s3.IBucket;
+
   /**
    * The permissions boundary set on the launch role and on every role of the templates created
    * in the portfolio.
@@ -306,6 +309,7 @@ export class ProjectPortfolio extends Construct implements ITemplatePublisher {
       // Provisioned projects keep pointing at the seed code of their version.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.fileAssetBucket = this.assetBucket;
 
     if (props.launchRole && props.launchRoleName) {
       throw new Error(`ProjectPortfolio ${id}: launchRoleName '${props.launchRoleName}' names a role to create, but launchRole is given too; give one`);

@@ -182,7 +182,7 @@ export class ProjectTemplateBucket extends Construct implements ITemplatePublish
   public readonly bucket: s3.IBucket;
 
   /** Bucket that holds the file assets (seed code) of the templates created inside this construct: `bucket`. */
-  public readonly assetBucket: s3.IBucket;
+  public readonly fileAssetBucket: s3.IBucket;
 
   /**
    * The permissions boundary set on the launch role and on every role of the templates created
@@ -272,7 +272,7 @@ export class ProjectTemplateBucket extends Construct implements ITemplatePublish
       this.accessLogsBucket = logs;
     }
     this.templatesLocation = `s3://${this.bucket.bucketName}/${this.prefix}`;
-    this.assetBucket = this.bucket;
+    this.fileAssetBucket = this.bucket;
     this.permissionsBoundaryPolicyName = props.permissionsBoundaryPolicyName;
 
     if (props.launchRole) {

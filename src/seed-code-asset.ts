@@ -325,8 +325,8 @@ function hasIncludedFile(dir: string, ignore: IgnoreStrategy): boolean {
   return false;
 }
 
-/** Marks a stack with the SSM parameter names its seed code assets publish, and which asset publishes each. */
-const PUBLISHED_NAMES = Symbol.for('cdk-sagemaker-project-templates.PublishedSeedCodeNames');
+/** Per stack: the SSM parameter names its seed code assets publish, and which asset publishes each. */
+const publishedByStack = new WeakMap<Stack, Map<string, string>>();
 
 /**
  * Throw unless the names are SSM parameter names this asset may create: valid, not reserved by
@@ -344,8 +344,8 @@ function validatePublishedNames(asset: SeedCodeAsset, bucketParameterName: strin
     throw new Error(`${owner}: objectKeyParameterName '${objectKeyParameterName}' is also the bucketParameterName; an SSM parameter holds one value: give the object key a name of its own`);
   }
   const stack = Stack.of(asset);
-  const published: Map<string, string> = (stack as any)[PUBLISHED_NAMES] ?? new Map<string, string>();
-  if (!(stack as any)[PUBLISHED_NAMES]) Object.defineProperty(stack, PUBLISHED_NAMES, { value: published, enumerable: false });
+  const published = publishedByStack.get(stack) ?? new Map<string, string>();
+  publishedByStack.set(stack, published);
   const other = published.get(objectKeyParameterName);
   if (other !== undefined) {
     throw new Error(`${owner}: objectKeyParameterName '${objectKeyParameterName}' is ${other === 'bucket' ? 'the name of the seed code bucket parameter' : `already published by '${other}'`}; an SSM parameter holds one value: give each asset a name of its own`);

@@ -9,7 +9,7 @@ import { IConstruct } from 'constructs';
  */
 export interface ITemplatePublisher extends IConstruct {
   /** Bucket that holds the file assets (seed code, handlers) of the templates published through it. */
-  readonly assetBucket: s3.IBucket;
+  readonly fileAssetBucket: s3.IBucket;
 
   /**
    * Name of the customer managed policy set as permissions boundary on every role of those templates.

@@ -265,7 +265,7 @@ const rows: Row[] = [
     prop: 'app',
     value: 'llm_app',
     make: () => SeedCodeAsset.fromBundledApp(stack(), 'A', 'llm_app' as BundledSeedApp),
-    error: /SeedCodeAsset\.fromBundledApp\(A\): app 'llm_app' is not a bundled app; use one of build_app, byoc_build_app, deploy_app, or new SeedCodeAsset/,
+    error: /SeedCodeAsset\.fromBundledApp\(A\): app 'llm_app' is not a bundled app; use one of build_app, byoc_build_app, deploy_app, batch_inference_app, or new SeedCodeAsset/,
   },
 
   // --- SeedCodeAsset.publishLocation ---

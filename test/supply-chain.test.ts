@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import {
   BasicProjectTemplate,
+  BundledSeedApp,
   ByocProjectTemplate,
   DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
@@ -11,6 +12,7 @@ import {
 import { productTemplate } from './util/pipeline-fixtures';
 import { tempDir, testApp } from './util/temp-dir';
 import { CHECKOV_VERSION } from '../src/private/pipeline-deploy';
+import { seedAppFolders } from '../src/private/seed-layers';
 
 /**
  * Supply chain at run time: what the build specs install on every run is pinned, so a new
@@ -19,7 +21,12 @@ import { CHECKOV_VERSION } from '../src/private/pipeline-deploy';
  * requirements files and the BYOC image's Dockerfile.
  */
 const SEED = path.join(__dirname, '..', 'seed_code');
-const SEED_APPS = fs.readdirSync(SEED).filter(app => fs.statSync(path.join(SEED, app)).isDirectory());
+/** The bundled apps; each is assembled from shared folders and its own (`seedAppFolders`). */
+const SEED_APPS: string[] = Object.values(BundledSeedApp);
+/** The files of an app's archive named `name`, from its shared folders or its own. */
+function seedFiles(app: string, filter: (name: string) => boolean): string[] {
+  return seedAppFolders(SEED, app).flatMap(folder => fs.readdirSync(folder).filter(filter).map(name => path.join(folder, name)));
+}
 
 /** An exact version: 1.2.3 (and pre-release or build suffixes). */
 const EXACT = /^\d+\.\d+\.\d+([.+-][0-9A-Za-z.+-]*)?$/;
@@ -160,8 +167,8 @@ describe('what the seed code installs at run time', () => {
 
   test.each(buildSpecs)('%s pins every install', (file, app) => {
     const read = (name: string) => {
-      const p = path.join(SEED, app, name);
-      return fs.existsSync(p) ? fs.readFileSync(p, 'utf-8') : undefined;
+      const p = seedAppFolders(SEED, app).map(folder => path.join(folder, name)).find(candidate => fs.existsSync(candidate));
+      return p ? fs.readFileSync(p, 'utf-8') : undefined;
     };
     const problems = buildSpecLines(fs.readFileSync(path.join(SEED, file), 'utf-8')).flatMap(line => unpinnedInstalls(line, read));
     expect(problems).toEqual([]);
@@ -178,10 +185,11 @@ describe('what the seed code installs at run time', () => {
     expect(requirements).toContain(`aws-cdk ${cli}`);
   });
 
-  test.each(SEED_APPS.flatMap(app => fs.readdirSync(path.join(SEED, app)).filter(f => /^requirements.*\.txt$/.test(f)).map(f => `${app}/${f}`)))(
-    '%s bounds every requirement', file => {
-      expect(unboundedRequirements(fs.readFileSync(path.join(SEED, file), 'utf-8'))).toEqual([]);
-    });
+  const requirementFiles = [...new Set(SEED_APPS.flatMap(app => seedFiles(app, f => /^requirements.*\.txt$/.test(f))))]
+    .map(file => path.relative(SEED, file));
+  test.each(requirementFiles)('%s bounds every requirement', file => {
+    expect(unboundedRequirements(fs.readFileSync(path.join(SEED, file), 'utf-8'))).toEqual([]);
+  });
 
   test('the BYOC image: libraries pinned exactly; base image by tag on purpose (documented, with how to pin its digest)', () => {
     const container = path.join(SEED, 'byoc_build_app', 'container');
