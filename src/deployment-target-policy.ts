@@ -64,9 +64,10 @@ const POLICY_NAME_PATTERN = /^[\w+=,.@-]{1,128}$/;
  * (and `bootstrapQualifier: 'mlops'` in the templates' `deployPipelineOptions`). It allows what
  * the bundled deploy app's stage templates create, update and delete (SageMaker models, endpoint
  * configs and endpoints, their execution role and its inline policy, endpoint auto scaling), and
- * what the bundled batch inference app's stage templates create (SageMaker models and pipelines, EventBridge
- * schedule rules, their roles), and nothing else: roles only under `rolePath`, only with the
- * permissions boundary, passed only to SageMaker and EventBridge. A push to a deploy repository can then create endpoints, not administrators.
+ * what the bundled batch inference app's do (SageMaker pipelines, EventBridge schedule rules),
+ * and nothing else: roles only under `rolePath`, only with the permissions boundary, passed only
+ * to SageMaker and EventBridge. A push to a deploy repository can then create endpoints and
+ * schedules, not administrators.
  *
  * The contract checks of this library (`test/contracts/check_iam.py`) compare it with the
  * handler permissions that CloudFormation's registry lists for those resource types.

@@ -4,7 +4,7 @@ import { Aspects, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DeploymentTargetPolicy, DeploymentTargetPolicyProps } from '../src';
-import { evaluate } from './util/cfn-eval';
+import { evaluate, evaluateTemplate } from './util/cfn-eval';
 import { testApp } from './util/temp-dir';
 
 const ACCOUNT = '222222222222';
@@ -12,6 +12,8 @@ const REFS = { 'AWS::AccountId': ACCOUNT, 'AWS::Region': 'eu-west-1', 'AWS::Part
 
 /** What the bundled deploy app's stage templates hold (its tests check the app against it). */
 const DEPLOY_APP = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'seed_code', 'deploy_app', 'tests', 'target_account_permissions.json'), 'utf-8'));
+/** The same for the bundled batch inference app. */
+const BATCH_APP = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'seed_code', 'batch_inference_app', 'tests', 'target_account_permissions.json'), 'utf-8'));
 
 interface Statement {
   Sid?: string;
@@ -40,10 +42,10 @@ function synth(props: DeploymentTargetPolicyProps = {}): Synthesized {
 const list = (value: string | string[] | undefined): string[] => value === undefined ? [] : [value].flat();
 const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
 
-/** IAM's answer for an identity policy alone (StringEquals conditions; a key not in the request fails them). */
+/** IAM's answer for an identity policy alone (StringEquals and Bool conditions; a key not in the request fails them). */
 function allows(statements: Statement[], action: string, resource: string, context: Record<string, string> = {}): boolean {
   const matches = (s: Statement) => list(s.Action).some(a => glob(a, action)) && list(s.Resource).some(r => glob(r, resource))
-    && Object.entries(s.Condition ?? {}).every(([operator, pairs]) => operator === 'StringEquals'
+    && Object.entries(s.Condition ?? {}).every(([operator, pairs]) => ['StringEquals', 'Bool'].includes(operator)
       && Object.entries(pairs).every(([key, expected]) => context[key] !== undefined && list(expected).includes(context[key])));
   return !statements.some(s => s.Effect === 'Deny' && matches(s)) && statements.some(s => s.Effect === 'Allow' && matches(s));
 }
@@ -88,19 +90,24 @@ describe('DeploymentTargetPolicy with its defaults', () => {
     }
   });
 
-  test('iam:PassRole only to SageMaker', () => {
+  test('iam:PassRole only to SageMaker and EventBridge (the batch app\'s schedule rules)', () => {
     expect(allows(execution, 'iam:PassRole', role, { 'iam:PassedToService': 'sagemaker.amazonaws.com' })).toBe(true);
+    expect(allows(execution, 'iam:PassRole', role, { 'iam:PassedToService': 'events.amazonaws.com' })).toBe(true);
     for (const service of ['lambda.amazonaws.com', 'ec2.amazonaws.com', 'cloudformation.amazonaws.com']) {
       expect({ service, allowed: allows(execution, 'iam:PassRole', role, { 'iam:PassedToService': service }) }).toEqual({ service, allowed: false });
     }
     const passes = execution.filter(s => s.Effect === 'Allow' && list(s.Action).some(a => glob(a, 'iam:PassRole')));
-    expect(passes.map(s => s.Condition)).toEqual([{ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } }]);
+    expect(passes.map(s => s.Condition)).toEqual([
+      { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      { StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' } },
+    ]);
+    expect([...BATCH_APP.passRoleServices].sort()).toEqual(['events.amazonaws.com', 'sagemaker.amazonaws.com']);
   });
 
-  test('endpoints, their auto scaling and nothing else: no wildcard action, no other service', () => {
+  test('endpoints, their auto scaling, batch pipelines and schedules, and nothing else: no wildcard action, no other service', () => {
     const actions = execution.filter(s => s.Effect === 'Allow').flatMap(s => list(s.Action));
     expect(actions.filter(a => a.includes('*'))).toEqual([]);
-    expect([...new Set(actions.map(a => a.split(':')[0]))].sort()).toEqual(['application-autoscaling', 'cloudwatch', 'iam', 'kms', 'sagemaker']);
+    expect([...new Set(actions.map(a => a.split(':')[0]))].sort()).toEqual(['application-autoscaling', 'cloudwatch', 'events', 'iam', 'kms', 'sagemaker']);
     expect(actions.filter(a => a.startsWith('kms:'))).toEqual(['kms:DescribeKey']);
     for (const [action, resource] of [
       ['sagemaker:CreateEndpoint', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:endpoint/churn-prod`],
@@ -135,6 +142,68 @@ describe('DeploymentTargetPolicy with its defaults', () => {
     for (const action of ['iam:CreateRole', 'sts:AssumeRole', 'sagemaker:CreateEndpoint', 's3:DeleteObject', 'kms:ScheduleKeyDeletion']) {
       expect({ action, allowed: allows(boundary, action, '*') }).toEqual({ action, allowed: false });
     }
+  });
+
+  test('the batch app\'s SageMaker pipelines and schedule rules, in this account and region only', () => {
+    const pipeline = `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:pipeline/churn-prod-batch`;
+    for (const action of ['CreatePipeline', 'DescribePipeline', 'UpdatePipeline', 'DeletePipeline', 'AddTags', 'DeleteTags', 'ListTags']) {
+      expect({ action, allowed: allows(execution, `sagemaker:${action}`, pipeline) }).toEqual({ action, allowed: true });
+    }
+    const rule = `arn:aws:events:eu-west-1:${ACCOUNT}:rule/churn-prod-batch`;
+    for (const action of ['PutRule', 'DescribeRule', 'DeleteRule', 'PutTargets', 'RemoveTargets', 'ListTargetsByRule', 'TagResource', 'UntagResource', 'ListTagsForResource']) {
+      expect({ action, allowed: allows(execution, `events:${action}`, rule) }).toEqual({ action, allowed: true });
+    }
+    expect(allows(execution, 'sagemaker:CreatePipeline', 'arn:aws:sagemaker:eu-west-1:333333333333:pipeline/x')).toBe(false);
+    expect(allows(execution, 'events:PutRule', `arn:aws:events:us-east-1:${ACCOUNT}:rule/x`)).toBe(false);
+    expect(allows(execution, 'events:PutEvents', `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default`)).toBe(false);
+    // Deployments create pipelines; only the roles the pipelines and schedules run as start or run them.
+    expect(allows(execution, 'sagemaker:StartPipelineExecution', pipeline)).toBe(false);
+    expect(allows(execution, 'sagemaker:CreateTransformJob', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/pipelines-abc`)).toBe(false);
+  });
+
+  test('the boundary allows every action of the batch app\'s roles, and writes only to batch output', () => {
+    const bucket = 'arn:aws:s3:::mlops-p-abc123-111111111111-eu-west-1';
+    const logs = `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/TransformJobs`;
+    const sample: Record<string, string> = {
+      's3:GetObject': `${bucket}/batch/churn-prod/input/records.csv`,
+      's3:ListBucket': bucket,
+      's3:PutObject': `${bucket}/batch/churn-prod/output/records.csv.out`,
+      'ecr:GetAuthorizationToken': '*',
+      'logs:CreateLogGroup': logs,
+      'logs:DescribeLogStreams': logs,
+      'logs:CreateLogStream': `${logs}:log-stream:pipelines-abc-BatchTransform-x/i-1`,
+      'logs:PutLogEvents': `${logs}:log-stream:pipelines-abc-BatchTransform-x/i-1`,
+      'sagemaker:CreateTransformJob': `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/pipelines-abc-batchtransform-x`,
+      'sagemaker:DescribeTransformJob': `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/pipelines-abc-batchtransform-x`,
+      'sagemaker:StopTransformJob': `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/pipelines-abc-batchtransform-x`,
+      'sagemaker:AddTags': `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/pipelines-abc-batchtransform-x`,
+      'sagemaker:StartPipelineExecution': `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:pipeline/churn-prod-batch`,
+    };
+    const prefixed: Record<string, string> = {
+      kms: 'arn:aws:kms:eu-west-1:111111111111:key/0a1b',
+      ecr: 'arn:aws:ecr:eu-west-1:111111111111:repository/mlops-p-abc123',
+    };
+    for (const action of BATCH_APP.modelRoleActions as string[]) {
+      const resource = sample[action] ?? prefixed[action.split(':')[0]];
+      const context = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+      expect({ action, allowed: allows(boundary, action, resource, context) }).toEqual({ action, allowed: true });
+    }
+    expect(allows(boundary, 'kms:CreateGrant', prefixed.kms)).toBe(false);
+    expect(allows(boundary, 'kms:CreateGrant', prefixed.kms, { 'kms:GrantIsForAWSResource': 'false' })).toBe(false);
+    expect(allows(boundary, 's3:PutObject', `${bucket}/models/model.tar.gz`)).toBe(false);
+    expect(allows(boundary, 'sagemaker:CreateTransformJob', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/mine`)).toBe(false);
+    expect(allows(boundary, 'sagemaker:CreatePipeline', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:pipeline/x`)).toBe(false);
+    expect(allows(boundary, 'logs:PutLogEvents', `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/lambda/x:log-stream:y`)).toBe(false);
+  });
+
+  test('both policies stay within IAM\'s managed policy size (6,144 characters without white space)', () => {
+    const { template } = synth();
+    const longest = { ...REFS, 'AWS::Region': 'ap-southeast-5', 'AWS::Partition': 'aws-iso-b' };
+    const resources = evaluateTemplate(template.toJSON(), longest);
+    const sizes = Object.values<any>(resources).filter(r => r.Type === 'AWS::IAM::ManagedPolicy')
+      .map(r => JSON.stringify(r.Properties.PolicyDocument).replace(/\s/g, '').length);
+    expect(sizes.length).toBe(2);
+    for (const size of sizes) expect(size).toBeLessThan(6144);
   });
 
   test('cdk-nag finds nothing its suppressions do not explain', () => {
