@@ -185,7 +185,7 @@ describe('DeploymentTargetPolicy with its defaults', () => {
     };
     for (const action of BATCH_APP.modelRoleActions as string[]) {
       const resource = sample[action] ?? prefixed[action.split(':')[0]];
-      const context = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+      const context: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
       expect({ action, allowed: allows(boundary, action, resource, context) }).toEqual({ action, allowed: true });
     }
     expect(allows(boundary, 'kms:CreateGrant', prefixed.kms)).toBe(false);
