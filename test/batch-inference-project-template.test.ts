@@ -81,6 +81,19 @@ describe('BatchInferenceProjectTemplate', () => {
     expect(buildKey(batch.template)).toEqual(buildKey(plain.template));
   });
 
+  test('its stateful resources have the logical ids of the other built-in templates (test/stateful-logical-ids.test.ts)', () => {
+    const types = ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SageMaker::ModelPackageGroup', 'AWS::CodeCommit::Repository', 'AWS::ECR::Repository', 'AWS::SSM::Parameter'];
+    const stateful = (t: Template) => Object.entries<any>(t.toJSON().Resources).filter(([, r]) => types.includes(r.Type)).map(([id]) => id).sort();
+    expect(stateful(batch.template)).toEqual([
+      'AccessLogsBucket83982689', 'ArtifactBucket7410C9EF', 'BuildPipelineRepositoryF856F8B0',
+      'DeployPipelineDevAccountIdParameter106F9389', 'DeployPipelineDevRegionParameterD9B61DFA',
+      'DeployPipelinePreProdAccountIdParameterC9C70569', 'DeployPipelinePreProdRegionParameterAB08B3AF',
+      'DeployPipelineProdAccountIdParameter0703B87B', 'DeployPipelineProdRegionParameter831CABF8',
+      'DeployPipelineRepositoryB757A34F', 'ModelPackageGroup', 'PipelineArtifactBucketD127CCF6', 'ProjectKeyFDD03260',
+    ]);
+    expect(stateful(batch.template)).toEqual(stateful(plain.template));
+  });
+
   test('each stage account other than the project\'s may write its batch output under its own prefix', () => {
     const statements = policyStatements(batch.template);
     for (const [stage, account] of [['PreProd', '222222222222'], ['Prod', '333333333333']] as const) {
