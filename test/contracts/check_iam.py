@@ -451,6 +451,8 @@ def check_boundaries(directory, problems):
 # What the bundled deploy app's stage templates hold (its tests/test_target_accounts.py checks
 # the app against this file): resource types, role path, model role actions, properties unset.
 DEPLOY_APP_PERMISSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "seed_code", "deploy_app", "tests", "target_account_permissions.json")
+# The same for the bundled batch inference app (same keys, plus passRoleServices).
+BATCH_APP_PERMISSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "seed_code", "batch_inference_app", "tests", "target_account_permissions.json")
 
 # Handler permissions that belong to a property: left out when the deploy app's file says the
 # property is unset (or fixed to another value), which its tests check.
@@ -464,6 +466,7 @@ DEPLOYMENT_PROPERTY_PERMISSIONS = {
         "RoleARN": ["iam:PassRole"],
         "ServiceNamespace": ["lambda:GetProvisionedConcurrencyConfig", "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
     },
+    "AWS::SageMaker::Pipeline": {"PipelineDefinition.PipelineDefinitionS3Location": ["s3:GetObject"]},
 }
 # Denied on purpose: a role keeps its permissions boundary.
 DEPLOYMENT_DENIED = {"iam:DeleteRolePermissionsBoundary"}
@@ -477,7 +480,11 @@ SAMPLE_RESOURCE = {
     "AWS::SageMaker::Endpoint": arn("sagemaker", "endpoint/my-project-prod"),
     "AWS::ApplicationAutoScaling::ScalableTarget": arn("application-autoscaling", "scalable-target/056ed1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"),
     "AWS::ApplicationAutoScaling::ScalingPolicy": arn("application-autoscaling", "scalable-target/056ed1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"),
+    "AWS::SageMaker::Pipeline": arn("sagemaker", "pipeline/my-project-prod-batch"),
+    "AWS::Events::Rule": arn("events", "rule/my-project-prod-batch"),
 }
+# The service each resource type passes its role to (iam:PassRole): a rule passes its targets' role to EventBridge.
+PASSED_TO_SERVICE = {"AWS::Events::Rule": "events.amazonaws.com"}
 ARTIFACTS = f"arn:aws:s3:::mlops-p-abc123def456-{PROJECT_ACCOUNT}-eu-west-1"
 PROJECT_KEY = arn("kms", "key/0a1b2c3d-1111-2222-3333-444455556666", account=PROJECT_ACCOUNT)
 ENDPOINT_LOGS = arn("logs", "log-group:/aws/sagemaker/Endpoints/my-project-prod")
@@ -495,6 +502,27 @@ MODEL_ROLE_REQUESTS = {
     "logs:CreateLogStream": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
     "logs:PutLogEvents": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
 }
+TRANSFORM_LOGS = arn("logs", "log-group:/aws/sagemaker/TransformJobs")
+TRANSFORM_JOB = arn("sagemaker", "transform-job/pipelines-a1b2c3d4e5f6-batchtransform-x1y2z3")
+# A request of each role action of the batch inference app (model, pipeline and schedule roles):
+# resource, or (resource, context).
+BATCH_ROLE_REQUESTS = {
+    **MODEL_ROLE_REQUESTS,
+    "s3:GetObject": f"{ARTIFACTS}/batch/my-project-prod/input/records.csv",
+    "s3:PutObject": f"{ARTIFACTS}/batch/my-project-prod/output/records.csv.out",
+    "kms:CreateGrant": (PROJECT_KEY, {"kms:GrantIsForAWSResource": "true"}),
+    "logs:CreateLogGroup": TRANSFORM_LOGS, "logs:DescribeLogStreams": TRANSFORM_LOGS,
+    "logs:CreateLogStream": f"{TRANSFORM_LOGS}:log-stream:pipelines-a1b2c3d4e5f6-BatchTransform-x1y2z3/i-0123456789abcdef0",
+    "logs:PutLogEvents": f"{TRANSFORM_LOGS}:log-stream:pipelines-a1b2c3d4e5f6-BatchTransform-x1y2z3/i-0123456789abcdef0",
+    "sagemaker:CreateTransformJob": TRANSFORM_JOB, "sagemaker:DescribeTransformJob": TRANSFORM_JOB,
+    "sagemaker:StopTransformJob": TRANSFORM_JOB, "sagemaker:AddTags": TRANSFORM_JOB,
+    "sagemaker:StartPipelineExecution": arn("sagemaker", "pipeline/my-project-prod-batch"),
+}
+# The bundled apps whose stage templates the target accounts deploy: (name, permissions file, role requests).
+DEPLOYMENT_APPS = [
+    ("deploy app", DEPLOY_APP_PERMISSIONS, MODEL_ROLE_REQUESTS),
+    ("batch inference app", BATCH_APP_PERMISSIONS, BATCH_ROLE_REQUESTS),
+]
 
 
 def _all_handler_permissions(resource_type):
@@ -512,7 +540,7 @@ def deployment_request(resource_type, action, role_arn, boundary_arn):
     """The request a stage deployment's handler call makes: resource ARN and context."""
     service = action.split(":")[0]
     if action == "iam:PassRole":
-        return role_arn, {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        return role_arn, {"iam:PassedToService": PASSED_TO_SERVICE.get(resource_type, "sagemaker.amazonaws.com")}
     if action == "iam:CreateServiceLinkedRole":
         return AUTOSCALING_SLR, {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
     if service == "iam":
@@ -547,35 +575,54 @@ def deployment_target_policies(directory):
 
 def check_deployment_target(directories, problems):
     """The DeploymentTargetPolicy allows every handler permission of every resource type the
-    bundled deploy app creates, on the resources a stage deployment acts on, and its boundary
-    every call of the app's model role; and it stays short of an administrator."""
-    with open(DEPLOY_APP_PERMISSIONS) as f:
-        app = json.load(f)
-    role_arn = f"arn:aws:iam::{ACCOUNT}:role{app['rolePath']}my-project-deploy-prod-ModelExecutionRole-A1B2C3D4E5F6"
+    bundled deploy apps create, on the resources a stage deployment acts on, and its boundary
+    every call of the apps' roles; and it stays short of an administrator."""
+    apps = []
+    for app_name, path, role_requests in DEPLOYMENT_APPS:
+        with open(path) as f:
+            apps.append((app_name, json.load(f), role_requests))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role{apps[0][1]['rolePath']}my-project-deploy-prod-ModelExecutionRole-A1B2C3D4E5F6"
     found = [policy for d in directories for policy in deployment_target_policies(d)]
     if not found:
         problems.append("no DeploymentTargetPolicy in the contract apps (test/contracts/apps.ts): its coverage went unchecked")
     checked = 0
     for where, policy, boundary, boundary_arn in found:
-        for resource_type in app["resourceTypes"]:
-            handlers = _all_handler_permissions(resource_type)
-            if handlers is None:
-                problems.append(f"{where}: {resource_type}, which the deploy app creates, has no registry schema")
+        for app_name, app, role_requests in apps:
+            app_role_arn = f"arn:aws:iam::{ACCOUNT}:role{app['rolePath']}my-project-deploy-prod-ModelExecutionRole-A1B2C3D4E5F6"
+            for resource_type in app["resourceTypes"]:
+                handlers = _all_handler_permissions(resource_type)
+                if handlers is None:
+                    problems.append(f"{where}: {resource_type}, which the {app_name} creates, has no registry schema")
+                    continue
+                unset = app["unsetProperties"].get(resource_type, []) + [p for p, v in app["fixedProperties"].get(resource_type, {}).items()]
+                for op, permissions in handlers.items():
+                    for permission in permissions:
+                        if permission in DEPLOYMENT_DENIED or any(permission in DEPLOYMENT_PROPERTY_PERMISSIONS.get(resource_type, {}).get(p, []) for p in unset):
+                            continue
+                        if not iam.exists(permission):
+                            problems.append(f"{resource_type} {op} handler permission {permission} is not in the IAM reference")
+                            continue
+                        action = iam.expand(permission)[0]
+                        target, context = deployment_request(resource_type, action, app_role_arn, boundary_arn)
+                        request = iam.Request(action, target if iam.takes_resource(action) else None, context)
+                        checked += 1
+                        if not iam.allows(policy, request):
+                            problems.append(f"{where}: CloudFormation may not {action} ({resource_type} {op}) on {request.resource or '*'}" + (f" with {context}" if context else ""))
+            for service in app.get("passRoleServices", []):
+                checked += 1
+                if not iam.allows(policy, iam.Request("iam:PassRole", app_role_arn, {"iam:PassedToService": service})):
+                    problems.append(f"{where}: CloudFormation may not pass the {app_name}'s roles to {service}")
+            if boundary is None:
                 continue
-            unset = app["unsetProperties"].get(resource_type, []) + [p for p, v in app["fixedProperties"].get(resource_type, {}).items()]
-            for op, permissions in handlers.items():
-                for permission in permissions:
-                    if permission in DEPLOYMENT_DENIED or any(permission in DEPLOYMENT_PROPERTY_PERMISSIONS.get(resource_type, {}).get(p, []) for p in unset):
-                        continue
-                    if not iam.exists(permission):
-                        problems.append(f"{resource_type} {op} handler permission {permission} is not in the IAM reference")
-                        continue
-                    action = iam.expand(permission)[0]
-                    target, context = deployment_request(resource_type, action, role_arn, boundary_arn)
-                    request = iam.Request(action, target if iam.takes_resource(action) else None, context)
-                    checked += 1
-                    if not iam.allows(policy, request):
-                        problems.append(f"{where}: CloudFormation may not {action} ({resource_type} {op}) on {request.resource or '*'}" + (f" with {context}" if context else ""))
+            for action in app["modelRoleActions"]:
+                if action not in role_requests:
+                    problems.append(f"{where}: no sample request for the {app_name}'s role action {action}: add one to its role requests")
+                    continue
+                sample = role_requests[action]
+                resource, context = sample if isinstance(sample, tuple) else (sample, {})
+                checked += 1
+                if not iam.allows(boundary, iam.Request(action, resource, context)):
+                    problems.append(f"{where}: the permissions boundary does not allow the {app_name}'s role {action} on {resource or '*'}" + (f" with {context}" if context else ""))
         # Short of an administrator: what a deploy repository must not be able to make CloudFormation do.
         outside_path = f"arn:aws:iam::{ACCOUNT}:role/admin"
         refused = [
@@ -602,15 +649,9 @@ def check_deployment_target(directories, problems):
                 problems.append(f"{where}: CloudFormation may {request.action} on {request.resource} with {request.context}, which a deployment must not")
         if boundary is None:
             continue
-        for action in app["modelRoleActions"]:
-            if action not in MODEL_ROLE_REQUESTS:
-                problems.append(f"{where}: no sample request for the model role action {action}: add one to MODEL_ROLE_REQUESTS")
-                continue
-            checked += 1
-            if not iam.allows(boundary, iam.Request(action, MODEL_ROLE_REQUESTS[action])):
-                problems.append(f"{where}: the permissions boundary does not allow the model role's {action} on {MODEL_ROLE_REQUESTS[action] or '*'}")
         for request in [iam.Request("s3:PutObject", f"{ARTIFACTS}/my-project/pipelines-abc/model.tar.gz"), iam.Request("iam:CreateRole", outside_path),
-                        iam.Request("sts:AssumeRole", outside_path), iam.Request("s3:GetObject", "arn:aws:s3:::other-bucket/secret")]:
+                        iam.Request("sts:AssumeRole", outside_path), iam.Request("s3:GetObject", "arn:aws:s3:::other-bucket/secret"),
+                        iam.Request("kms:CreateGrant", PROJECT_KEY), iam.Request("sagemaker:CreateTransformJob", arn("sagemaker", "transform-job/mine"))]:
             checked += 1
             if iam.allows(boundary, request):
                 problems.append(f"{where}: the permissions boundary allows {request.action} on {request.resource}")
@@ -633,7 +674,7 @@ def main(directories):
     print(f"S3 template launch role coverage: {s3_coverage} requests checked the same way, for stacks {S3_TEMPLATE_STACK_NAME}")
     print(f"policies: {policies} actions and condition keys checked against the IAM service authorization reference")
     print(f"permissions boundary: {bounded} roles checked in apps whose launch role has one")
-    print(f"deployment target policy: {deployment} requests checked against the handler permissions of the deploy app's resource types, its model role and what it must refuse")
+    print(f"deployment target policy: {deployment} requests checked against the handler permissions of the deploy and batch inference apps' resource types, their roles and what it must refuse")
     print(f"exclusions used (properties no template sets): {', '.join(sorted(f'{t}.{p}' for t, p in used_exclusions))}")
     if problems:
         print(f"iam contracts: {len(set(problems))} problems")

@@ -164,6 +164,18 @@ def test_deployment_target_check_finds_a_missing_handler_permission(tmp_path):
     assert any("may not iam:PutRolePolicy (AWS::IAM::Role create)" in p for p in problems)
 
 
+def test_deployment_target_check_covers_the_batch_inference_app(tmp_path):
+    write_deployment_target(tmp_path, [
+        {"Effect": "Allow", "Action": ["sagemaker:*", "events:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "events:PutTargets", "Resource": "*"},
+    ])
+    problems = []
+    check_iam.check_deployment_target([str(tmp_path)], problems)
+    assert "DeploymentTarget.template.json mlops-deployment-eu-west-1: CloudFormation may not events:PutTargets (AWS::Events::Rule create) on arn:aws:events:eu-west-1:111111111111:rule/my-project-prod-batch" in problems
+    assert "DeploymentTarget.template.json mlops-deployment-eu-west-1: CloudFormation may not pass the batch inference app's roles to events.amazonaws.com" in problems
+    assert not any("sagemaker:CreatePipeline" in p for p in problems)
+
+
 def test_deployment_target_check_finds_an_administrator(tmp_path):
     write_deployment_target(tmp_path, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
     problems = []
