@@ -417,3 +417,40 @@ describe('BuildPipeline rejects bad input', () => {
     expect(make({}, plain)).toThrow(/artifactBucket '.*Plain' has no encryptionKey; give a bucket encrypted with a KMS key, or pass the key as artifactKey/);
   });
 });
+
+describe('BuildPipeline extension points', () => {
+  function buildWith(withContainer: boolean, extend: (build: BuildPipeline) => void) {
+    const { stack, artifactBucket } = projectStack();
+    const build = new BuildPipeline(stack, 'Build', {
+      projectName: 'churn',
+      projectId: 'p-1a2b3c4d5e6f',
+      modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+      artifactBucket,
+      seedCode: BUILD_SEED,
+      ecrRepository: withContainer ? new ecr.Repository(stack, 'Repo') : undefined,
+    });
+    extend(build);
+    return stageLayout(propertiesOf(Template.fromStack(stack), build.pipeline)).find(([name]) => name === 'Build')![1];
+  }
+  const approval = (name: string) => new ManualApprovalAction({ actionName: name, runOrder: 7 });
+
+  test('without extensions the run orders are those of 0.2.0', () => {
+    expect(buildWith(false, () => {})).toEqual([['SMPipeline', 1]]);
+    expect(buildWith(true, () => {})).toEqual([['DockerBuild', 1], ['SMPipeline', 2]]);
+  });
+
+  test('actions before the SageMaker pipeline step run after DockerBuild, each after the previous, and SMPipeline waits for them', () => {
+    expect(buildWith(true, build => {
+      build.addActionBeforeSageMakerPipeline(approval('First'));
+      build.addActionBeforeSageMakerPipeline(approval('Second'));
+    })).toEqual([['DockerBuild', 1], ['SMPipeline', 4], ['First', 2], ['Second', 3]]);
+  });
+
+  test('actions after the SageMaker pipeline step run after it, also in BYOC (not in parallel with training)', () => {
+    expect(buildWith(true, build => {
+      build.addActionAfterSageMakerPipeline(approval('Review'));
+      build.addActionBeforeSageMakerPipeline(approval('DataCheck'));
+      build.addActionAfterSageMakerPipeline(approval('Report'));
+    })).toEqual([['DockerBuild', 1], ['SMPipeline', 3], ['Review', 4], ['DataCheck', 2], ['Report', 5]]);
+  });
+});

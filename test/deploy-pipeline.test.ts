@@ -4,8 +4,11 @@ import * as path from 'path';
 import { CfnParameter } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import { ManualApprovalAction } from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DeployPipeline, DeployPipelineProps } from '../src/deploy-pipeline';
+import { SecurityScan } from '../src/security-scan';
 import { evaluateTemplate } from './util/cfn-eval';
 import {
   actionsOnAnyResource,
@@ -624,5 +627,80 @@ describe('a stage that deploys without approval through the default CDK bootstra
     ['an execution role of its own', { stages: [{ name: 'dev', deploymentRoleArn: 'arn:aws:iam::111111111111:role/ml-deploy' }, { name: 'prod', account: '333333333333' }] }],
   ])('no warning with %s', (_name, props) => {
     expect(warningsOf(props as Partial<DeployPipelineProps>)).toEqual([]);
+  });
+});
+
+describe('DeployPipeline extension points', () => {
+  function deployWith(props: Partial<DeployPipelineProps>, extend: (deploy: DeployPipeline) => void = () => {}) {
+    const { stack, artifactBucket } = projectStack();
+    const deploy = new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1a2b3c4d5e6f',
+      modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+      ...props,
+    });
+    extend(deploy);
+    const template = Template.fromStack(stack);
+    return { deploy, template, layout: stageLayout(propertiesOf(template, deploy.pipeline)) };
+  }
+  const approval = (name: string) => new ManualApprovalAction({ actionName: name, runOrder: 9 });
+
+  test('actions before and after a deployment: after its approval, around its deployment, in call order', () => {
+    const { layout } = deployWith({}, deploy => {
+      deploy.addActionAfterDeployment('dev', approval('Tests_Dev'));
+      deploy.addActionBeforeDeployment('prod', approval('ChangeReport_Prod'));
+      deploy.addActionAfterDeployment('prod', approval('Tests_Prod'));
+      deploy.addActionAfterDeployment('prod', approval('Announce_Prod'));
+    });
+    expect(layout).toEqual([
+      ['Source', [['CodeCommit', 1]]],
+      ['Build', [['Synth', 1], ['SecurityScan', 2]]],
+      ['DeployDev', [['Deploy_CFN_Dev', 1], ['Tests_Dev', 2]]],
+      ['DeployProd', [['Approve_Prod', 1], ['Deploy_CFN_Prod', 3], ['ChangeReport_Prod', 2], ['Tests_Prod', 4], ['Announce_Prod', 5]]],
+    ]);
+  });
+
+  test('the deploy repository\'s code is exposed for actions that test with it', () => {
+    const { deploy, template } = deployWith({}, d => d.addActionAfterDeployment('dev', new actions.CodeBuildAction({
+      actionName: 'Tests_Dev',
+      project: new codebuild.PipelineProject(d, 'Tests'),
+      input: d.sourceOutput,
+    })));
+    const dev = propertiesOf(template, deploy.pipeline).Stages.find((s: any) => s.Name === 'DeployDev');
+    expect(dev.Actions[1].InputArtifacts).toEqual([{ Name: 'SourceOutput' }]);
+  });
+
+  test('an unknown stage name is refused, naming the stages there are', () => {
+    expect(() => deployWith({}, d => d.addActionAfterDeployment('staging', approval('X'))))
+      .toThrow(/DeployPipeline Project\/Deploy: addActionAfterDeployment: stageName 'staging' is not a deployment stage of the pipeline; use one of 'dev', 'prod'/);
+    expect(() => deployWith({}, d => d.addActionBeforeDeployment('Prod', approval('X'))))
+      .toThrow(/addActionBeforeDeployment: stageName 'Prod' is not a deployment stage/);
+  });
+
+  test('securityScanner: checkov with skipped checks, a build spec of one\'s own, or none', () => {
+    const checkov = deployWith({ securityScanner: SecurityScan.checkov({ skipChecks: ['CKV_AWS_117'] }) });
+    expect(JSON.stringify(propertiesOf(checkov.template, checkov.deploy.securityScanProject!).Source.BuildSpec)).toContain('--skip-check CKV_AWS_117');
+
+    const own = deployWith({ securityScanner: SecurityScan.fromBuildSpec(codebuild.BuildSpec.fromObject({ version: '0.2', phases: { build: { commands: ['cfn-guard validate'] } } })) });
+    const ownProject = propertiesOf(own.template, own.deploy.securityScanProject!);
+    expect(JSON.parse(ownProject.Source.BuildSpec).phases.build.commands).toEqual(['cfn-guard validate']);
+    expect(ownProject.Description).toBe('Scans the synthesized CloudFormation templates');
+    expect(own.layout[1]).toEqual(['Build', [['Synth', 1], ['SecurityScan', 2]]]);
+
+    const none = deployWith({ securityScanner: SecurityScan.none() });
+    expect(none.deploy.securityScanProject).toBeUndefined();
+    expect(none.layout[1]).toEqual(['Build', [['Synth', 1]]]);
+  });
+
+  test('securityScanner together with the deprecated securityScan or securityScanSkipChecks is refused', () => {
+    expect(() => deployWith({ securityScanner: SecurityScan.none(), securityScan: true }))
+      .toThrow(/securityScanner is given together with securityScan 'true', which it replaces; give the scan once/);
+    expect(() => deployWith({ securityScanner: SecurityScan.none(), securityScanSkipChecks: ['CKV_AWS_1'] }))
+      .toThrow(/securityScanner is given together with securityScanSkipChecks, which it replaces/);
+    expect(() => SecurityScan.checkov({ skipChecks: ['no-such-check'] }))
+      .toThrow(/SecurityScan\.checkov: skipChecks\[0\] 'no-such-check' is not a checkov check id; use ids such as CKV_AWS_123/);
   });
 });

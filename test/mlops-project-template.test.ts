@@ -6,9 +6,12 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import {
   BasicProjectTemplate,
   ByocProjectTemplate,
+  DeploymentStages,
   DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
   ProjectPortfolio,
+  SeedCode,
+  SourceRepository,
 } from '../src';
 import { evaluate, evaluateTemplate, refersTo } from './util/cfn-eval';
 import { productTemplate } from './util/pipeline-fixtures';
@@ -739,5 +742,75 @@ describe('what deployment accounts may do in the project (issue 15)', () => {
   test('refuses an allow-list entry that is a token', () => {
     expect(() => synthTemplate(p => new DynamicAccountsProjectTemplate(p, 'Token', { allowedDeploymentAccounts: [Fn.importValue('Accounts')] })))
       .toThrow('MLOpsProjectTemplate Token: allowedDeploymentAccounts[0] is a token; list literal 12-digit account ids');
+  });
+});
+
+describe('templates by composition (issue 16)', () => {
+  test('the deprecated presets are MLOpsProjectTemplate with DeploymentStages: the same product template', () => {
+    const names = { productName: basic.construct.productName, description: basic.construct.productDescription };
+    const composed = synthTemplate(p => new MLOpsProjectTemplate(p, 'Basic', {
+      ...names,
+      stages: DeploymentStages.fixedAccounts({ preProdAccount: '222222222222', prodAccount: '333333333333', region: 'eu-west-1' }),
+    }));
+    expect(composed.template.toJSON()).toEqual(basic.template.toJSON());
+    const plain = synthTemplate(p => new MLOpsProjectTemplate(p, 'Dynamic', {
+      productName: dynamic.construct.productName, description: dynamic.construct.productDescription,
+    }));
+    expect(plain.template.toJSON()).toEqual(dynamic.template.toJSON());
+  });
+
+  test('DeploymentStages: dev here, then preprod and prod, each account and the region fixed or entered at creation', () => {
+    expect(DeploymentStages.enteredAtCreation()).toEqual([
+      { name: 'dev' },
+      { name: 'preprod', accountParameterName: 'PreProdAccount', regionParameterName: 'DeploymentRegion' },
+      { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' },
+    ]);
+    expect(DeploymentStages.devPreProdProd({ prodAccount: '333333333333', region: 'eu-west-1' })).toEqual([
+      { name: 'dev' },
+      { name: 'preprod', accountParameterName: 'PreProdAccount', region: 'eu-west-1' },
+      { name: 'prod', account: '333333333333', region: 'eu-west-1' },
+    ]);
+    expect(() => DeploymentStages.fixedAccounts({ preProdAccount: '2222', prodAccount: '333333333333', region: 'eu-west-1' }))
+      .toThrow(/DeploymentStages\.fixedAccounts: preProdAccount '2222' is not an AWS account id; use exactly 12 digits/);
+    expect(() => DeploymentStages.devPreProdProd({ region: 'europe' }))
+      .toThrow(/DeploymentStages\.devPreProdProd: region 'europe' is not an AWS region name; use a name such as 'eu-west-1'/);
+  });
+
+  test('a publisher given explicitly: its asset bucket and permissions boundary, as if created inside it', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Portfolio', { env: ENV });
+    const portfolio = new ProjectPortfolio(stack, 'Portfolio', { permissionsBoundaryPolicyName: 'MlBoundary' });
+    const outside = new MLOpsProjectTemplate(stack, 'Outside', { publisher: portfolio });
+    const inside = new MLOpsProjectTemplate(portfolio, 'Inside');
+    expect(outside.publisher).toBe(portfolio);
+    expect(inside.publisher).toBe(portfolio);
+    expect(outside.fileAssetBucket).toBe(portfolio.assetBucket);
+    portfolio.addTemplate(outside, { snapshotDirectory: tempDir('snap') });
+    const roles = Object.values(productTemplate(outside).findResources('AWS::IAM::Role'));
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) expect(JSON.stringify(role.Properties.PermissionsBoundary)).toContain('policy/MlBoundary');
+  });
+
+  test('a template with file assets and no publisher or asset bucket is refused before any asset is made', () => {
+    const stack = new Stack(testApp(), 'Plain', { env: ENV });
+    expect(() => new MLOpsProjectTemplate(stack, 'Loose'))
+      .toThrow(/MLOpsProjectTemplate Loose: its seed code \(or the git provider handler\) is a file asset, which a Service Catalog product stack keeps in an asset bucket, and it has none; create the template inside a ProjectPortfolio or ProjectTemplateBucket/);
+    expect(() => new MLOpsProjectTemplate(stack, 'FromS3', {
+      buildSeedCode: SeedCode.fromBucket('seed-bucket', 'build.zip'),
+      deploySeedCode: SeedCode.fromBucket('seed-bucket', 'deploy.zip'),
+    })).not.toThrow();
+  });
+
+  test('usesGitProviderConnection: whether a pipeline reads through a connection (the launch role then gets the git provider policy)', () => {
+    const withConnection = synthTemplate(p => new MLOpsProjectTemplate(p, 'GitHub', {
+      sourceRepository: SourceRepository.codeConnection({ createRepository: false, owner: 'acme' }),
+    }));
+    expect(withConnection.construct.usesGitProviderConnection).toBe(true);
+    expect(withConnection.construct.buildPipeline.sourceConnectionRole).toBeDefined();
+    expect(basic.construct.usesGitProviderConnection).toBe(false);
+    expect(basic.construct.deployPipeline.sourceConnectionRole).toBeUndefined();
+    const portfolioPolicies = (construct: MLOpsProjectTemplate) => Template.fromStack(Stack.of(construct.node.scope!)).findResources('AWS::IAM::Policy');
+    expect(Object.keys(portfolioPolicies(withConnection.construct)).some(id => id.includes('GitProviderPolicy'))).toBe(true);
+    expect(Object.keys(portfolioPolicies(basic.construct)).some(id => id.includes('GitProviderPolicy'))).toBe(false);
   });
 });
