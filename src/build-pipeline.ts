@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { validateBuildTimeout, validatePhysicalName } from './private/input-checks';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
-import { OrderedStage, ProjectPipelineOpening } from './private/project-pipeline';
+import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -164,8 +164,9 @@ export interface BuildPipelineProps extends BuildPipelineOptions {
  * SageMaker pipeline definition, and a CodePipeline that on every push upserts and starts
  * that SageMaker pipeline (stages `Source` and `Build`).
  *
- * Add actions to `buildStage`, for example a manual approval after `SMPipeline`:
- * `buildPipeline.buildStage.addAction(new ManualApprovalAction({ actionName: 'Manual_Approval', runOrder: 2 }))`.
+ * Add actions before or after `SMPipeline` with `addActionBeforeSageMakerPipeline` and
+ * `addActionAfterSageMakerPipeline`, for example a manual approval after it:
+ * `buildPipeline.addActionAfterSageMakerPipeline(new ManualApprovalAction({ actionName: 'Manual_Approval' }))`.
  */
 export class BuildPipeline extends Construct {
   /** Name of the repository of the build code (CodeCommit, or on the git provider). */
@@ -180,10 +181,7 @@ export class BuildPipeline extends Construct {
    * reading it throws (use `repositoryName`).
    */
   public get repository(): codecommit.IRepository {
-    if (!this.codeCommitRepository) {
-      throw new Error(`BuildPipeline ${this.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
-    }
-    return this.codeCommitRepository;
+    return requireCodeCommitRepository(this, 'BuildPipeline', this.codeCommitRepository);
   }
 
   /** The source code checked out from `repository`. */

@@ -16,7 +16,7 @@ import { validateApprovalStatuses, validatePascalNamesUnique, validateQualifier,
 import { reservedProjectNames } from './private/names';
 import { bootstrapRoleArns, pascalStageName } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
-import { OrderedStage, ProjectPipelineOpening } from './private/project-pipeline';
+import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
 import { keepDistinct, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
 import { SecurityScan } from './security-scan';
 import { SeedCode } from './seed-code';
@@ -232,10 +232,7 @@ export class DeployPipeline extends Construct {
    * reading it throws (use `repositoryName`).
    */
   public get repository(): codecommit.IRepository {
-    if (!this.codeCommitRepository) {
-      throw new Error(`DeployPipeline ${this.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
-    }
-    return this.codeCommitRepository;
+    return requireCodeCommitRepository(this, 'DeployPipeline', this.codeCommitRepository);
   }
 
   /** The CodePipeline. */
@@ -247,7 +244,7 @@ export class DeployPipeline extends Construct {
   /**
    * The CodeBuild project that scans the synthesized templates (`SecurityScan`).
    *
-   * @default - undefined when `securityScan` is false
+   * @default - undefined when the scan is `SecurityScan.none()` (or `securityScan` is false)
    */
   public readonly securityScanProject?: codebuild.Project;
 

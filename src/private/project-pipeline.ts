@@ -1,5 +1,6 @@
 import { Lazy, RemovalPolicy } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -169,4 +170,12 @@ class RunOrderAction implements codepipeline.IAction {
   public onStateChange(name: string, target?: events.IRuleTarget, options?: events.RuleProps): events.Rule {
     return this.inner.onStateChange(name, target, options);
   }
+}
+
+/** A pipeline's CodeCommit repository; a pipeline whose source is a connection has none. */
+export function requireCodeCommitRepository(pipeline: Construct, className: string, repository?: codecommit.IRepository): codecommit.IRepository {
+  if (!repository) {
+    throw new Error(`${className} ${pipeline.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
+  }
+  return repository;
 }
