@@ -620,6 +620,10 @@ function validateTemplateProps(
   validateRemovalPolicy(owner, 'removalPolicy', props.removalPolicy);
   validateLength(owner, 'productName', productName, 1, 100);
   validateLength(owner, 'description', description, 0, 8191);
+  const prefix = props.stageOutputPrefix;
+  if (prefix !== undefined && (Token.isUnresolved(prefix) || !/^([A-Za-z0-9_.-]+\/)+$/.test(prefix) || prefix.split('/').some(part => part === '.' || part === '..'))) {
+    throw new Error(`${owner}: stageOutputPrefix '${prefix}' is not a key prefix of the artifact bucket; use folders of letters, digits, '_', '.' or '-', each ending in '/', such as 'batch/' (no wildcards: stage accounts may write under it)`);
+  }
   // Every project made from the template creates these: a fixed name (no project name or id
   // in it) is taken by the first project, and the next fails.
   const names: Array<[string, string | undefined]> = [

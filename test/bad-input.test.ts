@@ -554,6 +554,8 @@ const rows: Row[] = [
   // --- MLOpsProjectTemplate ---
   { on: 'MLOpsProjectTemplate', prop: 'removalPolicy', value: 'snapshot', make: () => template({ removalPolicy: RemovalPolicy.SNAPSHOT }), error: /MLOpsProjectTemplate T: removalPolicy 'snapshot' is not supported .*cfn-lint E3035.*; use RemovalPolicy\.RETAIN \(the default\), RemovalPolicy\.DESTROY or RemovalPolicy\.RETAIN_ON_UPDATE_OR_DELETE/ },
   { on: 'MLOpsProjectTemplate', prop: 'removalPolicy', value: 'delete', make: () => template({ removalPolicy: 'delete' as RemovalPolicy }), error: /removalPolicy 'delete' is not supported \(it is not a RemovalPolicy\)/ },
+  { on: 'MLOpsProjectTemplate', prop: 'stageOutputPrefix', value: 'batch/*', make: () => template({ stageOutputPrefix: 'batch/*' }), error: /MLOpsProjectTemplate T: stageOutputPrefix 'batch\/\*' is not a key prefix of the artifact bucket; use folders of letters, digits, '_', '.' or '-', each ending in '\/', such as 'batch\/'/ },
+  { on: 'MLOpsProjectTemplate', prop: 'stageOutputPrefix', value: '../', make: () => template({ stageOutputPrefix: '../' }), error: /stageOutputPrefix '\.\.\/' is not a key prefix of the artifact bucket/ },
   {
     on: 'MLOpsProjectTemplate',
     prop: 'removalPolicy',

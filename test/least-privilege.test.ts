@@ -34,9 +34,9 @@ const all = statements();
 const allows = all.filter(f => f.statement.Effect === 'Allow');
 const list = (v: any): any[] => (v === undefined ? [] : [v].flat());
 
-test('the walk covers the portfolio and all three product templates', () => {
-  expect(templates.length).toBe(4);
-  expect(new Set(allows.map(f => f.file)).size).toBe(4);
+test('the walk covers the portfolio and all four product templates', () => {
+  expect(templates.length).toBe(5);
+  expect(new Set(allows.map(f => f.file)).size).toBe(5);
   expect(allows.length).toBeGreaterThan(50);
 });
 

@@ -30,6 +30,7 @@ const SHARED = [
 const GOLDEN: Record<string, string[]> = {
   Basic: SHARED,
   DynamicAccounts: SHARED,
+  BatchInference: SHARED,
   Byoc: [...SHARED, 'ContainerRepositoryCA0EC5A0'].sort(),
 };
 

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import {
   BasicProjectTemplate,
+  BatchInferenceProjectTemplate,
   ByocProjectTemplate,
   DynamicAccountsProjectTemplate,
   ProjectPortfolio,
@@ -18,7 +19,7 @@ export interface ExampleAppOptions {
 }
 
 /**
- * The example organisation: one portfolio in its DEV account offering the three built-in
+ * The example organisation: one portfolio in its DEV account offering the four built-in
  * templates, which a template bucket publishes as S3 templates too. The Python and Java versions
  * under test/polyglot must make the same thing.
  */
@@ -44,14 +45,17 @@ export function buildExampleApp(options: ExampleAppOptions): App {
   });
   const dynamicAccounts = new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts');
   const byoc = new ByocProjectTemplate(portfolio, 'Byoc');
+  const batchInference = new BatchInferenceProjectTemplate(portfolio, 'BatchInference');
   portfolio.addTemplate(basic, support);
   portfolio.addTemplate(dynamicAccounts, support);
   portfolio.addTemplate(byoc, support);
+  portfolio.addTemplate(batchInference, support);
 
   // The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
   const s3Templates = new ProjectTemplateBucket(stack, 'S3Templates');
   s3Templates.addTemplate(basic);
   s3Templates.addTemplate(dynamicAccounts);
   s3Templates.addTemplate(byoc);
+  s3Templates.addTemplate(batchInference);
   return app;
 }

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from cdk_sagemaker_project_templates import (
     BasicProjectTemplate,
     BundledSeedApp,
+    BatchInferenceProjectTemplate,
     ByocProjectTemplate,
     DynamicAccountsProjectTemplate,
     ProjectPortfolio,
@@ -53,15 +54,18 @@ def build_example_app(outdir: str, snapshot_directory: str) -> cdk.App:
     )
     dynamic_accounts = DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts")
     byoc = ByocProjectTemplate(portfolio, "Byoc")
+    batch_inference = BatchInferenceProjectTemplate(portfolio, "BatchInference")
     portfolio.add_template(basic, **support)
     portfolio.add_template(dynamic_accounts, **support)
     portfolio.add_template(byoc, **support)
+    portfolio.add_template(batch_inference, **support)
 
     # The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
     s3_templates = ProjectTemplateBucket(stack, "S3Templates")
     s3_templates.add_template(basic)
     s3_templates.add_template(dynamic_accounts)
     s3_templates.add_template(byoc)
+    s3_templates.add_template(batch_inference)
     return app
 
 

@@ -3,6 +3,7 @@ package polyglot;
 import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
 import io.github.cdksagemakerprojecttemplates.BasicProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
+import io.github.cdksagemakerprojecttemplates.BatchInferenceProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ByocProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
@@ -51,15 +52,18 @@ public final class App {
         .build();
     DynamicAccountsProjectTemplate dynamicAccounts = new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts");
     ByocProjectTemplate byoc = new ByocProjectTemplate(portfolio, "Byoc");
+    BatchInferenceProjectTemplate batchInference = new BatchInferenceProjectTemplate(portfolio, "BatchInference");
     portfolio.addTemplate(basic, support);
     portfolio.addTemplate(dynamicAccounts, support);
     portfolio.addTemplate(byoc, support);
+    portfolio.addTemplate(batchInference, support);
 
     // The same templates as S3 templates, for SageMaker domains tagged with the bucket's location.
     ProjectTemplateBucket s3Templates = new ProjectTemplateBucket(stack, "S3Templates");
     s3Templates.addTemplate(basic);
     s3Templates.addTemplate(dynamicAccounts);
     s3Templates.addTemplate(byoc);
+    s3Templates.addTemplate(batchInference);
     return app;
   }
 
