@@ -93,6 +93,19 @@ export interface DeployPipelineOptions {
   readonly securityScanSkipChecks?: string[];
 
   /**
+   * Test each stage after its deployment, before the next stage's approval: a `Test_<Stage>`
+   * action runs the deploy repository's `buildspec-test.yml` (the bundled apps' integration
+   * tests) with `STAGE_NAME`, `STAGE_ACCOUNT_ID`, `STAGE_REGION` and `STAGE_TEST_ROLE_ARN`; a
+   * failing test stops the promotion. The tests act in the stage's account through the role
+   * `/mlops-deployment/mlops-<projectId>-<stage>-tests`, which the stage's own template creates
+   * (the synth build gets `STAGE_TEST_PRINCIPAL_ARN`, the test project's role, for its trust
+   * policy); the test project's role may assume those roles and nothing else in the stage accounts.
+   *
+   * @default false
+   */
+  readonly testEachStage?: boolean;
+
+  /**
    * Build image of the CodeBuild projects.
    *
    * @default codebuild.LinuxBuildImage.STANDARD_7_0
@@ -248,6 +261,13 @@ export class DeployPipeline extends Construct {
    */
   public readonly securityScanProject?: codebuild.Project;
 
+  /**
+   * The CodeBuild project that tests each deployed stage (`Test_<Stage>`).
+   *
+   * @default - undefined unless `testEachStage` is set
+   */
+  public readonly stageTestProject?: codebuild.Project;
+
   /** The deploy repository's code checked out by the `Source` stage: the input of actions that run its tests. */
   public readonly sourceOutput: codepipeline.Artifact;
 
@@ -329,10 +349,19 @@ export class DeployPipeline extends Construct {
 
     const environment = (variables: { [key: string]: string }) => opening.buildEnvironment(variables);
 
+    if (props.testEachStage) {
+      this.stageTestProject = new codebuild.PipelineProject(this, 'StageTestProject', {
+        description: 'Runs the deploy repository\'s buildspec-test.yml against a deployed stage',
+        buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-test.yml'),
+        environment: environment({ PROJECT_NAME: props.projectName, PROJECT_ID: props.projectId, AWS_REGION: Aws.REGION }),
+      });
+    }
+
     this.synthProject = new codebuild.PipelineProject(this, 'SynthProject', {
       description: 'Synthesizes the deploy app into one CloudFormation template per stage',
       buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec.yml'),
       environment: environment({
+        ...(this.stageTestProject ? { STAGE_TEST_PRINCIPAL_ARN: this.stageTestProject.role!.roleArn } : {}),
         MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
         PROJECT_ID: props.projectId,
         PROJECT_NAME: props.projectName,
@@ -406,6 +435,7 @@ export class DeployPipeline extends Construct {
       return deployStage;
     });
     allowArtifactRead(this, artifactBucket, stageRoles, organizationCondition(props.organizationId));
+    if (this.stageTestProject) this.addStageTests(this.stageTestProject, stages, props.projectId);
 
     this.modelApprovalRule = new events.Rule(this, 'ModelApprovalRule', {
       description: `Starts the deploy pipeline of ${props.projectName} when a model package's approval status changes`,
@@ -443,6 +473,29 @@ export class DeployPipeline extends Construct {
    */
   public addActionAfterDeployment(stageName: string, action: codepipeline.IAction): void {
     this.stageActionsOf('addActionAfterDeployment', stageName).actions.addLast(action);
+  }
+
+  /** A `Test_<Stage>` action after each stage's deployment, acting through the stage's test role. */
+  private addStageTests(project: codebuild.Project, stages: ResolvedStage[], projectId: string): void {
+    const testRoleArns = stages.map(stage => `arn:${Aws.PARTITION}:iam::${stage.account}:role${STAGE_TEST_ROLE_PATH}mlops-${projectId}-${stage.name}-tests`);
+    project.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sts:AssumeRole'],
+      resources: [...new Set(testRoleArns)],
+    }));
+    stages.forEach((stage, index) => {
+      const variable = (value: string) => ({ type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value });
+      this.addActionAfterDeployment(stage.name, new actions.CodeBuildAction({
+        actionName: `Test_${pascalStageName(stage.name)}`,
+        project,
+        input: this.sourceOutput,
+        environmentVariables: {
+          STAGE_NAME: variable(stage.name),
+          STAGE_ACCOUNT_ID: variable(stage.account),
+          STAGE_REGION: variable(stage.region),
+          STAGE_TEST_ROLE_ARN: variable(testRoleArns[index]),
+        },
+      }));
+    });
   }
 
   private stageActionsOf(method: string, stageName: string): { readonly actions: OrderedStage; readonly deployment: string } {
@@ -495,6 +548,9 @@ export class DeployPipeline extends Construct {
     });
   }
 }
+
+/** Path of the roles the deploy apps create in the stage accounts (`DeploymentTargetPolicy.DEFAULT_ROLE_PATH`). */
+const STAGE_TEST_ROLE_PATH = '/mlops-deployment/';
 
 /** The scan the pipeline runs: `securityScanner`, or checkov unless the deprecated `securityScan` turns it off. */
 function securityScannerOf(owner: string, props: DeployPipelineOptions): SecurityScan {

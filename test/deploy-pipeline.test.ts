@@ -704,3 +704,55 @@ describe('DeployPipeline extension points', () => {
       .toThrow(/SecurityScan\.checkov: skipChecks\[0\] 'no-such-check' is not a checkov check id; use ids such as CKV_AWS_123/);
   });
 });
+
+describe('DeployPipeline testEachStage (a test gate after each deployment)', () => {
+  const { stack, artifactBucket } = projectStack();
+  const deploy = new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1a2b3c4d5e6f',
+    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+    testEachStage: true,
+  });
+  const template = Template.fromStack(stack);
+  const pipeline = propertiesOf(template, deploy.pipeline);
+
+  test('a Test_<Stage> action follows each deployment, before the next approval', () => {
+    expect(stageLayout(pipeline).slice(2)).toEqual([
+      ['DeployDev', [['Deploy_CFN_Dev', 1], ['Test_Dev', 2]]],
+      ['DeployProd', [['Approve_Prod', 1], ['Deploy_CFN_Prod', 2], ['Test_Prod', 3]]],
+    ]);
+  });
+
+  test('the tests run buildspec-test.yml of the deploy repository with the stage, its account, region and test role', () => {
+    const project = propertiesOf(template, deploy.stageTestProject!);
+    expect(project.Source.BuildSpec).toBe('buildspec-test.yml');
+    const prod = pipeline.Stages.find((s: any) => s.Name === 'DeployProd').Actions.find((a: any) => a.Name === 'Test_Prod');
+    expect(prod.InputArtifacts).toEqual([{ Name: 'SourceOutput' }]);
+    const rendered = JSON.stringify(prod.Configuration.EnvironmentVariables);
+    for (const name of ['STAGE_NAME', 'STAGE_ACCOUNT_ID', 'STAGE_REGION', 'STAGE_TEST_ROLE_ARN']) expect(rendered).toContain(`\\"name\\":\\"${name}\\"`);
+    expect(rendered).toContain('\\"value\\":\\"prod\\"');
+    expect(rendered).toContain('\\"value\\":\\"333333333333\\"');
+    expect(rendered).toContain(':iam::333333333333:role/mlops-deployment/mlops-p-1a2b3c4d5e6f-prod-tests');
+  });
+
+  test('the test project may assume the stages\' test roles and nothing else in their accounts; the synth build learns its role', () => {
+    const assume = iamStatements(template).filter(s => [s.Action].flat().includes('sts:AssumeRole') && JSON.stringify(s.Resource).includes('-tests'));
+    expect(assume).toHaveLength(1);
+    expect(JSON.stringify(assume[0].Resource)).toContain('role/mlops-deployment/mlops-p-1a2b3c4d5e6f-dev-tests');
+    expect(JSON.stringify(assume[0].Resource)).toContain('333333333333:role/mlops-deployment/mlops-p-1a2b3c4d5e6f-prod-tests');
+    expect(environmentNames(propertiesOf(template, deploy.synthProject))).toContain('STAGE_TEST_PRINCIPAL_ARN');
+  });
+
+  test('off by default: no test project, no test actions, the synth build unchanged', () => {
+    const { stack: plainStack, artifactBucket: bucket } = projectStack('Plain');
+    const plain = new DeployPipeline(plainStack, 'Deploy', {
+      projectName: 'churn', projectId: 'p-1a2b3c4d5e6f', modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+      artifactBucket: bucket, seedCode: DEPLOY_SEED, stages: [{ name: 'dev' }],
+    });
+    expect(plain.stageTestProject).toBeUndefined();
+    expect(environmentNames(propertiesOf(Template.fromStack(plainStack), plain.synthProject))).toEqual(SYNTH_ENVIRONMENT);
+  });
+});
