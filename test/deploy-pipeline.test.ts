@@ -749,8 +749,12 @@ describe('DeployPipeline testEachStage (a test gate after each deployment)', () 
   test('off by default: no test project, no test actions, the synth build unchanged', () => {
     const { stack: plainStack, artifactBucket: bucket } = projectStack('Plain');
     const plain = new DeployPipeline(plainStack, 'Deploy', {
-      projectName: 'churn', projectId: 'p-1a2b3c4d5e6f', modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
-      artifactBucket: bucket, seedCode: DEPLOY_SEED, stages: [{ name: 'dev' }],
+      projectName: 'churn',
+      projectId: 'p-1a2b3c4d5e6f',
+      modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+      artifactBucket: bucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }],
     });
     expect(plain.stageTestProject).toBeUndefined();
     expect(environmentNames(propertiesOf(Template.fromStack(plainStack), plain.synthProject))).toEqual(SYNTH_ENVIRONMENT);
