@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ml_pipelines import run_pipeline
 
 from .helpers import (
     BUILDSPEC_CALLS,
     BUILDSPEC_PIPELINE_ARGUMENTS,
+    MONITORING_UNSET,
+    OPTIONAL_VARIABLES,
     PROJECT_VARIABLES,
     buildspec_argv,
     run_with_fake_pipeline,
@@ -15,10 +19,16 @@ from .helpers import (
 
 def test_buildspec_passes_every_project_variable():
     argv = buildspec_argv()
-    assert sorted(v for v in argv if v.isupper()) == sorted(PROJECT_VARIABLES)
+    assert sorted(v for v in argv if v.isupper()) == sorted(PROJECT_VARIABLES + OPTIONAL_VARIABLES)
 
 
 def test_main_upserts_with_project_tags_and_starts(monkeypatch):
-    received, fake = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv())
+    received, fake = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv(MONITORING_UNSET))
     assert received == BUILDSPEC_PIPELINE_ARGUMENTS
     assert fake.calls == BUILDSPEC_CALLS
+
+
+@pytest.mark.parametrize("value, on", [("true", True), ("TRUE", True), ("false", False), ("", False)])
+def test_model_monitoring_variable_switches_the_baseline(monkeypatch, value, on):
+    received, _ = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv({"MODEL_MONITORING": value}))
+    assert received == {**BUILDSPEC_PIPELINE_ARGUMENTS, "model_monitoring": on}

@@ -9,6 +9,8 @@ from ml_pipelines import run_pipeline
 from .helpers import (
     BUILDSPEC_CALLS,
     BUILDSPEC_PIPELINE_ARGUMENTS,
+    MONITORING_UNSET,
+    OPTIONAL_VARIABLES,
     PROJECT_VARIABLES,
     buildspec_argv,
     run_with_fake_pipeline,
@@ -21,18 +23,25 @@ IMAGE = "ECR_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION"
 def test_buildspec_passes_every_project_variable_and_the_image_of_this_commit():
     argv = buildspec_argv()
     assert argv[argv.index("--image-uri") + 1] == IMAGE
-    assert sorted(v.split(":")[0] for v in argv if v.isupper()) == sorted(PROJECT_VARIABLES + ["ECR_REPO_URI"])
+    assert sorted(v.split(":")[0] for v in argv if v.isupper()) == sorted(
+        PROJECT_VARIABLES + OPTIONAL_VARIABLES + ["ECR_REPO_URI"]
+    )
 
 
 def test_main_trains_with_the_image_of_this_commit_upserts_with_project_tags_and_starts(monkeypatch):
-    received, fake = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv())
+    received, fake = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv(MONITORING_UNSET))
     assert received == {**BUILDSPEC_PIPELINE_ARGUMENTS, "image_uri": IMAGE}
     assert fake.calls == BUILDSPEC_CALLS
 
 
 def test_the_image_is_required(capsys):
-    argv = buildspec_argv()
+    argv = buildspec_argv(MONITORING_UNSET)
     at = argv.index("--image-uri")
     with pytest.raises(SystemExit):
         run_pipeline.parse_args(argv[:at] + argv[at + 2 :])
     assert "--image-uri" in capsys.readouterr().err
+
+
+def test_model_monitoring_variable_switches_the_baseline(monkeypatch):
+    received, _ = run_with_fake_pipeline(monkeypatch, run_pipeline, buildspec_argv({"MODEL_MONITORING": "true"}))
+    assert received == {**BUILDSPEC_PIPELINE_ARGUMENTS, "image_uri": IMAGE, "model_monitoring": True}

@@ -12,6 +12,10 @@ import json
 import logging
 from typing import List
 
+# Values of --model-monitoring (the build's MODEL_MONITORING variable); empty (unset) is off.
+TRUE_VALUES = ("true", "1", "yes", "on")
+FALSE_VALUES = ("false", "0", "no", "off", "")
+
 from sagemaker.workflow.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -25,6 +29,16 @@ def project_tags(project_name: str, project_id: str) -> List[dict]:
     ]
 
 
+def flag(value: str) -> bool:
+    """``true``/``false`` (any case; also 1/0, yes/no, on/off; empty is false) as a bool."""
+    normalized = value.strip().lower()
+    if normalized in TRUE_VALUES:
+        return True
+    if normalized in FALSE_VALUES:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
 def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Upsert and start the model-building pipeline.")
     parser.add_argument("--region", required=True)
@@ -36,6 +50,12 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-package-group-name", required=True)
     parser.add_argument("--project-name", required=True)
     parser.add_argument("--project-id", required=True)
+    parser.add_argument(
+        "--model-monitoring",
+        type=flag,
+        default=False,
+        help="true: compute a data-quality baseline and register it with the model (default: false)",
+    )
     parser.add_argument("--print-definition", action="store_true", help="print the pipeline JSON")
     parser.add_argument("--no-start", action="store_true", help="upsert only, do not start an execution")
     parser.add_argument("--wait", action="store_true", help="wait for the execution and fail if it fails")
@@ -51,6 +71,7 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
         "kms_key": args.kms_key or None,
         "model_package_group_name": args.model_package_group_name,
         "pipeline_name": args.pipeline_name,
+        "model_monitoring": args.model_monitoring,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -39,6 +39,8 @@ PROJECT_VARIABLES = [
     "ARTIFACT_BUCKET",
     "ARTIFACT_BUCKET_KMS_ID",
 ]
+# Environment variables the buildspec passes on if the project sets them (unset: empty).
+OPTIONAL_VARIABLES = ["MODEL_MONITORING"]
 
 
 def definition_of(pipeline) -> dict:
@@ -56,12 +58,16 @@ def all_steps(definition: dict) -> dict:
     return found
 
 
-def buildspec_argv() -> List[str]:
-    """The run_pipeline arguments of the buildspec, with $VARS replaced by their names."""
+def buildspec_argv(values: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The run_pipeline arguments of the buildspec, with $VARS replaced by their names.
+
+    ``values`` replaces the arguments that are whole variables by values instead
+    (e.g. ``{"MODEL_MONITORING": ""}``, as the shell passes an unset variable).
+    """
     command = yaml.safe_load(BUILDSPEC.read_text())["phases"]["build"]["commands"][-1]
     words = shlex.split(command.replace('"$', '"'))
     assert words[:3] == ["python", "-m", "ml_pipelines.run_pipeline"]
-    return words[3:]
+    return [(values or {}).get(word, word) for word in words[3:]]
 
 
 class FakeExecution:
@@ -113,7 +119,10 @@ BUILDSPEC_PIPELINE_ARGUMENTS = {
     "kms_key": "ARTIFACT_BUCKET_KMS_ID",
     "model_package_group_name": "MODEL_PACKAGE_GROUP_NAME",
     "pipeline_name": "SAGEMAKER_PIPELINE_NAME",
+    "model_monitoring": False,
 }
+# MODEL_MONITORING unset, as the shell passes it: off.
+MONITORING_UNSET = {"MODEL_MONITORING": ""}
 BUILDSPEC_CALLS = upsert_and_start_calls(
     "SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID", "SAGEMAKER_PIPELINE_DESCRIPTION", "SAGEMAKER_PIPELINE_ROLE_ARN"
 )

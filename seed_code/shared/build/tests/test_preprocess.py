@@ -91,3 +91,20 @@ def test_s3_input_is_downloaded_with_get_object(abalone_csv, tmp_path):
 
     assert (tmp_path / "input" / "abalone.csv").read_bytes() == content
     assert len(read_split(tmp_path, "test")) == 45
+
+
+def test_baseline_holds_the_training_features_without_label(abalone_csv, tmp_path):
+    out = tmp_path / "processing"
+    preprocess.main(["--input-data", str(abalone_csv), "--base-dir", str(out), "--baseline"])
+
+    baseline = read_split(out, "baseline")
+    train = read_split(out, "train")
+    # What the endpoint receives: the features, without the label column and without header.
+    assert baseline.shape == (len(train), EXPECTED_COLUMNS - 1)
+    assert np.allclose(baseline.to_numpy(), train.iloc[:, 1:].to_numpy())
+
+
+def test_no_baseline_unless_asked(abalone_csv, tmp_path):
+    out = tmp_path / "processing"
+    preprocess.main(["--input-data", str(abalone_csv), "--base-dir", str(out)])
+    assert sorted(p.name for p in out.iterdir() if p.name != "input") == sorted(preprocess.SPLITS)

@@ -38,7 +38,23 @@ def test_pipeline_arguments_without_a_key_leave_encryption_to_the_bucket(kms_key
         "kms_key": None,
         "model_package_group_name": "g",
         "pipeline_name": "p",
+        "model_monitoring": False,
     }
+
+
+@pytest.mark.parametrize(
+    "value, on",
+    [("true", True), ("True", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("", False)],
+)
+def test_model_monitoring_flag(value, on):
+    args = runner.argument_parser().parse_args(ARGV + ["--model-monitoring", value])
+    assert runner.pipeline_arguments(args)["model_monitoring"] is on
+
+
+def test_model_monitoring_flag_rejects_other_values(capsys):
+    with pytest.raises(SystemExit):
+        runner.argument_parser().parse_args(ARGV + ["--model-monitoring", "enabled"])
+    assert "expected true or false, got 'enabled'" in capsys.readouterr().err
 
 
 def test_upserts_with_project_tags_and_starts():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ml_pipelines.abalone import steps
@@ -96,3 +98,133 @@ def test_scripts_are_uploaded_to_the_artifact_bucket(definition, offline_session
         {"Get": "Parameters.InputDataUrl"},
     ]
     assert "sagemaker-scikit-learn:1.2-1" in preprocess_args["AppSpecification"]["ImageUri"]
+
+
+# --- Model monitoring (MODEL_MONITORING=true): the data-quality baseline -------------------------
+
+
+@pytest.fixture
+def monitored(offline_session) -> dict:
+    return definition_of(
+        steps.build_pipeline(
+            **PIPELINE_ARGUMENTS, image_uri=IMAGE, model_monitoring=True, sagemaker_session=offline_session
+        )
+    )
+
+
+def test_without_model_monitoring_no_baseline(offline_session, definition):
+    explicit_off = definition_of(
+        steps.build_pipeline(
+            **PIPELINE_ARGUMENTS, image_uri=IMAGE, model_monitoring=False, sagemaker_session=offline_session
+        )
+    )
+    assert explicit_off == definition
+    found = all_steps(definition)
+    assert "DataQualityBaseline" not in found
+    assert [o["OutputName"] for o in found["PreprocessAbaloneData"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]] == [
+        "train",
+        "validation",
+        "test",
+    ]
+    register = found["RegisterAbaloneModel-RegisterModel"]["Arguments"]
+    assert "DriftCheckBaselines" not in register
+    assert "ModelDataQuality" not in register["ModelMetrics"]
+
+
+def test_model_monitoring_adds_the_baseline_step(monitored):
+    found = all_steps(monitored)
+    assert {name: step["Type"] for name, step in found.items()} == {
+        "PreprocessAbaloneData": "Processing",
+        "DataQualityBaseline": "QualityCheck",
+        "TrainAbaloneModel": "Training",
+        "EvaluateAbaloneModel": "Processing",
+        "CheckMseEvaluation": "Condition",
+        "RegisterAbaloneModel-RegisterModel": "RegisterModel",
+        "MseAboveThresholdFail": "Fail",
+    }
+    # Same parameters as without monitoring.
+    assert [p["Name"] for p in monitored["Parameters"]] == [
+        "ProcessingInstanceType",
+        "ProcessingInstanceCount",
+        "TrainingInstanceType",
+        "InputDataUrl",
+        "MseThreshold",
+    ]
+
+
+def test_preprocessing_writes_the_baseline_features(monitored):
+    preprocess = all_steps(monitored)["PreprocessAbaloneData"]["Arguments"]
+    outputs = {o["OutputName"]: o for o in preprocess["ProcessingOutputConfig"]["Outputs"]}
+    assert list(outputs) == ["train", "validation", "test", "baseline"]
+    assert outputs["baseline"]["S3Output"]["LocalPath"] == "/opt/ml/processing/baseline"
+    assert preprocess["AppSpecification"]["ContainerArguments"] == [
+        "--input-data",
+        {"Get": "Parameters.InputDataUrl"},
+        "--baseline",
+    ]
+
+
+def test_baseline_step_analyzes_the_training_features(monitored):
+    step = all_steps(monitored)["DataQualityBaseline"]
+    assert step["CheckType"] == "DATA_QUALITY"
+    # A new model always comes with a new baseline of its own data.
+    assert (step["SkipCheck"], step["RegisterNewBaseline"]) == (True, True)
+    arguments = step["Arguments"]
+    assert arguments["AppSpecification"]["ImageUri"].endswith(
+        ".dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+    )
+    assert arguments["RoleArn"] == ROLE
+    (dataset,) = arguments["ProcessingInputs"]
+    assert dataset["S3Input"]["S3Uri"] == {
+        "Get": "Steps.PreprocessAbaloneData.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    assert json.loads(arguments["Environment"]["dataset_format"]) == {
+        "csv": {"header": False, "output_columns_position": "START"}
+    }
+    assert arguments["NetworkConfig"] == {"EnableNetworkIsolation": True}
+    assert arguments["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
+        "Get": "Parameters.ProcessingInstanceType"
+    }
+
+
+def test_baseline_is_written_under_the_pipeline_prefix_with_the_project_key(monitored):
+    output_config = all_steps(monitored)["DataQualityBaseline"]["Arguments"]["ProcessingOutputConfig"]
+    assert output_config["KmsKeyId"] == KMS_KEY
+    (output,) = output_config["Outputs"]
+    assert output["S3Output"]["S3Uri"] == {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                f"s3://{BUCKET}",
+                PIPELINE_NAME,
+                "data-quality-baseline",
+                {"Get": "Execution.PipelineExecutionId"},
+            ],
+        }
+    }
+
+
+def test_model_package_records_the_baseline(monitored):
+    register = all_steps(monitored)["RegisterAbaloneModel-RegisterModel"]["Arguments"]
+    assert register["ModelMetrics"]["ModelDataQuality"] == {
+        "Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": {"Get": "Steps.DataQualityBaseline.CalculatedBaselineStatistics"},
+        },
+        "Constraints": {
+            "ContentType": "application/json",
+            "S3Uri": {"Get": "Steps.DataQualityBaseline.CalculatedBaselineConstraints"},
+        },
+    }
+    assert register["DriftCheckBaselines"]["ModelDataQuality"] == {
+        "Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckStatistics"},
+        },
+        "Constraints": {
+            "ContentType": "application/json",
+            "S3Uri": {"Get": "Steps.DataQualityBaseline.BaselineUsedForDriftCheckConstraints"},
+        },
+    }
+    # The model's evaluation stays where it was.
+    assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["ContentType"] == "application/json"

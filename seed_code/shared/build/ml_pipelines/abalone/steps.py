@@ -15,6 +15,16 @@ Data flow::
       -> CheckMseEvaluation     (MSE <= MseThreshold ?)
            yes -> RegisterAbaloneModel  (model package, PendingManualApproval; the image serves it)
            no  -> MseAboveThresholdFail
+
+With ``model_monitoring=True`` (the build's ``MODEL_MONITORING=true``), preprocessing
+also writes the training features alone (``baseline``), and::
+
+      PreprocessAbaloneData -> DataQualityBaseline  (Model Monitor analyzer: statistics.json
+                                                     and constraints.json of the features)
+
+runs before registration; the model package records the baseline (its ``ModelMetrics``
+and ``DriftCheckBaselines``), so the deploy repository can monitor the endpoint's
+captured requests against it.
 """
 
 from __future__ import annotations
@@ -23,14 +33,19 @@ from pathlib import Path
 from typing import List, Optional
 
 import boto3
+from sagemaker.drift_check_baselines import DriftCheckBaselines
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
 from sagemaker.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.model_monitor.dataset_format import DatasetFormat
+from sagemaker.network import NetworkConfig
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
 from sagemaker.workflow.model_step import ModelStep
@@ -38,6 +53,7 @@ from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, Para
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
@@ -54,6 +70,11 @@ MODEL_APPROVAL_STATUS = "PendingManualApproval"
 
 # Where the processing containers mount their inputs and outputs.
 PROCESSING_DIR = "/opt/ml/processing"
+
+# With model monitoring on: the step that computes the data-quality baseline, and where it
+# writes it: s3://<default bucket>/<pipeline name>/<BASELINE_PREFIX>/<execution id>/.
+BASELINE_STEP_NAME = "DataQualityBaseline"
+BASELINE_PREFIX = "data-quality-baseline"
 
 
 def get_session(region: str, default_bucket: str) -> PipelineSession:
@@ -77,6 +98,7 @@ def build_pipeline(
     metric_definitions: Optional[List[dict]] = None,
     kms_key: Optional[str] = None,
     base_job_prefix: str = "abalone",
+    model_monitoring: bool = False,
     sagemaker_session: Optional[PipelineSession] = None,
 ) -> Pipeline:
     """Describe the Abalone pipeline.
@@ -95,6 +117,9 @@ def build_pipeline(
         kms_key: KMS key ARN/ID that encrypts job outputs; ``None`` uses the
             bucket's default encryption.
         base_job_prefix: prefix of the names of the jobs the pipeline starts.
+        model_monitoring: also compute a data-quality baseline of the training
+            features and record it in the model package (the deploy repository's
+            monitoring schedules need it); ``False`` leaves the pipeline as without it.
         sagemaker_session: session to use; tests pass one that never calls AWS.
 
     Returns:
@@ -126,12 +151,26 @@ def build_pipeline(
             code=str(SCRIPTS_DIR / "preprocess.py"),
             outputs=[
                 ProcessingOutput(output_name=name, source=f"{PROCESSING_DIR}/{name}")
-                for name in ("train", "validation", "test")
+                for name in ("train", "validation", "test") + (("baseline",) if model_monitoring else ())
             ],
             # The script downloads the data itself so that the source bucket may
             # live in another region (processing inputs must be in the job's region).
-            arguments=["--input-data", input_data],
+            arguments=["--input-data", input_data] + (["--baseline"] if model_monitoring else []),
         ),
+    )
+    step_baseline = (
+        _data_quality_baseline_step(
+            step_process,
+            role=role,
+            instance_type=processing_instance_type,
+            default_bucket=default_bucket,
+            pipeline_name=pipeline_name,
+            kms_key=kms_key,
+            base_job_prefix=base_job_prefix,
+            session=session,
+        )
+        if model_monitoring
+        else None
     )
 
     # --- 2. Train in the training image --------------------------------------------
@@ -217,7 +256,11 @@ def build_pipeline(
             model_package_group_name=model_package_group_name,
             approval_status=MODEL_APPROVAL_STATUS,
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_s3_uri, content_type="application/json")
+                model_statistics=MetricsSource(s3_uri=evaluation_s3_uri, content_type="application/json"),
+                **(_baseline_metrics(step_baseline, calculated=True) if step_baseline else {}),
+            ),
+            drift_check_baselines=(
+                DriftCheckBaselines(**_baseline_metrics(step_baseline, calculated=False)) if step_baseline else None
             ),
         ),
     )
@@ -251,6 +294,67 @@ def build_pipeline(
             input_data,
             mse_threshold,
         ],
-        steps=[step_process, step_train, step_eval, step_check],
+        steps=[step_process, *([step_baseline] if step_baseline else []), step_train, step_eval, step_check],
         sagemaker_session=session,
     )
+
+
+def _data_quality_baseline_step(
+    step_process: ProcessingStep,
+    *,
+    role: str,
+    instance_type,
+    default_bucket: str,
+    pipeline_name: str,
+    kms_key: Optional[str],
+    base_job_prefix: str,
+    session: PipelineSession,
+) -> QualityCheckStep:
+    """Statistics and constraints of the training features, by SageMaker's Model Monitor analyzer.
+
+    The step always computes a new baseline and registers it with the model (no check
+    against the baseline of an earlier model: a new model comes with its own data).
+    """
+    return QualityCheckStep(
+        name=BASELINE_STEP_NAME,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=step_process.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
+            # The features as the endpoint receives them: CSV without header, no label.
+            dataset_format=DatasetFormat.csv(header=False, output_columns_position="START"),
+            output_s3_uri=Join(
+                on="/",
+                values=[
+                    f"s3://{default_bucket}",
+                    pipeline_name,
+                    BASELINE_PREFIX,
+                    ExecutionVariables.PIPELINE_EXECUTION_ID,
+                ],
+            ),
+        ),
+        check_job_config=CheckJobConfig(
+            role=role,
+            instance_count=1,
+            instance_type=instance_type,
+            output_kms_key=kms_key,
+            base_job_name=f"{base_job_prefix}-baseline",
+            sagemaker_session=session,
+            # The analyzer reads its input and writes its output through SageMaker only.
+            network_config=NetworkConfig(enable_network_isolation=True),
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+    )
+
+
+def _baseline_metrics(step_baseline: QualityCheckStep, *, calculated: bool) -> dict:
+    """The baseline's statistics and constraints as model metrics (``calculated``) or as drift check baselines."""
+    properties = step_baseline.properties
+    statistics, constraints = (
+        (properties.CalculatedBaselineStatistics, properties.CalculatedBaselineConstraints)
+        if calculated
+        else (properties.BaselineUsedForDriftCheckStatistics, properties.BaselineUsedForDriftCheckConstraints)
+    )
+    return {
+        "model_data_statistics": MetricsSource(s3_uri=statistics, content_type="application/json"),
+        "model_data_constraints": MetricsSource(s3_uri=constraints, content_type="application/json"),
+    }

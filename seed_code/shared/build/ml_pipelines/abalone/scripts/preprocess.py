@@ -6,6 +6,9 @@ import anything from this repository. Outputs, under ``--base-dir``:
 * ``train/train.csv``, ``validation/validation.csv``, ``test/test.csv``:
   no header, the label (``rings``) in the first column, then the features,
   the CSV layout the built-in XGBoost algorithm expects.
+* with ``--baseline``, also ``baseline/baseline.csv``: the training split's
+  features alone (no label, no header), the rows an endpoint receives; the
+  pipeline's data-quality baseline (model monitoring) is computed from them.
 
 Run it locally on a CSV file (or a folder of them) with::
 
@@ -148,11 +151,25 @@ def write_splits(splits: Dict[str, np.ndarray], base_dir: Path) -> None:
         logger.info("Wrote %d rows to %s", len(rows), out_dir)
 
 
+def write_baseline(splits: Dict[str, np.ndarray], base_dir: Path) -> None:
+    """Write the training split's features, without the label, to ``<base_dir>/baseline/baseline.csv``.
+
+    Requests to the endpoint hold the features alone, so the data-quality baseline that
+    monitoring compares captured requests with must not have the label column.
+    """
+    out_dir = base_dir / "baseline"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = splits["train"][:, 1:]
+    pd.DataFrame(rows).to_csv(out_dir / "baseline.csv", header=False, index=False)
+    logger.info("Wrote %d baseline rows to %s", len(rows), out_dir)
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-data", required=True, help="S3 URI, CSV file or folder of CSV files")
     parser.add_argument("--base-dir", default=os.environ.get("PROCESSING_DIR", "/opt/ml/processing"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--baseline", action="store_true", help="also write baseline/baseline.csv (features only)")
     return parser.parse_args(argv)
 
 
@@ -161,7 +178,10 @@ def main(argv: Optional[Sequence[str]] = None, s3_client=None) -> None:
     base_dir = Path(args.base_dir)
     df = read_abalone(resolve_input(args.input_data, base_dir, s3_client))
     logger.info("Read %d labelled rows", len(df))
-    write_splits(preprocess(df, seed=args.seed), base_dir)
+    splits = preprocess(df, seed=args.seed)
+    write_splits(splits, base_dir)
+    if args.baseline:
+        write_baseline(splits, base_dir)
 
 
 if __name__ == "__main__":
