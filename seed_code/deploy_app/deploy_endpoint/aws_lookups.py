@@ -7,6 +7,7 @@ Each class takes a boto3 client, so tests pass clients wrapped in a botocore
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 class NoApprovedModelError(RuntimeError):
@@ -17,12 +18,37 @@ class MissingStageParameterError(RuntimeError):
     """The SSM parameters that locate a stage's account/region do not exist."""
 
 
+class MissingBaselineError(RuntimeError):
+    """Monitoring is on, but the approved model package has no data-quality baseline."""
+
+
+@dataclass(frozen=True)
+class DataQualityBaseline:
+    """Where the statistics and constraints of the model's training features are (S3 URIs)."""
+
+    statistics_s3_uri: str
+    constraints_s3_uri: str
+
+    @classmethod
+    def of_package(cls, package: dict) -> Optional["DataQualityBaseline"]:
+        """The baseline a model package records: its drift check baseline, else its model metrics."""
+        for source in (package.get("DriftCheckBaselines"), package.get("ModelMetrics")):
+            quality = (source or {}).get("ModelDataQuality") or {}
+            statistics = (quality.get("Statistics") or {}).get("S3Uri")
+            constraints = (quality.get("Constraints") or {}).get("S3Uri")
+            if statistics and constraints:
+                return cls(statistics_s3_uri=statistics, constraints_s3_uri=constraints)
+        return None
+
+
 @dataclass(frozen=True)
 class ApprovedModel:
-    """The model package to deploy and the container image it runs in."""
+    """The model package to deploy, the container image it runs in, and its data-quality baseline."""
 
     model_package_arn: str
     image_uri: str
+    # None if the model build did not register one (MODEL_MONITORING unset there).
+    data_quality_baseline: Optional[DataQualityBaseline] = None
 
 
 class ModelRegistry:
@@ -59,7 +85,11 @@ class ModelRegistry:
         arn = summaries[0]["ModelPackageArn"]
         package = self._sagemaker.describe_model_package(ModelPackageName=arn)
         image_uri = package["InferenceSpecification"]["Containers"][0]["Image"]
-        return ApprovedModel(model_package_arn=arn, image_uri=image_uri)
+        return ApprovedModel(
+            model_package_arn=arn,
+            image_uri=image_uri,
+            data_quality_baseline=DataQualityBaseline.of_package(package),
+        )
 
 
 @dataclass(frozen=True)

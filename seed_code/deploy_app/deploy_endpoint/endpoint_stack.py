@@ -1,8 +1,13 @@
-"""One stage's stack: execution role, SageMaker model, endpoint config, endpoint, autoscaling."""
+"""One stage's stack: execution role, SageMaker model, endpoint config, endpoint, autoscaling,
+and optionally data-quality monitoring."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlparse
 
 from aws_cdk import (
     BootstraplessSynthesizer,
@@ -15,7 +20,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from deploy_endpoint.aws_lookups import ApprovedModel, StageLocation
+from deploy_endpoint.aws_lookups import ApprovedModel, DataQualityBaseline, StageLocation
 from deploy_endpoint.settings import ProjectSettings
 from deploy_endpoint.stage_config import StageConfig
 
@@ -28,6 +33,73 @@ ROLE_PATH = "/mlops-deployment/"
 # Captured requests go under this prefix of the artifact bucket, the only part of it that the
 # project lets deployment accounts write: datacapture/<project name>-<stage>/.
 DATA_CAPTURE_PREFIX = "datacapture/"
+
+# Monitoring reports go under monitoring/<project name>-<stage>/ of the artifact bucket.
+MONITORING_PREFIX = "monitoring/"
+# Processing jobs, monitoring executions among them, log to this group.
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+# Where the analyzer's container finds the captured requests and writes its reports.
+MONITORING_INPUT_PATH = "/opt/ml/processing/input/endpoint"
+MONITORING_OUTPUT_PATH = "/opt/ml/processing/output"
+# An hourly schedule's job must end within the hour.
+MONITORING_MAX_RUNTIME_SECONDS = 1800
+MONITORING_VOLUME_GB = 20
+# Where data-quality monitoring jobs publish their metrics (feature drift, violations).
+MONITORING_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+
+# SageMaker's Model Monitor analyzer image (sagemaker-model-monitor-analyzer): the AWS account that
+# holds it in each region, as the SageMaker Python SDK lists it (image_uri_config/model-monitor.json).
+MODEL_MONITOR_IMAGE_ACCOUNTS = {
+    "af-south-1": "875698925577",
+    "ap-east-1": "001633400207",
+    "ap-northeast-1": "574779866223",
+    "ap-northeast-2": "709848358524",
+    "ap-northeast-3": "990339680094",
+    "ap-south-1": "126357580389",
+    "ap-southeast-1": "245545462676",
+    "ap-southeast-2": "563025443158",
+    "ap-southeast-3": "669540362728",
+    "ca-central-1": "536280801234",
+    "cn-north-1": "453000072557",
+    "cn-northwest-1": "453252182341",
+    "eu-central-1": "048819808253",
+    "eu-central-2": "590183933784",
+    "eu-north-1": "895015795356",
+    "eu-south-1": "933208885752",
+    "eu-south-2": "437450045455",
+    "eu-west-1": "468650794304",
+    "eu-west-2": "749857270468",
+    "eu-west-3": "680080141114",
+    "il-central-1": "843974653677",
+    "me-central-1": "588750061953",
+    "me-south-1": "607024016150",
+    "sa-east-1": "539772159869",
+    "us-east-1": "156813124566",
+    "us-east-2": "777275614652",
+    "us-west-1": "890145073186",
+    "us-west-2": "159807026194",
+}
+
+
+def model_monitor_image_uri(region: str) -> str:
+    """The Model Monitor analyzer image of ``region``."""
+    account = MODEL_MONITOR_IMAGE_ACCOUNTS.get(region)
+    if account is None:
+        raise ValueError(
+            f"No Model Monitor analyzer image known for region {region}: add its account to "
+            "MODEL_MONITOR_IMAGE_ACCOUNTS in deploy_endpoint/endpoint_stack.py (see the SageMaker "
+            "documentation, 'Amazon SageMaker Model Monitor prebuilt container'), or turn monitoring off for the stage"
+        )
+    suffix = ".cn" if region.startswith("cn-") else ""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}/sagemaker-model-monitor-analyzer"
+
+
+def s3_object_arn(partition: str, s3_uri: str) -> str:
+    """``s3://bucket/key`` as ``arn:<partition>:s3:::bucket/key``."""
+    parsed = urlparse(s3_uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ValueError(f"Not an S3 object URI: {s3_uri!r}")
+    return f"arn:{partition}:s3:::{parsed.netloc}/{parsed.path.lstrip('/')}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +153,7 @@ class EndpointStack(Stack):
         self.endpoint_name = f"{project.project_name}-{stage}"
         capture_prefix = f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
 
+        self._boundary = self._permissions_boundary(project)
         role, policy = self._execution_role(
             project, model, capture_prefix if config.data_capture.enabled else None
         )
@@ -126,6 +199,11 @@ class EndpointStack(Stack):
 
         if config.autoscaling:
             self._autoscaling(endpoint, config)
+
+        if config.monitored(project.model_monitoring):
+            # app_builder stops before any stack if the package has no baseline.
+            assert model.data_quality_baseline is not None
+            self._data_quality_monitoring(project, model, config, endpoint, capture_prefix)
 
         for key, value in {
             "sagemaker:project-name": project.project_name,
@@ -176,22 +254,200 @@ class EndpointStack(Stack):
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             )
         )
-        boundary = None
-        if project.role_permissions_boundary:
-            boundary = iam.ManagedPolicy.from_managed_policy_arn(
-                self,
-                "PermissionsBoundary",
-                f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
-            )
         role = iam.Role(
             self,
             "ModelExecutionRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the {self.endpoint_name} SageMaker endpoint",
             path=ROLE_PATH,
-            permissions_boundary=boundary,
+            permissions_boundary=self._boundary,
         )
         policy = iam.Policy(self, "ModelExecutionPolicy", roles=[role], statements=statements)
+        return role, policy
+
+    def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
+        """The boundary every role of the stage carries, if the project names one."""
+        if not project.role_permissions_boundary:
+            return None
+        return iam.ManagedPolicy.from_managed_policy_arn(
+            self,
+            "PermissionsBoundary",
+            f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
+        )
+
+    def _data_quality_monitoring(
+        self,
+        project: ProjectSettings,
+        model: ApprovedModel,
+        config: StageConfig,
+        endpoint: sagemaker.CfnEndpoint,
+        capture_prefix: str,
+    ) -> None:
+        """A schedule that compares the captured requests with the model's data-quality baseline."""
+        baseline = model.data_quality_baseline
+        assert baseline is not None
+        output_prefix = f"{MONITORING_PREFIX}{self.endpoint_name}"
+        role, policy = self._monitoring_role(project, baseline, capture_prefix, output_prefix)
+        key = project.artifact_bucket_kms_key_arn
+        properties = dict(
+            data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
+                image_uri=model_monitor_image_uri(self.region),
+            ),
+            data_quality_baseline_config=sagemaker.CfnDataQualityJobDefinition.DataQualityBaselineConfigProperty(
+                constraints_resource=sagemaker.CfnDataQualityJobDefinition.ConstraintsResourceProperty(
+                    s3_uri=baseline.constraints_s3_uri
+                ),
+                statistics_resource=sagemaker.CfnDataQualityJobDefinition.StatisticsResourceProperty(
+                    s3_uri=baseline.statistics_s3_uri
+                ),
+            ),
+            data_quality_job_input=sagemaker.CfnDataQualityJobDefinition.DataQualityJobInputProperty(
+                endpoint_input=sagemaker.CfnDataQualityJobDefinition.EndpointInputProperty(
+                    # attr_endpoint_name (not the plain name) makes CloudFormation wait for the endpoint.
+                    endpoint_name=endpoint.attr_endpoint_name,
+                    local_path=MONITORING_INPUT_PATH,
+                    s3_input_mode="File",
+                    s3_data_distribution_type="FullyReplicated",
+                ),
+            ),
+            data_quality_job_output_config=sagemaker.CfnDataQualityJobDefinition.MonitoringOutputConfigProperty(
+                kms_key_id=key,
+                monitoring_outputs=[
+                    sagemaker.CfnDataQualityJobDefinition.MonitoringOutputProperty(
+                        s3_output=sagemaker.CfnDataQualityJobDefinition.S3OutputProperty(
+                            local_path=MONITORING_OUTPUT_PATH,
+                            s3_uri=f"s3://{project.artifact_bucket}/{output_prefix}",
+                            s3_upload_mode="EndOfJob",
+                        )
+                    )
+                ],
+            ),
+            job_resources=sagemaker.CfnDataQualityJobDefinition.MonitoringResourcesProperty(
+                cluster_config=sagemaker.CfnDataQualityJobDefinition.ClusterConfigProperty(
+                    instance_count=1,
+                    instance_type=config.monitoring.instance_type,
+                    volume_size_in_gb=MONITORING_VOLUME_GB,
+                    volume_kms_key_id=key,
+                )
+            ),
+            # The analyzer needs no network: SageMaker copies the captured data in and the reports out.
+            network_config=sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
+            ),
+            stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
+                max_runtime_in_seconds=MONITORING_MAX_RUNTIME_SECONDS
+            ),
+        )
+        job_definition = sagemaker.CfnDataQualityJobDefinition(
+            self,
+            "DataQualityJobDefinition",
+            # Every property of a job definition is replaced, not updated: a name that changes with
+            # what it holds (the baseline of each newly approved model, above all) lets
+            # CloudFormation create the new definition before it deletes the old one.
+            job_definition_name=self._job_definition_name(model, config, output_prefix),
+            role_arn=role.role_arn,
+            **properties,
+        )
+        # SageMaker checks the role when it creates the definition: wait for the role's policy too.
+        job_definition.node.add_dependency(policy)
+        schedule = sagemaker.CfnMonitoringSchedule(
+            self,
+            "DataQualityMonitoringSchedule",
+            monitoring_schedule_name=f"{self.endpoint_name}-data-quality"[:63].rstrip("-"),
+            endpoint_name=endpoint.attr_endpoint_name,
+            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
+                monitoring_job_definition_name=job_definition.job_definition_name,
+                monitoring_type="DataQuality",
+                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
+                    schedule_expression=config.monitoring.schedule
+                ),
+            ),
+        )
+        schedule.add_dependency(job_definition)
+
+    def _job_definition_name(self, model: ApprovedModel, config: StageConfig, output_prefix: str) -> str:
+        """``<endpoint name>-dq-<hash of what the definition holds>``, at most 63 characters."""
+        held = {
+            "package": model.model_package_arn,
+            "baseline": [model.data_quality_baseline.statistics_s3_uri, model.data_quality_baseline.constraints_s3_uri]
+            if model.data_quality_baseline
+            else None,
+            "instance_type": config.monitoring.instance_type,
+            "output": output_prefix,
+            "region": self.region,
+            "version": 1,  # raise when the definition's fixed properties change
+        }
+        digest = hashlib.sha256(json.dumps(held, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{self.endpoint_name[:49].rstrip('-')}-dq-{digest}"
+
+    def _monitoring_role(
+        self, project: ProjectSettings, baseline: DataQualityBaseline, capture_prefix: str, output_prefix: str
+    ) -> tuple[iam.Role, iam.Policy]:
+        """A role that reads the captured requests and the baseline, and writes the reports, and little else."""
+        bucket_arn = f"arn:{self.partition}:s3:::{project.artifact_bucket}"
+        baseline_objects = [
+            s3_object_arn(self.partition, baseline.statistics_s3_uri),
+            s3_object_arn(self.partition, baseline.constraints_s3_uri),
+        ]
+        log_group_arn = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{PROCESSING_LOG_GROUP}"
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadCapturedData", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{capture_prefix}/*"]
+            ),
+            iam.PolicyStatement(
+                sid="ListCapturedData",
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [capture_prefix, f"{capture_prefix}/*"]}},
+            ),
+            iam.PolicyStatement(sid="ReadBaseline", actions=["s3:GetObject"], resources=baseline_objects),
+            iam.PolicyStatement(
+                sid="WriteMonitoringReports", actions=["s3:PutObject"], resources=[f"{bucket_arn}/{output_prefix}/*"]
+            ),
+            # The project's key encrypts the artifact bucket (captured data, baseline) and the reports.
+            iam.PolicyStatement(
+                sid="UseArtifactKey",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                resources=[project.artifact_bucket_kms_key_arn],
+            ),
+            # SageMaker encrypts the job's storage volume with the key through a grant it creates for itself.
+            iam.PolicyStatement(
+                sid="GrantVolumeKeyToSageMaker",
+                actions=["kms:CreateGrant"],
+                resources=[project.artifact_bucket_kms_key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            # The analyzer image, in the AWS account that holds it in this region.
+            iam.PolicyStatement(
+                sid="PullAnalyzerImage",
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[EcrRepository.from_image_uri(model_monitor_image_uri(self.region)).arn(self.partition)],
+            ),
+            # ECR has no resource to scope the login token to.
+            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            # The job publishes its drift metrics; PutMetricData has no resource, only the namespace.
+            iam.PolicyStatement(
+                sid="PublishDataQualityMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": MONITORING_METRICS_NAMESPACE}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteMonitoringLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
+            ),
+        ]
+        role = iam.Role(
+            self,
+            "MonitoringRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs the data-quality monitoring jobs of the {self.endpoint_name} SageMaker endpoint",
+            path=ROLE_PATH,
+            permissions_boundary=self._boundary,
+        )
+        policy = iam.Policy(self, "MonitoringPolicy", roles=[role], statements=statements)
         return role, policy
 
     @staticmethod

@@ -24,6 +24,13 @@ REQUIRED_VARIABLES = {
 PERMISSIONS_BOUNDARY_VARIABLE = "DEPLOYMENT_ROLE_PERMISSIONS_BOUNDARY"
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}(/[\w+=,.@-]{1,128})*$")
 
+# Optional: `true` adds a data-quality monitoring schedule to the endpoint of every stage that
+# captures data (config/<stage>.yml `monitoring` overrides it per stage). The approved model
+# package must carry a data-quality baseline: the model build's MODEL_MONITORING=true registers one.
+MODEL_MONITORING_VARIABLE = "MODEL_MONITORING"
+TRUE_VALUES = ("true", "1", "yes", "on")
+FALSE_VALUES = ("false", "0", "no", "off", "")
+
 
 class SettingsError(ValueError):
     """The environment does not describe a project to deploy."""
@@ -44,6 +51,8 @@ class ProjectSettings:
     stages: Tuple[str, ...] = DEFAULT_STAGES
     # Name of the permissions boundary policy every role of a stage gets (None: no boundary).
     role_permissions_boundary: Optional[str] = None
+    # Monitor the endpoints' data quality, unless a stage's YAML says otherwise.
+    model_monitoring: bool = False
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProjectSettings":
@@ -69,7 +78,18 @@ class ProjectSettings:
             region=region,
             stages=parse_stages(env.get("DEPLOYMENT_STAGES", "")),
             role_permissions_boundary=boundary,
+            model_monitoring=parse_flag(MODEL_MONITORING_VARIABLE, env.get(MODEL_MONITORING_VARIABLE, "")),
         )
+
+
+def parse_flag(name: str, value: str) -> bool:
+    """``true``/``false`` (any case; also 1/0, yes/no, on/off; empty is false) as a bool."""
+    normalized = value.strip().lower()
+    if normalized in TRUE_VALUES:
+        return True
+    if normalized in FALSE_VALUES:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
 
 
 def parse_stages(value: str) -> Tuple[str, ...]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+import re
+
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -21,6 +23,25 @@ class DataCapture:
 
     enabled: bool = False
     sampling_percentage: int = 100
+
+
+# Hourly, at the start of the hour: what SageMaker's data-quality schedules most often run.
+DEFAULT_MONITORING_SCHEDULE = "cron(0 * ? * * *)"
+DEFAULT_MONITORING_INSTANCE_TYPE = "ml.m5.large"
+# SageMaker's schedule expressions: cron(<6 fields>), e.g. hourly or daily.
+CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """A data-quality monitoring schedule on the endpoint's captured requests.
+
+    ``enabled`` ``None`` follows the project (the synth build's MODEL_MONITORING).
+    """
+
+    enabled: Optional[bool] = None
+    schedule: str = DEFAULT_MONITORING_SCHEDULE
+    instance_type: str = DEFAULT_MONITORING_INSTANCE_TYPE
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,16 @@ class StageConfig:
     variant_weight: float = 1.0
     data_capture: DataCapture = DataCapture()
     autoscaling: Optional[Autoscaling] = None
+    monitoring: Monitoring = Monitoring()
+
+    def monitored(self, project_default: bool) -> bool:
+        """Whether the stage's endpoint gets a monitoring schedule: only if it captures data.
+
+        The project's default (MODEL_MONITORING) applies to the stages that capture data; a
+        stage that enables monitoring itself must capture data (``from_dict`` checks it).
+        """
+        enabled = project_default if self.monitoring.enabled is None else self.monitoring.enabled
+        return enabled and self.data_capture.enabled
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "stage config") -> "StageConfig":
@@ -49,7 +80,7 @@ class StageConfig:
         def fail(message: str) -> StageConfigError:
             return StageConfigError(f"{source}: {message}")
 
-        known = {"instance_type", "instance_count", "variant_weight", "data_capture", "autoscaling"}
+        known = {"instance_type", "instance_count", "variant_weight", "data_capture", "autoscaling", "monitoring"}
         unknown = set(raw) - known
         if unknown:
             raise fail(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
@@ -88,13 +119,44 @@ class StageConfig:
                     f"{autoscaling.min_capacity} <= {instance_count} <= {autoscaling.max_capacity}"
                 )
 
+        monitoring = _monitoring(raw.get("monitoring"), capture=enabled, fail=fail)
+
         return cls(
             instance_type=instance_type,
             instance_count=instance_count,
             variant_weight=float(variant_weight),
             data_capture=DataCapture(enabled=enabled, sampling_percentage=sampling),
             autoscaling=autoscaling,
+            monitoring=monitoring,
         )
+
+
+def _monitoring(raw: Any, *, capture: bool, fail) -> Monitoring:
+    if raw is None:
+        return Monitoring()
+    if not isinstance(raw, dict):
+        raise fail(f"monitoring must be a mapping (enabled, schedule, instance_type), got {raw!r}")
+    known = {"enabled", "schedule", "instance_type"}
+    unknown = set(raw) - known
+    if unknown:
+        raise fail(f"unknown monitoring setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
+    enabled = raw.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise fail(f"monitoring.enabled must be true or false, got {enabled!r}")
+    if enabled and not capture:
+        raise fail(
+            "monitoring.enabled: true needs data_capture.enabled: true (the schedule analyzes the captured requests)"
+        )
+    schedule = raw.get("schedule", DEFAULT_MONITORING_SCHEDULE)
+    if not isinstance(schedule, str) or not CRON.match(schedule):
+        raise fail(
+            f"monitoring.schedule must be a SageMaker cron expression such as {DEFAULT_MONITORING_SCHEDULE!r} "
+            f"(hourly) or 'cron(0 0 ? * * *)' (daily), got {schedule!r}"
+        )
+    instance_type = raw.get("instance_type", DEFAULT_MONITORING_INSTANCE_TYPE)
+    if not isinstance(instance_type, str) or not instance_type.startswith("ml."):
+        raise fail(f"monitoring.instance_type must be a SageMaker instance type such as ml.m5.large, got {instance_type!r}")
+    return Monitoring(enabled=enabled, schedule=schedule, instance_type=instance_type)
 
 
 def _positive_int(value: Any, name: str, fail) -> int:

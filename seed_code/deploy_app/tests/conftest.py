@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Dict, Iterable, Optional
 
@@ -16,6 +18,7 @@ from botocore.stub import Stubber
 from deploy_endpoint.app_builder import build_app
 from deploy_endpoint.aws_lookups import ModelRegistry, StageLocator
 from deploy_endpoint.settings import ProjectSettings
+from deploy_endpoint.stage_config import CONFIG_DIR
 
 DEV_ACCOUNT = "111111111111"
 STAGE_ACCOUNTS = {"dev": DEV_ACCOUNT, "preprod": "222222222222", "prod": "333333333333"}
@@ -34,6 +37,18 @@ PROJECT = ProjectSettings(
     region=REGION,
 )
 
+# The data-quality baseline the model build registers with MODEL_MONITORING=true (DriftCheckBaselines
+# and ModelMetrics of the package).
+BASELINE_PREFIX = f"s3://{PROJECT.artifact_bucket}/my-project-pipeline/data-quality-baseline/execution-1"
+STATISTICS_URI = f"{BASELINE_PREFIX}/statistics.json"
+CONSTRAINTS_URI = f"{BASELINE_PREFIX}/constraints.json"
+BASELINE = {
+    "ModelDataQuality": {
+        "Statistics": {"ContentType": "application/json", "S3Uri": STATISTICS_URI},
+        "Constraints": {"ContentType": "application/json", "S3Uri": CONSTRAINTS_URI},
+    }
+}
+
 
 @pytest.fixture(autouse=True)
 def no_aws_calls(monkeypatch):
@@ -51,8 +66,13 @@ def fake_client(service: str):
     ).client(service)
 
 
-def stub_registry(approved: bool = True, image_uri: str = IMAGE_URI) -> tuple[ModelRegistry, Stubber]:
-    """A ModelRegistry whose client answers like a group with (or without) an approved package."""
+def stub_registry(
+    approved: bool = True, image_uri: str = IMAGE_URI, package_extra: Optional[dict] = None
+) -> tuple[ModelRegistry, Stubber]:
+    """A ModelRegistry whose client answers like a group with (or without) an approved package.
+
+    ``package_extra``: more fields of the package's description (e.g. its DriftCheckBaselines).
+    """
     client = fake_client("sagemaker")
     stubber = Stubber(client)
     summaries = []
@@ -92,6 +112,7 @@ def stub_registry(approved: bool = True, image_uri: str = IMAGE_URI) -> tuple[Mo
                     "SupportedContentTypes": ["text/csv"],
                     "SupportedResponseMIMETypes": ["text/csv"],
                 },
+                **(package_extra or {}),
             },
             {"ModelPackageName": PACKAGE_ARN},
         )
@@ -129,18 +150,20 @@ def stub_locator(
     return StageLocator(client), stubber
 
 
-def synth_templates(outdir: Path, project: ProjectSettings = PROJECT, config_dir: Optional[Path] = None) -> Dict[str, dict]:
-    """Synthesize the app with stubbed AWS lookups; return the templates by file stem."""
-    registry, registry_stub = stub_registry()
+def synth_templates(
+    outdir: Path,
+    project: ProjectSettings = PROJECT,
+    config_dir: Optional[Path] = None,
+    package_extra: Optional[dict] = None,
+) -> Dict[str, dict]:
+    """Synthesize the app with stubbed AWS lookups; return the templates of the stages by stage."""
+    registry, registry_stub = stub_registry(package_extra=package_extra)
     locator, locator_stub = stub_locator(project.stages)
     kwargs = {"config_dir": config_dir} if config_dir else {}
     build_app(project, registry, locator, outdir=str(outdir), **kwargs).synth()
     registry_stub.assert_no_pending_responses()
     locator_stub.assert_no_pending_responses()
-    return {
-        path.name[: -len(".template.json")]: json.loads(path.read_text())
-        for path in outdir.glob("*.template.json")
-    }
+    return {stage: json.loads((outdir / f"{stage}.template.json").read_text()) for stage in project.stages}
 
 
 @pytest.fixture(scope="session")
@@ -152,3 +175,26 @@ def default_templates(tmp_path_factory) -> Dict[str, dict]:
     outdir = os.environ.get("SEED_DEPLOY_TEMPLATES_DIR")
     out = Path(outdir) if outdir else tmp_path_factory.mktemp("cdk.out")
     return synth_templates(out)
+
+
+@pytest.fixture(scope="session")
+def monitoring_templates(tmp_path_factory) -> Dict[str, dict]:
+    """The templates with MODEL_MONITORING=true, of a package with a baseline, for every stage:
+    the shipped config/ with data capture on in dev too (the shipped dev.yml captures nothing).
+
+    With SEED_DEPLOY_TEMPLATES_DIR set, also written there as <stage>-monitoring.template.json,
+    for CI's cfn-lint and checkov.
+    """
+    config_dir = tmp_path_factory.mktemp("config")
+    for path in CONFIG_DIR.glob("*.yml"):
+        shutil.copy(path, config_dir / path.name)
+    dev = config_dir / "dev.yml"
+    dev.write_text(dev.read_text().replace("  enabled: false ", "  enabled: true  ", 1))
+    out = tmp_path_factory.mktemp("cdk.out.monitoring")
+    project = dataclasses.replace(PROJECT, model_monitoring=True)
+    templates = synth_templates(out, project, config_dir=config_dir, package_extra={"DriftCheckBaselines": BASELINE, "ModelMetrics": BASELINE})
+    outdir = os.environ.get("SEED_DEPLOY_TEMPLATES_DIR")
+    if outdir:
+        for stage in project.stages:
+            shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-monitoring.template.json")
+    return templates
