@@ -88,3 +88,59 @@ def test_non_mapping_yaml_is_rejected(tmp_path):
     (tmp_path / "dev.yml").write_text("- just\n- a list\n")
     with pytest.raises(StageConfigError, match="expected a mapping"):
         load_stage_config("dev", tmp_path)
+
+
+# --- Model monitoring ---------------------------------------------------------------------------
+
+CAPTURING = {"instance_type": "ml.m5.large", "data_capture": {"enabled": True}}
+
+
+@pytest.mark.parametrize("value, on", [("true", True), ("TRUE", True), ("1", True), ("false", False), ("", False)])
+def test_model_monitoring_from_env(value, on):
+    assert ProjectSettings.from_env({**ENV, "MODEL_MONITORING": value}).model_monitoring is on
+    assert ProjectSettings.from_env(ENV).model_monitoring is False
+
+
+def test_model_monitoring_must_be_true_or_false():
+    with pytest.raises(SettingsError, match="MODEL_MONITORING must be true or false, got 'enabled'"):
+        ProjectSettings.from_env({**ENV, "MODEL_MONITORING": "enabled"})
+
+
+def test_monitoring_defaults_follow_the_project():
+    config = StageConfig.from_dict(CAPTURING)
+    assert (config.monitoring.enabled, config.monitoring.schedule, config.monitoring.instance_type) == (
+        None,
+        "cron(0 * ? * * *)",
+        "ml.m5.large",
+    )
+    assert config.monitored(True) and not config.monitored(False)
+    # Nothing to monitor without captured requests.
+    assert not StageConfig.from_dict({"instance_type": "ml.m5.large"}).monitored(True)
+
+
+def test_stage_monitoring_overrides_the_project():
+    on = StageConfig.from_dict({**CAPTURING, "monitoring": {"enabled": True, "schedule": "cron(0 0 ? * * *)"}})
+    assert on.monitored(False) and on.monitoring.schedule == "cron(0 0 ? * * *)"
+    off = StageConfig.from_dict({**CAPTURING, "monitoring": {"enabled": False}})
+    assert not off.monitored(True)
+
+
+@pytest.mark.parametrize(
+    "monitoring, message",
+    [
+        ({"enabled": "yes"}, "monitoring.enabled must be true or false"),
+        ({"schedule": "rate(1 hour)"}, "monitoring.schedule must be a SageMaker cron expression"),
+        ({"schedule": "cron(0 * * *)"}, "monitoring.schedule must be"),
+        ({"instance_type": "m5.large"}, "monitoring.instance_type must be"),
+        ({"enable": True}, r"unknown monitoring setting\(s\) \['enable'\]"),
+        ("on", "monitoring must be a mapping"),
+    ],
+)
+def test_invalid_monitoring_settings_are_rejected(monitoring, message):
+    with pytest.raises(StageConfigError, match=message):
+        StageConfig.from_dict({**CAPTURING, "monitoring": monitoring}, source="qa.yml")
+
+
+def test_monitoring_a_stage_without_data_capture_is_rejected():
+    with pytest.raises(StageConfigError, match="monitoring.enabled: true needs data_capture.enabled: true"):
+        StageConfig.from_dict({"instance_type": "ml.m5.large", "monitoring": {"enabled": True}}, source="dev.yml")

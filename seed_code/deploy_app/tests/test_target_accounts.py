@@ -101,3 +101,56 @@ def test_the_boundary_is_read_from_the_environment_and_checked():
     assert ProjectSettings.from_env({**env, PERMISSIONS_BOUNDARY_VARIABLE: "ml/Boundary"}).role_permissions_boundary == "ml/Boundary"
     with pytest.raises(SettingsError, match="DEPLOYMENT_ROLE_PERMISSIONS_BOUNDARY 'arn:aws:iam::1:policy/b' is not a customer managed policy name"):
         ProjectSettings.from_env({**env, PERMISSIONS_BOUNDARY_VARIABLE: "arn:aws:iam::1:policy/b"})
+
+
+# --- Data-quality monitoring: what the target accounts must allow on top ------------------------
+
+MONITORING = json.loads((Path(__file__).parent / "monitoring_target_account_permissions.json").read_text())
+
+
+def policy_actions(policy: dict) -> set:
+    return {
+        action
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+
+def test_monitoring_templates_only_add_what_the_monitoring_file_lists(monitoring_templates):
+    allowed_types = set(ALLOWED["resourceTypes"]) | set(MONITORING["resourceTypes"])
+    for stage, template in monitoring_templates.items():
+        types = {r["Type"] for r in template["Resources"].values()}
+        assert set(MONITORING["resourceTypes"]) <= types
+        assert not types - allowed_types, f"{stage}-monitoring: {sorted(types - allowed_types)} listed nowhere"
+        for logical_id, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            for name in ALLOWED["unsetProperties"].get(resource["Type"], []):
+                assert name not in props
+            if resource["Type"] == "AWS::IAM::Role":
+                assert props["Path"] == ALLOWED["rolePath"]
+            if resource["Type"] == "AWS::IAM::Policy":
+                allowed = MONITORING["monitoringRoleActions"] if logical_id.startswith("MonitoringPolicy") else ALLOWED["modelRoleActions"]
+                extra = sorted(policy_actions(resource) - set(allowed))
+                assert not extra, f"{stage}-monitoring: {logical_id} may {extra}, listed nowhere"
+
+
+def test_monitoring_role_actions_are_all_used(monitoring_templates):
+    (policy,) = [
+        r for k, r in monitoring_templates["prod"]["Resources"].items()
+        if r["Type"] == "AWS::IAM::Policy" and k.startswith("MonitoringPolicy")
+    ]
+    assert policy_actions(policy) == set(MONITORING["monitoringRoleActions"])
+
+
+def test_the_monitoring_role_carries_the_permissions_boundary(tmp_path):
+    from .conftest import BASELINE
+
+    project = dataclasses.replace(PROJECT, role_permissions_boundary="mlops-deployment-eu-west-1-boundary", model_monitoring=True)
+    templates = synth_templates(tmp_path, project, package_extra={"DriftCheckBaselines": BASELINE})
+    roles = resources_of(templates["prod"], "AWS::IAM::Role")
+    assert len(roles) == 2
+    for role in roles:
+        assert role["Properties"]["PermissionsBoundary"] == {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{STAGE_ACCOUNTS['prod']}:policy/mlops-deployment-eu-west-1-boundary"]]
+        }
+    assert MONITORING["resourceTypes"] and not set(MONITORING["resourceTypes"]) & set(ALLOWED["resourceTypes"])
