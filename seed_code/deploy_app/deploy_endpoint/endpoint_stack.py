@@ -345,7 +345,7 @@ class EndpointStack(Stack):
             # Every property of a job definition is replaced, not updated: a name that changes with
             # what it holds (the baseline of each newly approved model, above all) lets
             # CloudFormation create the new definition before it deletes the old one.
-            job_definition_name=self._job_definition_name(model, config, output_prefix),
+            job_definition_name=self._job_definition_name(model, config, project, output_prefix),
             role_arn=role.role_arn,
             **properties,
         )
@@ -366,7 +366,9 @@ class EndpointStack(Stack):
         )
         schedule.add_dependency(job_definition)
 
-    def _job_definition_name(self, model: ApprovedModel, config: StageConfig, output_prefix: str) -> str:
+    def _job_definition_name(
+        self, model: ApprovedModel, config: StageConfig, project: ProjectSettings, output_prefix: str
+    ) -> str:
         """``<endpoint name>-dq-<hash of what the definition holds>``, at most 63 characters."""
         held = {
             "package": model.model_package_arn,
@@ -375,6 +377,8 @@ class EndpointStack(Stack):
             else None,
             "instance_type": config.monitoring.instance_type,
             "output": output_prefix,
+            "bucket": project.artifact_bucket,
+            "key": project.artifact_bucket_kms_key_arn,
             "region": self.region,
             "version": 1,  # raise when the definition's fixed properties change
         }
