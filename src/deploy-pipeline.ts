@@ -17,7 +17,7 @@ import { reservedProjectNames } from './private/names';
 import { bootstrapRoleArns, pascalStageName } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
 import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
-import { keepDistinct, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
+import { deploysInAnotherRegion, keepDistinct, knownRegion, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
 import { SecurityScan } from './security-scan';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
@@ -161,14 +161,14 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
   /**
    * Where the model is deployed, in order; one pipeline stage each.
    *
-   * Every stage is deployed by a CloudFormation action in the pipeline's own region, assuming
-   * roles in the stage's account. The stage's region names the default CDK bootstrap roles
-   * and is published for the deploy app, but the pipeline does not run actions in other
-   * regions: that needs an artifact bucket per region, which a Service Catalog product
-   * stack cannot create. So every stage's region must be the stack's: a different fixed region
-   * is refused at synth time when the stack's region is known, and a template rule refuses to
-   * create the stack in another region than any stage's.
-   *
+   * A stage in the pipeline's region is deployed by a CloudFormation action assuming the CDK
+   * bootstrap roles of the stage's account. A stage whose region is fixed to another (or whose
+   * region synthesis cannot compare with the pipeline's) is deployed by a build in the pipeline's
+   * region (`stageDeploymentProject`) that reads the stage's template from the synth output and
+   * deploys it there, through the bootstrap roles of that account and region: a CloudFormation
+   * action in another region would need an artifact bucket there, which a Service Catalog product
+   * stack cannot create. A region entered at project creation must be the project's (a template rule).
+
    * Stages may share an account, also through parameters that turn out equal: the artifact
    * bucket and key policies list each stage role once, under conditions where needed.
    */
@@ -260,6 +260,18 @@ export class DeployPipeline extends Construct {
    * @default - undefined when the scan is `SecurityScan.none()` (or `securityScan` is false)
    */
   public readonly securityScanProject?: codebuild.Project;
+
+  /**
+   * The CodeBuild project that deploys the stages in other regions than the pipeline's (fixed
+   * regions, when the pipeline's is another or unknown): their `Deploy_CFN_<Stage>` actions.
+   *
+   * @default - undefined when every stage is in the pipeline's region
+   */
+  public get stageDeploymentProject(): codebuild.Project | undefined {
+    return this.remoteDeploymentProject;
+  }
+
+  private remoteDeploymentProject?: codebuild.Project;
 
   /**
    * The CodeBuild project that tests each deployed stage (`Test_<Stage>`).
@@ -404,15 +416,13 @@ export class DeployPipeline extends Construct {
     }
 
     const stageRoles: StageRole[] = [];
+    const projectRegion = knownRegion(this);
     this.deployStages = stages.map(stage => {
       const pascal = pascalStageName(stage.name);
       const defaults = bootstrapRoleArns(stage, qualifier);
-      const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, stage.actionRoleArn ?? defaults.actionRoleArn, { mutable: false });
-      const deploymentRole = iam.Role.fromRoleArn(this, `${pascal}DeploymentRole`, stage.deploymentRoleArn ?? defaults.deploymentRoleArn, { mutable: false });
-      stageRoles.push(
-        { role: actionRole, pascal, key: stage.actionRoleArn !== undefined ? { kind: 'role', value: stage.actionRoleArn } : { kind: 'deploy-role', value: stage.account } },
-        { role: deploymentRole, pascal, key: stage.deploymentRoleArn !== undefined ? { kind: 'role', value: stage.deploymentRoleArn } : { kind: 'cfn-exec-role', value: stage.account } },
-      );
+      const actionRoleArn = stage.actionRoleArn ?? defaults.actionRoleArn;
+      const deploymentRoleArn = stage.deploymentRoleArn ?? defaults.deploymentRoleArn;
+      const stackName = `${props.projectName}-deploy-${stage.name}`;
 
       const deployStage = this.pipeline.addStage({ stageName: `Deploy${pascal}` });
       const ordered = new OrderedStage(deployStage);
@@ -423,9 +433,19 @@ export class DeployPipeline extends Construct {
         }));
       }
       this.stageActions.set(stage.name, { actions: ordered, deployment: ordered.group('deployment') });
+      if (deploysInAnotherRegion(stage, projectRegion)) {
+        ordered.add('deployment', this.remoteDeployment(stage, pascal, stackName, actionRoleArn, deploymentRoleArn, environment));
+        return deployStage;
+      }
+      const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, actionRoleArn, { mutable: false });
+      const deploymentRole = iam.Role.fromRoleArn(this, `${pascal}DeploymentRole`, deploymentRoleArn, { mutable: false });
+      stageRoles.push(
+        { role: actionRole, pascal, key: stage.actionRoleArn !== undefined ? { kind: 'role', value: stage.actionRoleArn } : { kind: 'deploy-role', value: stage.account } },
+        { role: deploymentRole, pascal, key: stage.deploymentRoleArn !== undefined ? { kind: 'role', value: stage.deploymentRoleArn } : { kind: 'cfn-exec-role', value: stage.account } },
+      );
       ordered.add('deployment', new actions.CloudFormationCreateUpdateStackAction({
         actionName: `Deploy_CFN_${pascal}`,
-        stackName: `${props.projectName}-deploy-${stage.name}`,
+        stackName,
         templatePath: this.synthOutput.atPath(`${stage.name}.template.json`),
         cfnCapabilities: [CfnCapabilities.AUTO_EXPAND, CfnCapabilities.NAMED_IAM],
         adminPermissions: false,
@@ -434,7 +454,7 @@ export class DeployPipeline extends Construct {
       }));
       return deployStage;
     });
-    allowArtifactRead(this, artifactBucket, stageRoles, organizationCondition(props.organizationId));
+    if (stageRoles.length > 0) allowArtifactRead(this, artifactBucket, stageRoles, organizationCondition(props.organizationId));
     if (this.stageTestProject) this.addStageTests(this.stageTestProject, stages, props.projectId);
 
     this.modelApprovalRule = new events.Rule(this, 'ModelApprovalRule', {
@@ -473,6 +493,43 @@ export class DeployPipeline extends Construct {
    */
   public addActionAfterDeployment(stageName: string, action: codepipeline.IAction): void {
     this.stageActionsOf('addActionAfterDeployment', stageName).actions.addLast(action);
+  }
+
+  /**
+   * The deployment of a stage whose region may differ from the pipeline's: a CodeBuild action in
+   * the pipeline's region reads the stage's template from the synth output and deploys it the way
+   * `cdk deploy` does, through the stage account's bootstrap roles of the stage's region. A
+   * CloudFormation action would need an artifact bucket in that region, which a product stack
+   * cannot create (no support stack).
+   */
+  private remoteDeployment(
+    stage: ResolvedStage, pascal: string, stackName: string, actionRoleArn: string, deploymentRoleArn: string,
+    environment: (variables: { [key: string]: string }) => codebuild.BuildEnvironment,
+  ): codepipeline.IAction {
+    if (!this.remoteDeploymentProject) {
+      this.remoteDeploymentProject = new codebuild.PipelineProject(this, 'StageDeploymentProject', {
+        description: 'Deploys a stage template in its account and region through the CDK bootstrap roles there',
+        buildSpec: remoteDeploymentBuildSpec(),
+        environment: environment({}),
+      });
+    }
+    this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sts:AssumeRole'],
+      resources: [actionRoleArn],
+    }));
+    const variable = (value: string) => ({ type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value });
+    return new actions.CodeBuildAction({
+      actionName: `Deploy_CFN_${pascal}`,
+      project: this.remoteDeploymentProject,
+      input: this.synthOutput,
+      environmentVariables: {
+        STAGE_NAME: variable(stage.name),
+        STAGE_REGION: variable(stage.region),
+        STACK_NAME: variable(stackName),
+        ACTION_ROLE_ARN: variable(actionRoleArn),
+        DEPLOYMENT_ROLE_ARN: variable(deploymentRoleArn),
+      },
+    });
   }
 
   /** A `Test_<Stage>` action after each stage's deployment, acting through the stage's test role. */
@@ -547,6 +604,38 @@ export class DeployPipeline extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
+}
+
+/**
+ * Deploys `<STAGE_NAME>.template.json` as `cdk deploy` does: with the credentials of the stage's
+ * deploy role (`ACTION_ROLE_ARN`), a change set executed by its CloudFormation execution role
+ * (`DEPLOYMENT_ROLE_ARN`), in `STAGE_REGION`. The template goes as its body (CloudFormation's
+ * limit: 51,200 bytes), as the deploy role may not write the stage region's staging bucket. The
+ * AWS CLI of the build image does it; nothing is installed.
+ */
+function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
+  return codebuild.BuildSpec.fromObject({
+    version: '0.2',
+    env: { shell: 'bash' },
+    phases: {
+      build: {
+        commands: [
+          [
+            'set -euo pipefail',
+            'template="${STAGE_NAME}.template.json"',
+            'size=$(wc -c < "$template")',
+            'if [ "$size" -gt 51200 ]; then echo "$template has $size bytes; a stage in another region takes a template of at most 51,200 bytes" >&2; exit 1; fi',
+            'credentials=$(aws sts assume-role --role-arn "$ACTION_ROLE_ARN" --role-session-name "deploy-${STAGE_NAME}" '
+              + '--query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text)',
+            'read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<< "$credentials"',
+            'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN',
+            'aws cloudformation deploy --region "$STAGE_REGION" --stack-name "$STACK_NAME" --template-file "$template" --role-arn "$DEPLOYMENT_ROLE_ARN" '
+              + '--capabilities CAPABILITY_AUTO_EXPAND CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset',
+          ].join('\n'),
+        ],
+      },
+    },
+  });
 }
 
 /** Path of the roles the deploy apps create in the stage accounts (`DeploymentTargetPolicy.DEFAULT_ROLE_PATH`). */

@@ -31,13 +31,11 @@ export interface DeploymentStage {
   readonly accountParameterName?: string;
 
   /**
-   * The region to deploy to. It must be the project's own region: the pipeline deploys every
-   * stage from its own region, and cross-region stages are not supported yet.
-   *
-   * A region other than that of the stack the template is created in (for a
-   * `MLOpsProjectTemplate`, its portfolio's stack) is refused at synth time when that region
-   * is known; in any case a template rule makes CloudFormation refuse to create the project in
-   * another region than this one, before it creates anything.
+   * The region to deploy to. A region other than the project's is deployed there: a build in
+   * the pipeline's region deploys the stage's template through that account's CDK bootstrap
+   * roles of that region (bootstrap each account and region of a stage, trusting the project's
+   * account). A template rule requires a region that synthesis takes for the project's (the
+   * portfolio stack's) to be the one the project is created in.
    *
    * @default - the project's own region, unless `regionParameterName` is set
    */
@@ -47,9 +45,10 @@ export interface DeploymentStage {
    * Name of a CloudFormation parameter that holds the region, entered when the project is
    * created. Stages that name the same parameter share it.
    *
-   * The region entered must be the one the project is created in (cross-region stages are not
-   * supported yet): a template rule makes CloudFormation refuse any other value before it
-   * creates anything. The parameter still publishes the region for the deploy app.
+   * The region entered must be the one the project is created in: a template rule makes
+   * CloudFormation refuse any other value before it creates anything (fix `region` in the
+   * template for a stage in another region). The parameter still publishes the region for the
+   * deploy app.
    *
    * @default - no parameter
    */

@@ -457,7 +457,19 @@ const rows: Row[] = [
   { on: 'DeploymentStage', prop: 'account', value: ' 222222222222', make: () => deploy([{ name: 'dev', account: ' 222222222222' }]), error: /stages\[0\]\.account ' 222222222222' is not an AWS account id; use exactly 12 digits/ },
   { on: 'DeploymentStage', prop: 'region', value: 'eu-wset-1', make: () => deploy([{ name: 'dev', region: 'eu-wset-1' }]), error: /stages\[0\]\.region 'eu-wset-1' is not an AWS region \(did you mean 'eu-west-1'\?\); use a region name aws-cdk-lib knows/ },
   { on: 'DeploymentStage', prop: 'region', value: 'Europe', make: () => deploy([{ name: 'dev', region: 'Europe' }]), error: /stages\[0\]\.region 'Europe' is not an AWS region name; use a name such as 'eu-west-1'/ },
-  { on: 'DeploymentStage', prop: 'region', value: 'us-east-1', make: () => deploy([{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }]), error: /stages\[1\]\.region 'us-east-1' \(stage 'dr'\) is not the region the project is created in, 'eu-west-1'; .*leave region unset or set it to 'eu-west-1'/ },
+  {
+    on: 'DeploymentStage',
+    prop: 'region',
+    value: 'us-east-1',
+    make: () => deploy([{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }]),
+    accept: 'documented: a fixed region other than the project\'s is deployed there, by a build that deploys through that region\'s bootstrap roles',
+    check: (s: Stack) => {
+      const stages = Object.values<any>(Template.fromStack(s).findResources('AWS::CodePipeline::Pipeline'))[0].Properties.Stages;
+      const dr = stages.find((stage: any) => stage.Name === 'DeployDr').Actions.find((a: any) => a.Name === 'Deploy_CFN_Dr');
+      expect(dr.ActionTypeId.Provider).toBe('CodeBuild');
+      expect(JSON.stringify(dr.Configuration)).toContain('us-east-1');
+    },
+  },
   { on: 'DeploymentStage', prop: 'accountParameterName', value: '', make: () => deploy([{ name: 'prod', accountParameterName: '' }]), error: /stages\[0\]\.accountParameterName '' is not a CloudFormation parameter name; use 1-255 letters and digits/ },
   { on: 'DeploymentStage', prop: 'accountParameterName', value: 'Prod-Account', make: () => deploy([{ name: 'prod', accountParameterName: 'Prod-Account' }]), error: /stages\[0\]\.accountParameterName 'Prod-Account' is not a CloudFormation parameter name/ },
   { on: 'DeploymentStage', prop: 'accountParameterName', value: 'SageMakerProjectId', make: () => template({ stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'SageMakerProjectId' }] }), error: /MLOpsProjectTemplate T: stages\[1\]\.accountParameterName 'SageMakerProjectId' is a parameter the template sets itself \(reserved: SageMakerProjectName, SageMakerProjectId, GitConnectionArn, GitOwner\), which would be taken as the stage's account; use another name/ },
@@ -615,7 +627,14 @@ const rows: Row[] = [
   // --- The preset templates ---
   { on: 'BasicProjectTemplate', prop: 'preProdAccount', value: '', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '', prodAccount: '333333333333', deploymentRegion: 'eu-west-1' }), error: /BasicProjectTemplate B: preProdAccount '' is not an AWS account id; use exactly 12 digits/ },
   { on: 'BasicProjectTemplate', prop: 'deploymentRegion', value: 'eu-wset-1', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-wset-1' }), error: /BasicProjectTemplate B: deploymentRegion 'eu-wset-1' is not an AWS region \(did you mean 'eu-west-1'\?\)/ },
-  { on: 'BasicProjectTemplate', prop: 'stages[1].region', value: 'us-east-1', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }), error: /stages\[1\]\.region 'us-east-1' \(stage 'preprod'\) is not the region the project is created in, 'eu-west-1'/ },
+  {
+    on: 'BasicProjectTemplate',
+    prop: 'deploymentRegion',
+    value: 'us-east-1',
+    make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }),
+    accept: 'documented: preprod and prod in another region than the portfolio\'s are deployed there',
+    check: (t: BasicProjectTemplate) => expect(t.deployPipeline.stageDeploymentProject).toBeDefined(),
+  },
   { on: 'BasicProjectTemplate', prop: 'stages', value: '222222222222', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1', stages: [{ name: 'dev' }] }), error: /BasicProjectTemplate B: stages is given, which would replace the dev, preprod and prod stages that preProdAccount '222222222222'.*; leave stages out, or use MLOpsProjectTemplate/ },
   { on: 'ByocProjectTemplate', prop: 'bringYourOwnContainer', value: 'false', make: () => new ByocProjectTemplate(portfolio(), 'C', { bringYourOwnContainer: false }), error: /ByocProjectTemplate C: bringYourOwnContainer 'false' contradicts the template.*; leave it out, or use MLOpsProjectTemplate for a template without a container/ },
   { on: 'ByocProjectTemplate', prop: 'stages', value: undefined, make: () => new ByocProjectTemplate(portfolio(), 'C', { prodAccount: '333333333333', stages: [{ name: 'dev' }] }), error: /ByocProjectTemplate C: stages is given together with preProdAccount, prodAccount or deploymentRegion.*; give the accounts in stages, or leave stages out/ },

@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnParameter } from 'aws-cdk-lib';
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -20,11 +20,12 @@ import {
   overlyBroadStatements,
   productStack,
   productTemplate,
+  projectArtifactBucket,
   projectStack,
   propertiesOf,
   stageLayout,
 } from './util/pipeline-fixtures';
-import { tempDir } from './util/temp-dir';
+import { tempDir, testApp } from './util/temp-dir';
 
 const SYNTH_ENVIRONMENT = [
   'ARTIFACT_BUCKET',
@@ -111,9 +112,14 @@ describe('DeployPipeline with the original three stages', () => {
       ['DeployProd', 'prod', { Ref: 'ProdAccount' }],
     ];
     for (const [stageName, stage, account] of expectations) {
-      const region = stage === 'preprod' ? 'eu-central-1' : { Ref: 'AWS::Region' };
+      const region = { Ref: 'AWS::Region' };
       const pascal = stageName.replace('Deploy', '');
       const deployAction = action(stageName, `Deploy_CFN_${pascal}`);
+      if (stage === 'preprod') {
+        // A fixed region, the pipeline's unknown: deployed there by the stage deployment project (below).
+        expect(deployAction.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
+        continue;
+      }
       expect(deployAction.ActionTypeId).toMatchObject({ Category: 'Deploy', Provider: 'CloudFormation' });
       expect(deployAction.InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
       expect(deployAction.Configuration).toEqual({
@@ -152,9 +158,12 @@ describe('DeployPipeline with the original three stages', () => {
         expect(resourcePolicyAllows(template, 'AWS::KMS::Key', principal, 'kms:Decrypt')).toBe(true);
       }
     }
-    const preProd = bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'eu-central-1');
-    expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', preProd, 's3:GetObject*')).toBe(true);
-    expect(resourcePolicyAllows(template, 'AWS::KMS::Key', preProd, 'kms:Decrypt')).toBe(true);
+    // The stage in another region reads nothing: the deployment project hands it the template.
+    for (const kind of ['deploy-role', 'cfn-exec-role'] as const) {
+      const preProd = bootstrapRole(kind, '222222222222', 'hnb659fds', 'eu-central-1');
+      expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', preProd, 's3:GetObject*')).toBe(false);
+      expect(resourcePolicyAllows(template, 'AWS::KMS::Key', preProd, 'kms:Decrypt')).toBe(false);
+    }
     // Only read: the stages write nothing back.
     for (const statement of resourcePolicyStatements(template, 'AWS::S3::BucketPolicy').filter(s => s.Effect === 'Allow')) {
       expect([statement.Action].flat().filter((a: string) => a.startsWith('s3:Put') || a.startsWith('s3:Delete'))).toEqual([]);
@@ -301,8 +310,10 @@ describe('DeployPipeline customised: own roles per stage, an added stage, option
     }
     expect(JSON.stringify(template.toJSON())).not.toContain('cdk-hnb659fds-deploy-role-222222222222');
     expect(pipeline.Stages[4].Actions[0].RoleArn).toEqual(bootstrapRole('deploy-role', '333333333333', 'custom1'));
-    expect(pipeline.Stages[5].Actions[1].RoleArn).toEqual(bootstrapRole('deploy-role', '444444444444', 'custom1', 'eu-west-1'));
-    expect(pipeline.Stages[5].Actions[1].Configuration.StackName).toBe('churn-deploy-eu-prod');
+    // A fixed region, the pipeline's unknown: deployed there through that region's roles of the qualifier.
+    const euProd = JSON.stringify(pipeline.Stages[5].Actions[1].Configuration.EnvironmentVariables);
+    expect(euProd).toContain('arn:${AWS::Partition}:iam::444444444444:role/cdk-custom1-deploy-role-444444444444-eu-west-1');
+    expect(euProd).toContain('churn-deploy-eu-prod');
   });
 
   test('approval statuses, stage list, extra variables; no stage parameters', () => {
@@ -426,31 +437,76 @@ describe('DeployPipeline whose stage accounts may be the same when the project i
       DeploymentRegionIsProjectRegion: {
         Assertions: [{
           Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'qa', 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+          AssertDescription: "Stages 'qa', 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: only a region fixed in the template can be another one.",
         }],
       },
     });
   });
 });
 
-describe('DeployPipeline with a fixed stage region in a stack of unknown region', () => {
-  const { stack, artifactBucket } = projectStack();
-  new DeployPipeline(stack, 'Deploy', {
+describe('DeployPipeline with a stage in another region (issue 18)', () => {
+  const app = testApp();
+  const stack = new Stack(app, 'Project', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const artifactBucket = projectArtifactBucket(stack);
+  const deploy = new DeployPipeline(stack, 'Deploy', {
     projectName: 'churn',
     projectId: 'p-1',
     modelPackageGroupName: 'churn-p-1',
     artifactBucket,
     seedCode: DEPLOY_SEED,
-    stages: [{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }],
+    stages: [{ name: 'dev' }, { name: 'local', account: '222222222222', region: 'eu-west-1' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }],
+  });
+  const template = Template.fromStack(stack);
+  const pipeline = propertiesOf(template, deploy.pipeline);
+  const action = (stage: string, name: string) => pipeline.Stages.find((s: any) => s.Name === stage).Actions.find((a: any) => a.Name === name);
+
+  test('stages in the pipeline\'s region keep the CloudFormation action; the other region\'s is a CodeBuild deployment there', () => {
+    expect(action('DeployLocal', 'Deploy_CFN_Local').ActionTypeId).toMatchObject({ Category: 'Deploy', Provider: 'CloudFormation' });
+    const dr = action('DeployDr', 'Deploy_CFN_Dr');
+    expect(dr.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
+    expect(dr.InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
+    expect(dr.Region).toBeUndefined();
+    expect(dr.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProject!) });
+    const variables = JSON.stringify(dr.Configuration.EnvironmentVariables);
+    for (const expected of ['STAGE_NAME', '\\"dr\\"', 'STAGE_REGION', '\\"us-east-1\\"', 'STACK_NAME', 'churn-deploy-dr',
+      'arn:${AWS::Partition}:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-us-east-1',
+      'arn:${AWS::Partition}:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-222222222222-us-east-1']) {
+      expect(variables).toContain(expected);
+    }
   });
 
-  test('is refused when the stack is created in another region, before anything is created', () => {
-    expect(Template.fromStack(stack).toJSON().Rules.DrStageRegionIsProjectRegion).toEqual({
-      Assertions: [{
-        Assert: { 'Fn::Equals': ['us-east-1', { Ref: 'AWS::Region' }] },
-        AssertDescription: "Stage 'dr' of this project deploys to region us-east-1, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
-      }],
+  test('the deployment assumes the stage region\'s deploy role, executes with its execution role there, and installs nothing', () => {
+    const project = propertiesOf(template, deploy.stageDeploymentProject!);
+    const commands: string = JSON.parse(project.Source.BuildSpec).phases.build.commands.join('\n');
+    expect(commands).toContain('aws sts assume-role --role-arn "$ACTION_ROLE_ARN"');
+    expect(commands).toContain('aws cloudformation deploy --region "$STAGE_REGION" --stack-name "$STACK_NAME" --template-file "$template" --role-arn "$DEPLOYMENT_ROLE_ARN"');
+    expect(commands).toContain('51200');
+    expect(commands).not.toMatch(/pip install|npm install/);
+    const assume = iamStatements(template).filter(s => s.Action === 'sts:AssumeRole' && JSON.stringify(s.Resource).includes('us-east-1'));
+    expect(assume).toHaveLength(1);
+    expect(assume[0].Resource).toEqual(bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'us-east-1'));
+    expect(assume[0].policy).toContain('StageDeploymentProject');
+  });
+
+  test('only the pipeline region\'s stage roles read the pipeline artifacts; no template rule pins a fixed region', () => {
+    expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'eu-west-1'), 's3:GetObject*')).toBe(true);
+    expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'us-east-1'), 's3:GetObject*')).toBe(false);
+    // The stage in the pipeline's known region keeps a rule (a product may be launched elsewhere); the other none.
+    expect(Object.keys(template.toJSON().Rules ?? {}).filter(rule => rule.endsWith('IsProjectRegion'))).toEqual(['LocalStageRegionIsProjectRegion']);
+  });
+
+  test('a stage region entered at project creation must still be the project\'s (template rule)', () => {
+    const { stack: other, artifactBucket: bucket } = projectStack('Entered');
+    new DeployPipeline(other, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'churn-p-1',
+      artifactBucket: bucket,
+      seedCode: DEPLOY_SEED,
+      stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' }],
     });
+    expect(Template.fromStack(other).toJSON().Rules.DeploymentRegionIsProjectRegion.Assertions[0].Assert)
+      .toEqual({ 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] });
   });
 });
 

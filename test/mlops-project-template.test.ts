@@ -362,7 +362,7 @@ describe('stage regions', () => {
       DeploymentRegionIsProjectRegion: {
         Assertions: [{
           Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: only a region fixed in the template can be another one.",
         }],
       },
     });
@@ -373,7 +373,7 @@ describe('stage regions', () => {
       PreProdStageRegionIsProjectRegion: {
         Assertions: [{
           Assert: { 'Fn::Equals': ['eu-west-1', { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to region eu-west-1, which must be the region the project is created in: deployment stages in other regions are not supported yet.",
+          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to region eu-west-1, which must be the region the project is created in: only a region fixed in the template can be another one.",
         }],
       },
     });
@@ -384,9 +384,19 @@ describe('stage regions', () => {
     expect(template.toJSON().Rules).toBeUndefined();
   });
 
-  test('a fixed region other than the portfolio\'s is refused at synth time', () => {
-    expect(() => synthTemplate(p => new BasicProjectTemplate(p, 'Elsewhere', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' })))
-      .toThrow("MLOpsProjectTemplate Elsewhere: stages[1].region 'us-east-1' (stage 'preprod') is not the region the project is created in, 'eu-west-1'; a stage deploys in the project's region only (cross-region stages are not supported yet): leave region unset or set it to 'eu-west-1'");
+  test('a fixed region other than the portfolio\'s is deployed there (issue 18): no rule, a deployment build, no artifact reads', () => {
+    const { template, construct } = synthTemplate(p => new BasicProjectTemplate(p, 'Elsewhere', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }));
+    expect(template.toJSON().Rules).toBeUndefined();
+    const stages = Object.values<any>(template.findResources('AWS::CodePipeline::Pipeline'))
+      .find(p => JSON.stringify(p).includes('DeployPreProd')).Properties.Stages;
+    for (const name of ['DeployPreProd', 'DeployProd']) {
+      const deploy = stages.find((stage: any) => stage.Name === name).Actions.find((a: any) => a.Name.startsWith('Deploy_CFN_'));
+      expect(deploy.ActionTypeId.Provider).toBe('CodeBuild');
+      expect(JSON.stringify(deploy.Configuration)).toContain('-us-east-1');
+    }
+    expect(construct.deployPipeline.stageDeploymentProject).toBeDefined();
+    // The SSM parameters the deploy app reads keep their names and hold the stage's region.
+    template.hasResourceProperties('AWS::SSM::Parameter', { Value: 'us-east-1' });
   });
 });
 

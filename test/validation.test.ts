@@ -63,10 +63,6 @@ function addTwice() {
 const cases: [string, () => void, RegExp][] = [
   ['malformed account id', () => deployWith([{ name: 'dev', account: '12345' }]), /stages\[0\]\.account '12345' is not an AWS account id; use exactly 12 digits/],
   ['malformed region', () => deployWith([{ name: 'dev', region: 'Europe' }]), /stages\[0\]\.region 'Europe' is not an AWS region name/],
-  ['stage region other than the stack\'s', () => deployWith([{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }]),
-    /stages\[1\]\.region 'us-east-1' \(stage 'dr'\) is not the region the project is created in, 'eu-west-1'; .*cross-region stages are not supported yet.*leave region unset or set it to 'eu-west-1'/],
-  ['basic template region other than the portfolio\'s', () => new BasicProjectTemplate(new ProjectPortfolio(stack(), 'P'), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }),
-    /MLOpsProjectTemplate B: stages\[1\]\.region 'us-east-1' \(stage 'preprod'\) is not the region the project is created in, 'eu-west-1'/],
   ['basic template with a malformed PROD account', () => new BasicProjectTemplate(new ProjectPortfolio(stack(), 'P'), 'B', { preProdAccount: '222222222222', prodAccount: '3333', deploymentRegion: 'eu-west-1' }), /BasicProjectTemplate B: prodAccount '3333' is not an AWS account id; use exactly 12 digits/],
   ['project name too long', () => buildWith({ projectName: 'a'.repeat(33) }), /projectName 'a{33}' is invalid; use 1-32/],
   ['project name with invalid characters', () => buildWith({ projectName: 'churn_model' }), /projectName 'churn_model' is invalid/],

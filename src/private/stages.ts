@@ -60,11 +60,6 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
     }
     if (stage.region !== undefined) validateKnownRegion(owner, `stages[${index}].region`, stage.region);
     validateStageRoles(owner, index, stage, knownRegion(scope));
-    const projectRegion = knownRegion(scope);
-    if (stage.region !== undefined && !Token.isUnresolved(stage.region) && projectRegion !== undefined && stage.region !== projectRegion) {
-      throw new Error(`${owner}: stages[${index}].region '${stage.region}' (stage '${stage.name}') is not the region the project is created in, '${projectRegion}'; `
-        + `a stage deploys in the project's region only (cross-region stages are not supported yet): leave region unset or set it to '${projectRegion}'`);
-    }
     const account = stage.account
       ?? (stage.accountParameterName ? accountParameter(scope, stage.accountParameterName, stage.name).valueAsString : Aws.ACCOUNT_ID);
     const region = stage.region
@@ -114,19 +109,32 @@ export function knownRegion(scope: Construct): string | undefined {
 }
 
 /**
- * One template rule per stage region other than the stack's own (a literal or a parameter):
- * the region must be the one the stack is created in, else CloudFormation (and Service Catalog,
- * which launches products through it) refuses the launch before it creates anything. Every
- * CloudFormation action runs in the pipeline's region, so a stage elsewhere would deploy there
- * under roles named for the other region.
+ * Whether a stage is deployed from the pipeline's region into another (by a build that deploys
+ * there, see `DeployPipeline`): its region is fixed, and the pipeline's is another or unknown.
+ * A stage whose region is entered at creation (a parameter) is deployed by a CloudFormation
+ * action in the pipeline's region, which a template rule requires it to be.
+ */
+export function deploysInAnotherRegion(stage: ResolvedStage, projectRegion: string | undefined): boolean {
+  if (stage.region === Aws.REGION || Token.isUnresolved(stage.region)) return false;
+  return stage.region !== projectRegion;
+}
+
+/**
+ * One template rule per stage region that the pipeline's CloudFormation actions assume to be
+ * the project's (a parameter, or a fixed region that is the one synthesis knows): the region
+ * must be the one the stack is created in, else CloudFormation (and Service Catalog, which
+ * launches products through it) refuses the launch before it creates anything. A product may be
+ * launched elsewhere than its portfolio's region, and a CloudFormation action runs in the
+ * pipeline's region, so the stage would deploy there under roles named for the other region.
  *
  * Created once per stack and region: the template and its pipelines resolve the same stages.
  */
 function requireProjectRegion(scope: Construct, resolved: ResolvedStage[]): void {
   const stack = Stack.of(scope);
+  const projectRegion = knownRegion(scope);
   const groups = new Map<string, { parameter?: string; first: string; names: string[] }>();
   resolved.forEach(stage => {
-    if (stage.region === Aws.REGION) return;
+    if (stage.region === Aws.REGION || deploysInAnotherRegion(stage, projectRegion)) return;
     const group = groups.get(stage.region) ?? { parameter: referencedParameter(stack, stage.region), first: stage.name, names: [] };
     group.names.push(`'${stage.name}'`);
     groups.set(stage.region, group);
@@ -141,7 +149,7 @@ function requireProjectRegion(scope: Construct, resolved: ResolvedStage[]): void
       assertions: [{
         assert: Fn.conditionEquals(region, Aws.REGION),
         assertDescription: `${which} of this project deploy${names.length === 1 ? 's' : ''} to ${given}, which must be the region the project is created in: `
-          + 'deployment stages in other regions are not supported yet.',
+          + 'only a region fixed in the template can be another one.',
       }],
     });
   }

@@ -25,9 +25,8 @@ export interface ByocProjectTemplateProps extends MLOpsProjectTemplateProps {
   readonly prodAccount?: string;
 
   /**
-   * Region of the PREPROD and PROD deployments, which must be the region projects are created in.
-   *
-   * Stages deploy in the project's region, and a template rule stops a launch elsewhere.
+   * Region of the PREPROD and PROD deployments; another region than the project's is deployed
+   * there (see `DeploymentStage.region`).
    *
    * @default - entered when the project is created (parameter `DeploymentRegion`)
    */
