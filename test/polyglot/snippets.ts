@@ -13,6 +13,7 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
   BasicProjectTemplate,
+  BatchInferenceProjectTemplate,
   BuildPipeline,
   BundledSeedApp,
   DeploymentStages,
@@ -131,6 +132,22 @@ export function deploymentTargetPolicySnippet(stack: Stack) {
 }
 // end:DeploymentTargetPolicy
 
+// snippet:BatchInferenceProjectTemplate
+export function batchInferenceProjectTemplateSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const nightly = new BatchInferenceProjectTemplate(portfolio, 'NightlyScoring', {
+    stages: [
+      { name: 'dev' },
+      // Another region than the portfolio's: deployed there, through that region's bootstrap roles.
+      { name: 'prod', account: '333333333333', region: 'us-east-1' },
+    ],
+    // The deploy repository's buildspec-test.yml runs after each stage; a failure stops the promotion.
+    deployPipelineOptions: { testEachStage: true },
+  });
+  portfolio.addTemplate(nightly);
+}
+// end:BatchInferenceProjectTemplate
+
 // snippet:Extending
 export function extendingSnippet(stack: Stack) {
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
@@ -171,6 +188,7 @@ export function buildSnippetsApp(outdir: string): App {
     ['ProjectPortfolio', projectPortfolioSnippet],
     ['ProjectTemplateBucket', projectTemplateBucketSnippet],
     ['DeploymentTargetPolicy', deploymentTargetPolicySnippet],
+    ['BatchInferenceProjectTemplate', batchInferenceProjectTemplateSnippet],
     ['Extending', extendingSnippet],
   ];
   for (const [name, snippet] of snippets) {

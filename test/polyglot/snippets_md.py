@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "README-snippets.md")
 CONSTRUCTS = [
     "SeedCodeAsset", "BuildPipeline", "DeployPipeline", "MLOpsProjectTemplate", "ProjectPortfolio",
-    "ProjectTemplateBucket", "DeploymentTargetPolicy", "Extending",
+    "ProjectTemplateBucket", "DeploymentTargetPolicy", "BatchInferenceProjectTemplate", "Extending",
 ]
 LANGUAGES = [
     # name, fence, file, imports shown once
@@ -26,7 +26,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
+  BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
   DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
   ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
 } from 'cdk-sagemaker-project-templates';"""),
@@ -36,7 +36,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
-    BasicProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
+    BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
     DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate, ProjectPortfolio, ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
 )"""),

@@ -9,6 +9,7 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
     BasicProjectTemplate,
+    BatchInferenceProjectTemplate,
     BuildPipeline,
     BundledSeedApp,
     DeploymentStage,
@@ -147,6 +148,24 @@ def deployment_target_policy_snippet(stack: cdk.Stack) -> None:
 # end:DeploymentTargetPolicy
 
 
+# snippet:BatchInferenceProjectTemplate
+def batch_inference_project_template_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(stack, "Portfolio")
+    nightly = BatchInferenceProjectTemplate(
+        portfolio,
+        "NightlyScoring",
+        stages=[
+            DeploymentStage(name="dev"),
+            # Another region than the portfolio's: deployed there, through that region's bootstrap roles.
+            DeploymentStage(name="prod", account="333333333333", region="us-east-1"),
+        ],
+        # The deploy repository's buildspec-test.yml runs after each stage; a failure stops the promotion.
+        deploy_pipeline_options=DeployPipelineOptions(test_each_stage=True),
+    )
+    portfolio.add_template(nightly)
+# end:BatchInferenceProjectTemplate
+
+
 # snippet:Extending
 def extending_snippet(stack: cdk.Stack) -> None:
     portfolio = ProjectPortfolio(stack, "Portfolio")
@@ -191,6 +210,7 @@ def build_snippets_app(outdir: str) -> cdk.App:
         ("ProjectPortfolio", project_portfolio_snippet),
         ("ProjectTemplateBucket", project_template_bucket_snippet),
         ("DeploymentTargetPolicy", deployment_target_policy_snippet),
+        ("BatchInferenceProjectTemplate", batch_inference_project_template_snippet),
         ("Extending", extending_snippet),
     ]:
         snippet(cdk.Stack(app, f"{name}Snippet", env=cdk.Environment(account="111111111111", region="eu-west-1")))

@@ -3,6 +3,7 @@ package polyglot;
 import io.github.cdksagemakerprojecttemplates.AddS3TemplateOptions;
 import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
 import io.github.cdksagemakerprojecttemplates.BasicProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.BatchInferenceProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BuildPipeline;
 import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
 import io.github.cdksagemakerprojecttemplates.CheckovScanOptions;
@@ -149,6 +150,21 @@ public final class Snippets {
   // end:DeploymentTargetPolicy
 
   /** Every snippet in its own stack, in the same order as snippets.ts. */
+  // snippet:BatchInferenceProjectTemplate
+  static void batchInferenceProjectTemplateSnippet(Stack stack) {
+    ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio").build();
+    BatchInferenceProjectTemplate nightly = BatchInferenceProjectTemplate.Builder.create(portfolio, "NightlyScoring")
+        .stages(List.of(
+            DeploymentStage.builder().name("dev").build(),
+            // Another region than the portfolio's: deployed there, through that region's bootstrap roles.
+            DeploymentStage.builder().name("prod").account("333333333333").region("us-east-1").build()))
+        // The deploy repository's buildspec-test.yml runs after each stage; a failure stops the promotion.
+        .deployPipelineOptions(DeployPipelineOptions.builder().testEachStage(true).build())
+        .build();
+    portfolio.addTemplate(nightly);
+  }
+  // end:BatchInferenceProjectTemplate
+
   // snippet:Extending
   static void extendingSnippet(Stack stack) {
     ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio").build();
@@ -191,6 +207,7 @@ public final class Snippets {
     snippets.put("ProjectPortfolio", Snippets::projectPortfolioSnippet);
     snippets.put("ProjectTemplateBucket", Snippets::projectTemplateBucketSnippet);
     snippets.put("DeploymentTargetPolicy", Snippets::deploymentTargetPolicySnippet);
+    snippets.put("BatchInferenceProjectTemplate", Snippets::batchInferenceProjectTemplateSnippet);
     snippets.put("Extending", Snippets::extendingSnippet);
     snippets.forEach((name, snippet) -> snippet.accept(Stack.Builder.create(app, name + "Snippet").env(App.EXAMPLE_ENV).build()));
     return app;
