@@ -174,6 +174,9 @@ const ROLE_MAINTENANCE_ACTIONS = [
   'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags',
 ];
 
+/** Where the deploy app's monitoring schedules write their reports, in the project's artifact bucket. */
+const MONITORING_PREFIX = 'monitoring/';
+
 /** Where the batch inference app's stages write their output, in the project's artifact bucket. */
 const BATCH_PREFIX = 'batch/';
 
@@ -242,6 +245,16 @@ function executionStatements(arn: ArnOf, rolePath: string, boundaryArn: string):
       resources: [arn('events', 'rule/*')],
     }),
     new iam.PolicyStatement({
+      sid: 'MonitoringSchedules',
+      // The deploy app's data-quality monitoring (MODEL_MONITORING): a job definition and a schedule per stage.
+      actions: [
+        'sagemaker:CreateDataQualityJobDefinition', 'sagemaker:DescribeDataQualityJobDefinition', 'sagemaker:DeleteDataQualityJobDefinition',
+        'sagemaker:CreateMonitoringSchedule', 'sagemaker:DescribeMonitoringSchedule', 'sagemaker:UpdateMonitoringSchedule',
+        'sagemaker:DeleteMonitoringSchedule', 'sagemaker:AddTags', 'sagemaker:DeleteTags', 'sagemaker:ListTags',
+      ],
+      resources: [arn('sagemaker', 'data-quality-job-definition/*'), arn('sagemaker', 'monitoring-schedule/*')],
+    }),
+    new iam.PolicyStatement({
       sid: 'SharedModelPackages',
       // A model is created from a package of the project's account, which its group policy shares.
       actions: ['sagemaker:DescribeModelPackage'],
@@ -296,6 +309,7 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
   const buckets = `arn:${Aws.PARTITION}:s3:::${BUCKET_PREFIX}*`;
   const logGroups = arn('logs', 'log-group:/aws/sagemaker/Endpoints/*');
   const transformLogGroup = arn('logs', 'log-group:/aws/sagemaker/TransformJobs');
+  const processingLogGroup = arn('logs', 'log-group:/aws/sagemaker/ProcessingJobs');
   return [
     new iam.PolicyStatement({
       sid: 'ReadModelArtifacts',
@@ -354,6 +368,24 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       sid: 'StartBatchPipelines',
       actions: ['sagemaker:StartPipelineExecution'],
       resources: [arn('sagemaker', 'pipeline/*')],
+    }),
+    // The deploy app's monitoring role: its reports, its processing jobs' logs and metrics.
+    new iam.PolicyStatement({
+      sid: 'WriteMonitoringReports',
+      actions: ['s3:PutObject'],
+      resources: [`${buckets}/${MONITORING_PREFIX}*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'WriteMonitoringJobLogs',
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+      resources: [processingLogGroup, `${processingLogGroup}:log-stream:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PublishDataQualityMetrics',
+      // PutMetricData takes no resource; the namespace is the monitoring jobs'.
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': 'aws/sagemaker/Endpoints/data-metrics' } },
     }),
   ];
 }

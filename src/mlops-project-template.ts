@@ -218,6 +218,20 @@ export interface MLOpsProjectTemplateProps {
    * @default - none: stage accounts write only their data capture
    */
   readonly stageOutputPrefix?: string;
+
+  /**
+   * Monitor the data quality of the models deployed to real-time endpoints (the bundled apps'
+   * `MODEL_MONITORING`): the build's SageMaker pipeline computes a data-quality baseline of the
+   * training features and records it in the model package, and each stage that captures data
+   * gets a data-quality monitoring schedule against it (hourly unless the deploy app's
+   * `config/<stage>.yml` says otherwise). The schedules' reports go under
+   * `monitoring/<project name>-<stage>/` of the artifact bucket, which each stage account may
+   * write, and their volumes and reports are encrypted with the project key. Each build and
+   * each schedule run is a processing job, billed as such.
+   *
+   * @default false
+   */
+  readonly modelMonitoring?: boolean;
 }
 
 const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
@@ -360,11 +374,11 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         resources: ['*'],
         conditions: inOrganization,
       }));
-      if (props.stageOutputPrefix !== undefined) {
-        // Transform jobs in the deployment accounts encrypt their volumes with this key: SageMaker
-        // creates a grant for them, only for AWS resources.
+      if (props.stageOutputPrefix !== undefined || props.modelMonitoring) {
+        // Transform and monitoring jobs in the deployment accounts encrypt their volumes with this
+        // key: SageMaker creates a grant for them, only for AWS resources.
         this.projectKey.addToResourcePolicy(new iam.PolicyStatement({
-          sid: 'DeploymentAccountsGrantForTransformJobs',
+          sid: 'DeploymentAccountsGrantForJobVolumes',
           principals: accountPrincipals,
           actions: ['kms:CreateGrant'],
           resources: ['*'],
@@ -412,6 +426,15 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
         resources: [this.artifactBucket.arnForObjects(`${DATA_CAPTURE_PREFIX}${this.projectName}-${stage.name}/*`)],
         conditions: inOrganization,
       }));
+      if (props.modelMonitoring) {
+        this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
+          sid: `DeploymentAccountWritesMonitoring${pascalStageName(stage.name)}`,
+          principals: [new iam.AccountPrincipal(stage.account)],
+          actions: ['s3:PutObject'],
+          resources: [this.artifactBucket.arnForObjects(`${MONITORING_PREFIX}${this.projectName}-${stage.name}/*`)],
+          conditions: inOrganization,
+        }));
+      }
       // And, with a stage output prefix, its batch output under its own prefix.
       if (props.stageOutputPrefix !== undefined) {
         this.artifactBucket.addToResourcePolicy(new iam.PolicyStatement({
@@ -488,6 +511,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       ...common,
       branch: props.buildPipelineOptions?.branch ?? props.branch,
       repositoryName: props.buildPipelineOptions?.repositoryName ?? repositoryNames?.build,
+      environmentVariables: withMonitoring(props.modelMonitoring, props.buildPipelineOptions?.environmentVariables),
       seedCode: buildSeedCode,
       ecrRepository: this.containerRepository,
     });
@@ -496,6 +520,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       ...common,
       branch: props.deployPipelineOptions?.branch ?? props.branch,
       repositoryName: props.deployPipelineOptions?.repositoryName ?? repositoryNames?.deploy,
+      environmentVariables: withMonitoring(props.modelMonitoring, props.deployPipelineOptions?.environmentVariables),
       seedCode: deploySeedCode,
       // Resolved here once: the pipeline gets the parameters' references, not their names.
       stages: stages.map(stageOfResolved),
@@ -599,6 +624,14 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       ],
     }).toJSON();
   }
+}
+
+/** Prefix of the monitoring reports of each stage in the artifact bucket (the deploy app's). */
+const MONITORING_PREFIX = 'monitoring/';
+
+/** A build's environment variables with `MODEL_MONITORING=true` when monitoring is on; the given ones win. */
+function withMonitoring(monitoring: boolean | undefined, variables?: { [name: string]: string }): { [name: string]: string } | undefined {
+  return monitoring ? { MODEL_MONITORING: 'true', ...variables } : variables;
 }
 
 /**

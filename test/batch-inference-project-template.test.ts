@@ -118,7 +118,7 @@ describe('BatchInferenceProjectTemplate', () => {
 
   test('the deployment accounts may let SageMaker use the project key for transform jobs, only through grants for AWS resources', () => {
     const statements = policyStatements(batch.template);
-    const grant = statements.DeploymentAccountsGrantForTransformJobs;
+    const grant = statements.DeploymentAccountsGrantForJobVolumes;
     expect(grant).toBeDefined();
     expect(grant.Action).toBe('kms:CreateGrant');
     expect(grant.Resource).toBe('*');
@@ -129,7 +129,7 @@ describe('BatchInferenceProjectTemplate', () => {
 
   test('with an organization, the new statements require it too', () => {
     const statements = policyStatements(synthTemplate(p => new BatchInferenceProjectTemplate(p, 'Org', { organizationId: 'o-abcdef1234' })).template);
-    expect(statements.DeploymentAccountsGrantForTransformJobs.Condition).toEqual({
+    expect(statements.DeploymentAccountsGrantForJobVolumes.Condition).toEqual({
       StringEquals: { 'aws:PrincipalOrgID': 'o-abcdef1234' }, Bool: { 'kms:GrantIsForAWSResource': 'true' },
     });
     expect(statements.DeploymentAccountWritesBatchOutputProd.Condition).toEqual({ StringEquals: { 'aws:PrincipalOrgID': 'o-abcdef1234' } });
@@ -153,6 +153,6 @@ describe('MLOpsProjectTemplate without stageOutputPrefix', () => {
     const resource = JSON.parse(JSON.stringify(statements.DeploymentAccountWritesBatchOutputPreProd.Resource)
       .replace(/\{"Fn::GetAtt":\["ArtifactBucket[0-9A-F]+","Arn"\]\}/g, '"arn:aws:s3:::ARTIFACTS"'));
     expect(evaluate(resource, REFS)).toBe('arn:aws:s3:::ARTIFACTS/scoring/churn-preprod/output/*');
-    expect(statements.DeploymentAccountsGrantForTransformJobs).toBeDefined();
+    expect(statements.DeploymentAccountsGrantForJobVolumes).toBeDefined();
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import {
+  BatchInferenceProjectTemplate,
   BasicProjectTemplate,
   ByocProjectTemplate,
   DeploymentTargetPolicy,
@@ -17,7 +18,7 @@ import { buildExampleApp, EXAMPLE_ENV } from '../example/app';
 /**
  * The apps whose templates the contract checks (`.ci/iam-contracts.sh`) read: the example
  * organisation, and a maximal composition with and without a permissions boundary (git provider
- * with repository creation, BYOC, notifications, four stages of every kind, custom stage roles, a portfolio
+ * with repository creation, BYOC, notifications, monitoring, tests after each stage, five stages of every kind (one in another region), custom stage roles, a portfolio
  * shared with an account and an organizational unit).
  */
 export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
@@ -79,6 +80,8 @@ function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | unde
   portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'GitProviderByoc', {
     bringYourOwnContainer: true,
     notifications: { emails: ['ml-platform@example.com'], emailParameterName: 'NotificationEmail' },
+    modelMonitoring: true,
+    deployPipelineOptions: { testEachStage: true },
     sourceRepository: SourceRepository.codeConnection({
       provider: GitProvider.GITHUB,
       tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:git-token-AbCdEf',
@@ -86,6 +89,7 @@ function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | unde
     stages: [
       { name: 'dev' },
       { name: 'qa', account: '555555555555' },
+      { name: 'dr', account: '555555555555', region: 'us-east-1' },
       { name: 'preprod', accountParameterName: 'PreProdAccount', regionParameterName: 'DeploymentRegion' },
       {
         name: 'prod',
@@ -98,6 +102,7 @@ function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | unde
   }), snapshots);
   portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), snapshots);
   portfolio.addTemplate(new ByocProjectTemplate(portfolio, 'Byoc'), snapshots);
+  portfolio.addTemplate(new BatchInferenceProjectTemplate(portfolio, 'BatchInference'), snapshots);
   return app;
 }
 

@@ -482,6 +482,8 @@ SAMPLE_RESOURCE = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": arn("application-autoscaling", "scalable-target/056ed1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6"),
     "AWS::SageMaker::Pipeline": arn("sagemaker", "pipeline/my-project-prod-batch"),
     "AWS::Events::Rule": arn("events", "rule/my-project-prod-batch"),
+    "AWS::SageMaker::DataQualityJobDefinition": arn("sagemaker", "data-quality-job-definition/my-project-prod-dq-a1b2c3d4"),
+    "AWS::SageMaker::MonitoringSchedule": arn("sagemaker", "monitoring-schedule/my-project-prod-data-quality"),
 }
 # The service each resource type passes its role to (iam:PassRole): a rule passes its targets' role to EventBridge.
 PASSED_TO_SERVICE = {"AWS::Events::Rule": "events.amazonaws.com"}
@@ -518,10 +520,39 @@ BATCH_ROLE_REQUESTS = {
     "sagemaker:StopTransformJob": TRANSFORM_JOB, "sagemaker:AddTags": TRANSFORM_JOB,
     "sagemaker:StartPipelineExecution": arn("sagemaker", "pipeline/my-project-prod-batch"),
 }
-# The bundled apps whose stage templates the target accounts deploy: (name, permissions file, role requests).
+PROCESSING_LOGS = arn("logs", "log-group:/aws/sagemaker/ProcessingJobs")
+# A request of each action of the deploy app's monitoring role (data-quality schedules).
+MONITORING_ROLE_REQUESTS = {
+    **MODEL_ROLE_REQUESTS,
+    "s3:GetObject": f"{ARTIFACTS}/datacapture/my-project-prod/AllTraffic/2024/05/01/12/capture.jsonl",
+    "s3:PutObject": f"{ARTIFACTS}/monitoring/my-project-prod/2024/05/01/12/constraint_violations.json",
+    "kms:CreateGrant": (PROJECT_KEY, {"kms:GrantIsForAWSResource": "true"}),
+    "ecr:BatchGetImage": arn("ecr", "repository/sagemaker-model-monitor-analyzer", account="468650794304"),
+    "ecr:GetDownloadUrlForLayer": arn("ecr", "repository/sagemaker-model-monitor-analyzer", account="468650794304"),
+    "logs:CreateLogGroup": PROCESSING_LOGS, "logs:DescribeLogStreams": PROCESSING_LOGS,
+    "logs:CreateLogStream": f"{PROCESSING_LOGS}:log-stream:my-project-prod-data-quality-1714564800/algo-1",
+    "logs:PutLogEvents": f"{PROCESSING_LOGS}:log-stream:my-project-prod-data-quality-1714564800/algo-1",
+    "cloudwatch:PutMetricData": (None, {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metrics"}),
+}
+# What the deploy app creates with monitoring on, beyond its permissions file.
+MONITORING_PERMISSIONS = os.path.join(os.path.dirname(DEPLOY_APP_PERMISSIONS), "monitoring_target_account_permissions.json")
+
+
+def _monitoring_permissions():
+    """The deploy app's permissions file, with the resource types and role actions of monitoring."""
+    with open(DEPLOY_APP_PERMISSIONS) as f:
+        app = json.load(f)
+    with open(MONITORING_PERMISSIONS) as f:
+        monitoring = json.load(f)
+    return {**app, "resourceTypes": monitoring["resourceTypes"], "modelRoleActions": monitoring["monitoringRoleActions"]}
+
+
+# The bundled apps whose stage templates the target accounts deploy: (name, permissions file or
+# its content, role requests).
 DEPLOYMENT_APPS = [
     ("deploy app", DEPLOY_APP_PERMISSIONS, MODEL_ROLE_REQUESTS),
     ("batch inference app", BATCH_APP_PERMISSIONS, BATCH_ROLE_REQUESTS),
+    ("deploy app's monitoring", _monitoring_permissions, MONITORING_ROLE_REQUESTS),
 ]
 
 
@@ -579,6 +610,9 @@ def check_deployment_target(directories, problems):
     every call of the apps' roles; and it stays short of an administrator."""
     apps = []
     for app_name, path, role_requests in DEPLOYMENT_APPS:
+        if callable(path):
+            apps.append((app_name, path(), role_requests))
+            continue
         with open(path) as f:
             apps.append((app_name, json.load(f), role_requests))
     role_arn = f"arn:aws:iam::{ACCOUNT}:role{apps[0][1]['rolePath']}my-project-deploy-prod-ModelExecutionRole-A1B2C3D4E5F6"
