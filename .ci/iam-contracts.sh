@@ -20,5 +20,8 @@ echo "--- pytest test/contracts (the checks find what they are for)"
 echo "--- synthesize the contract apps (test/contracts/apps.ts)"
 npx ts-node --transpile-only --project tsconfig.dev.json test/contracts/apps.ts "$work/cdk.out" 2>&1 | grep -v "^Bundling"
 
+echo "--- cfn-lint over the contract apps (every option: git provider, BYOC, monitoring, stage tests, a stage in another region)"
+"$work/venv/bin/cfn-lint" --format parseable --ignore-checks W3005 -- "$work/cdk.out"/*/*.template.json
+echo "cfn-lint: no errors or warnings in $(ls "$work/cdk.out"/*/*.template.json | wc -l) templates"
 echo "--- check"
 (cd test/contracts && "$OLDPWD/$work/venv/bin/python" check_iam.py "$OLDPWD/$work/cdk.out"/*)
