@@ -824,3 +824,40 @@ describe('templates by composition (issue 16)', () => {
     expect(Object.keys(portfolioPolicies(basic.construct)).some(id => id.includes('GitProviderPolicy'))).toBe(false);
   });
 });
+
+describe('modelMonitoring (issue 19)', () => {
+  const monitored = synthTemplate(p => new MLOpsProjectTemplate(p, 'Monitored', {
+    modelMonitoring: true,
+    stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+    deployPipelineOptions: { environmentVariables: { EXTRA: 'x' } },
+  }));
+  const environmentOf = (template: Template, description: RegExp) => Object.values<any>(template.findResources('AWS::CodeBuild::Project'))
+    .find(project => description.test(project.Properties.Description)).Properties.Environment.EnvironmentVariables;
+
+  test('both builds get MODEL_MONITORING=true, beside the variables given', () => {
+    expect(environmentOf(monitored.template, /SageMaker pipeline/)).toContainEqual({ Name: 'MODEL_MONITORING', Type: 'PLAINTEXT', Value: 'true' });
+    const synth = environmentOf(monitored.template, /Synthesizes the deploy app/);
+    expect(synth).toContainEqual({ Name: 'MODEL_MONITORING', Type: 'PLAINTEXT', Value: 'true' });
+    expect(synth).toContainEqual({ Name: 'EXTRA', Type: 'PLAINTEXT', Value: 'x' });
+    expect(JSON.stringify(environmentOf(dynamic.template, /Synthesizes the deploy app/))).not.toContain('MODEL_MONITORING');
+  });
+
+  test('each other stage account may write its own monitoring reports, and let its jobs use the key for their volumes', () => {
+    const bucketStatements = Object.values<any>(monitored.template.findResources('AWS::S3::BucketPolicy'))
+      .flatMap(policy => policy.Properties.PolicyDocument.Statement);
+    const reports = bucketStatements.find(statement => statement.Sid === 'DeploymentAccountWritesMonitoringProd');
+    expect(reports.Action).toBe('s3:PutObject');
+    expect(JSON.stringify(reports.Principal)).toContain('333333333333');
+    expect(JSON.stringify(reports.Resource)).toContain('/monitoring/');
+    expect(JSON.stringify(reports.Resource)).toContain('-prod/*');
+    expect(bucketStatements.some(statement => statement.Sid === 'DeploymentAccountWritesMonitoringDev')).toBe(false);
+    const keyStatements = Object.values<any>(monitored.template.findResources('AWS::KMS::Key'))
+      .flatMap(key => key.Properties.KeyPolicy.Statement);
+    expect(keyStatements.find(statement => statement.Sid === 'DeploymentAccountsGrantForJobVolumes')).toMatchObject({
+      Action: 'kms:CreateGrant',
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    });
+    const dynamicKey = Object.values<any>(dynamic.template.findResources('AWS::KMS::Key')).flatMap(key => key.Properties.KeyPolicy.Statement);
+    expect(dynamicKey.some(statement => statement.Sid === 'DeploymentAccountsGrantForJobVolumes')).toBe(false);
+  });
+});
