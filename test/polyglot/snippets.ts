@@ -148,6 +148,22 @@ export function batchInferenceProjectTemplateSnippet(stack: Stack) {
 }
 // end:BatchInferenceProjectTemplate
 
+// snippet:Operating
+export function operatingSnippet(stack: Stack) {
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  const template = new MLOpsProjectTemplate(portfolio, 'Operated', {
+    productName: 'Real-time endpoints, monitored',
+    // An SNS topic per project: failed pipelines and executions, approved or rejected models.
+    notifications: { emails: ['ml-platform@example.com'] },
+    // A data-quality baseline with each model, and a monitoring schedule per endpoint.
+    modelMonitoring: true,
+    // The deploy repository's tests after each stage, before the next approval.
+    deployPipelineOptions: { testEachStage: true },
+  });
+  portfolio.addTemplate(template);
+}
+// end:Operating
+
 // snippet:Extending
 export function extendingSnippet(stack: Stack) {
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
@@ -189,6 +205,7 @@ export function buildSnippetsApp(outdir: string): App {
     ['ProjectTemplateBucket', projectTemplateBucketSnippet],
     ['DeploymentTargetPolicy', deploymentTargetPolicySnippet],
     ['BatchInferenceProjectTemplate', batchInferenceProjectTemplateSnippet],
+    ['Operating', operatingSnippet],
     ['Extending', extendingSnippet],
   ];
   for (const [name, snippet] of snippets) {

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "README-snippets.md")
 CONSTRUCTS = [
     "SeedCodeAsset", "BuildPipeline", "DeployPipeline", "MLOpsProjectTemplate", "ProjectPortfolio",
-    "ProjectTemplateBucket", "DeploymentTargetPolicy", "BatchInferenceProjectTemplate", "Extending",
+    "ProjectTemplateBucket", "DeploymentTargetPolicy", "BatchInferenceProjectTemplate", "Operating", "Extending",
 ]
 LANGUAGES = [
     # name, fence, file, imports shown once
@@ -38,7 +38,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
     BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
     DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, DynamicAccountsProjectTemplate,
-    MLOpsProjectTemplate, ProjectPortfolio, ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
+    MLOpsProjectTemplate, ProjectNotificationsOptions, ProjectPortfolio, ProjectTemplateBucket, SecurityScan,
+    SeedCode, SeedCodeAsset,
 )"""),
     ("Java", "java", "java/src/main/java/polyglot/Snippets.java", """\
 import io.github.cdksagemakerprojecttemplates.*;

@@ -19,6 +19,7 @@ from cdk_sagemaker_project_templates import (
     DeployPipelineOptions,
     DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate,
+    ProjectNotificationsOptions,
     ProjectPortfolio,
     ProjectTemplateBucket,
     SecurityScan,
@@ -166,6 +167,24 @@ def batch_inference_project_template_snippet(stack: cdk.Stack) -> None:
 # end:BatchInferenceProjectTemplate
 
 
+# snippet:Operating
+def operating_snippet(stack: cdk.Stack) -> None:
+    portfolio = ProjectPortfolio(stack, "Portfolio")
+    template = MLOpsProjectTemplate(
+        portfolio,
+        "Operated",
+        product_name="Real-time endpoints, monitored",
+        # An SNS topic per project: failed pipelines and executions, approved or rejected models.
+        notifications=ProjectNotificationsOptions(emails=["ml-platform@example.com"]),
+        # A data-quality baseline with each model, and a monitoring schedule per endpoint.
+        model_monitoring=True,
+        # The deploy repository's tests after each stage, before the next approval.
+        deploy_pipeline_options=DeployPipelineOptions(test_each_stage=True),
+    )
+    portfolio.add_template(template)
+# end:Operating
+
+
 # snippet:Extending
 def extending_snippet(stack: cdk.Stack) -> None:
     portfolio = ProjectPortfolio(stack, "Portfolio")
@@ -211,6 +230,7 @@ def build_snippets_app(outdir: str) -> cdk.App:
         ("ProjectTemplateBucket", project_template_bucket_snippet),
         ("DeploymentTargetPolicy", deployment_target_policy_snippet),
         ("BatchInferenceProjectTemplate", batch_inference_project_template_snippet),
+        ("Operating", operating_snippet),
         ("Extending", extending_snippet),
     ]:
         snippet(cdk.Stack(app, f"{name}Snippet", env=cdk.Environment(account="111111111111", region="eu-west-1")))

@@ -15,6 +15,7 @@ import io.github.cdksagemakerprojecttemplates.DeploymentTargetPolicy;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.FixedAccountsOptions;
 import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.ProjectNotificationsOptions;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
 import io.github.cdksagemakerprojecttemplates.ProjectTemplateBucket;
 import io.github.cdksagemakerprojecttemplates.SecurityScan;
@@ -165,6 +166,22 @@ public final class Snippets {
   }
   // end:BatchInferenceProjectTemplate
 
+  // snippet:Operating
+  static void operatingSnippet(Stack stack) {
+    ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio").build();
+    MLOpsProjectTemplate template = MLOpsProjectTemplate.Builder.create(portfolio, "Operated")
+        .productName("Real-time endpoints, monitored")
+        // An SNS topic per project: failed pipelines and executions, approved or rejected models.
+        .notifications(ProjectNotificationsOptions.builder().emails(List.of("ml-platform@example.com")).build())
+        // A data-quality baseline with each model, and a monitoring schedule per endpoint.
+        .modelMonitoring(true)
+        // The deploy repository's tests after each stage, before the next approval.
+        .deployPipelineOptions(DeployPipelineOptions.builder().testEachStage(true).build())
+        .build();
+    portfolio.addTemplate(template);
+  }
+  // end:Operating
+
   // snippet:Extending
   static void extendingSnippet(Stack stack) {
     ProjectPortfolio portfolio = ProjectPortfolio.Builder.create(stack, "Portfolio").build();
@@ -208,6 +225,7 @@ public final class Snippets {
     snippets.put("ProjectTemplateBucket", Snippets::projectTemplateBucketSnippet);
     snippets.put("DeploymentTargetPolicy", Snippets::deploymentTargetPolicySnippet);
     snippets.put("BatchInferenceProjectTemplate", Snippets::batchInferenceProjectTemplateSnippet);
+    snippets.put("Operating", Snippets::operatingSnippet);
     snippets.put("Extending", Snippets::extendingSnippet);
     snippets.forEach((name, snippet) -> snippet.accept(Stack.Builder.create(app, name + "Snippet").env(App.EXAMPLE_ENV).build()));
     return app;
