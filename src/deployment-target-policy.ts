@@ -125,7 +125,7 @@ export class DeploymentTargetPolicy extends Construct {
       });
       addNagSuppressions(this.boundaryPolicy.node.defaultChild as CfnResource, [{
         id: 'AwsSolutions-IAM5',
-        reason: 'A permissions boundary of SageMaker project model roles: it caps them at reading the projects\' mlops-* buckets (writing only their datacapture/ prefix), using KMS keys and pulling ECR images of this region, and writing SageMaker endpoint logs; each role\'s own policy names its project\'s bucket, key and image.',
+        reason: 'A permissions boundary of the roles the bundled deploy apps create: it caps them at reading the projects\' mlops-* buckets (writing only their datacapture/, batch/ and monitoring/ prefixes), using KMS keys and pulling ECR images of this region, running pipelines- transform jobs and writing SageMaker endpoint, transform and processing logs; each role\'s own policy names its project\'s bucket, key, image and pipeline.',
         appliesTo: [{ regex: '/^Resource::/' }],
       }]);
     } else {
