@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -10,7 +10,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { validateBuildTimeout, validatePhysicalName } from './private/input-checks';
 import { createSageMakerExecutionRole, grantArtifactReadWrite, grantPassToSageMaker, grantSageMakerPipelineUpsert } from './private/pipeline-roles';
-import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
+import { networkInterfaceStatements, OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
+import { ProjectNetwork } from './project-network';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
 import { SourceRepository } from './source-repository';
@@ -157,6 +158,15 @@ export interface BuildPipelineProps extends BuildPipelineOptions {
    */
   readonly ecrRepository?: ecr.IRepository;
 
+  /**
+   * Private subnets and security groups for the CodeBuild projects and the SageMaker pipeline's
+   * jobs: the builds get a VPC configuration, and `SMPipeline` gets `SUBNET_IDS` and
+   * `SECURITY_GROUP_IDS` (comma-separated) for the jobs the bundled build apps define.
+   *
+   * @default - no VPC
+   */
+  readonly network?: ProjectNetwork;
+
 }
 
 /**
@@ -274,8 +284,19 @@ export class BuildPipeline extends Construct {
         ARTIFACT_BUCKET: props.artifactBucket.bucketName,
         ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
         ...ecrVariables,
+        ...(opening.network ? {
+          SUBNET_IDS: Fn.join(',', opening.network.subnetIds),
+          SECURITY_GROUP_IDS: Fn.join(',', opening.network.securityGroupIds),
+        } : {}),
       }, false),
     });
+    opening.placeInNetwork(this.sageMakerPipelineProject);
+    if (opening.network && !props.sageMakerExecutionRole) {
+      // SageMaker places the pipeline's jobs in the subnets with the execution role.
+      for (const statement of networkInterfaceStatements(this, opening.network, 'sagemaker.amazonaws.com')) {
+        this.sageMakerExecutionRole.addToPrincipalPolicy(statement);
+      }
+    }
     grantSageMakerPipelineUpsert(this.sageMakerPipelineProject, this.sageMakerPipelineName, props.projectId);
     grantPassToSageMaker(this.sageMakerPipelineProject, this.sageMakerExecutionRole);
     // The SageMaker SDK uploads the pipeline's scripts to the artifact bucket.
@@ -295,6 +316,7 @@ export class BuildPipeline extends Construct {
         environment: opening.buildEnvironment({ AWS_REGION: Aws.REGION, ...ecrVariables }, true),
       });
       props.ecrRepository.grantPullPush(this.dockerBuildProject);
+      opening.placeInNetwork(this.dockerBuildProject);
       this.buildActions.add(this.buildActions.group('DockerBuild'), new actions.CodeBuildAction({
         actionName: 'DockerBuild',
         project: this.dockerBuildProject,

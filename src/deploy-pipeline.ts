@@ -18,6 +18,7 @@ import { bootstrapRoleArns, pascalStageName } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
 import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
 import { deploysInAnotherRegion, keepDistinct, knownRegion, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
+import { ProjectNetwork } from './project-network';
 import { SecurityScan } from './security-scan';
 import { SeedCode } from './seed-code';
 import { BundledSeedApp } from './seed-code-asset';
@@ -222,6 +223,14 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
    * @default - no organization condition
    */
   readonly organizationId?: string;
+
+  /**
+   * Private subnets and security groups for the pipeline's CodeBuild projects (synth, scan,
+   * tests, deployments in other regions).
+   *
+   * @default - no VPC
+   */
+  readonly network?: ProjectNetwork;
 }
 
 /**
@@ -367,6 +376,7 @@ export class DeployPipeline extends Construct {
         buildSpec: codebuild.BuildSpec.fromSourceFilename('buildspec-test.yml'),
         environment: environment({ PROJECT_NAME: props.projectName, PROJECT_ID: props.projectId, AWS_REGION: Aws.REGION }),
       });
+      opening.placeInNetwork(this.stageTestProject);
     }
 
     this.synthProject = new codebuild.PipelineProject(this, 'SynthProject', {
@@ -384,6 +394,7 @@ export class DeployPipeline extends Construct {
       }),
     });
     this.grantSynthReads(props.projectName, props.projectId, props.modelPackageGroupName);
+    opening.placeInNetwork(this.synthProject);
 
     const artifactBucket = props.pipelineArtifactBucket ?? this.createArtifactBucket();
     this.pipeline = opening.createPipeline(this, { artifactBucket });
@@ -407,6 +418,7 @@ export class DeployPipeline extends Construct {
         buildSpec: scan.buildSpec,
         environment: environment({}),
       });
+      opening.placeInNetwork(this.securityScanProject);
       buildStage.addAction(new actions.CodeBuildAction({
         actionName: 'SecurityScan',
         project: this.securityScanProject,
@@ -434,7 +446,7 @@ export class DeployPipeline extends Construct {
       }
       this.stageActions.set(stage.name, { actions: ordered, deployment: ordered.group('deployment') });
       if (deploysInAnotherRegion(stage, projectRegion)) {
-        ordered.add('deployment', this.remoteDeployment(stage, pascal, stackName, actionRoleArn, deploymentRoleArn, environment));
+        ordered.add('deployment', this.remoteDeployment(stage, pascal, stackName, actionRoleArn, deploymentRoleArn, opening));
         return deployStage;
       }
       const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, actionRoleArn, { mutable: false });
@@ -503,15 +515,15 @@ export class DeployPipeline extends Construct {
    * cannot create (no support stack).
    */
   private remoteDeployment(
-    stage: ResolvedStage, pascal: string, stackName: string, actionRoleArn: string, deploymentRoleArn: string,
-    environment: (variables: { [key: string]: string }) => codebuild.BuildEnvironment,
+    stage: ResolvedStage, pascal: string, stackName: string, actionRoleArn: string, deploymentRoleArn: string, opening: ProjectPipelineOpening,
   ): codepipeline.IAction {
     if (!this.remoteDeploymentProject) {
       this.remoteDeploymentProject = new codebuild.PipelineProject(this, 'StageDeploymentProject', {
         description: 'Deploys a stage template in its account and region through the CDK bootstrap roles there',
         buildSpec: remoteDeploymentBuildSpec(),
-        environment: environment({}),
+        environment: opening.buildEnvironment({}),
       });
+      opening.placeInNetwork(this.remoteDeploymentProject);
     }
     this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sts:AssumeRole'],

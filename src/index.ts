@@ -6,6 +6,7 @@ export * from './build-pipeline';
 export * from './deploy-pipeline';
 export * from './source-repository';
 export * from './mlops-project-template';
+export * from './project-network';
 export * from './project-notifications';
 export * from './project-portfolio';
 export * from './project-template-bucket';

@@ -20,6 +20,7 @@ import { pascalStageName } from './private/pipeline-deploy';
 import { checkQuotas } from './private/quotas';
 import { RolePathAspect } from './private/role-path';
 import { keepDistinct, listedIf, resolveStages, ResolvedStage, stageOfResolved } from './private/stages';
+import { ProjectNetwork } from './project-network';
 import { ProjectNotificationsOptions } from './project-notifications';
 import { ProjectPortfolio } from './project-portfolio';
 import { ProjectTemplateBucket } from './project-template-bucket';
@@ -232,6 +233,19 @@ export interface MLOpsProjectTemplateProps {
    * @default false
    */
   readonly modelMonitoring?: boolean;
+
+  /**
+   * Private subnets and security groups of the project's builds (both pipelines' CodeBuild
+   * projects) and of the SageMaker pipeline's jobs (processing, training, baseline; the bundled
+   * build apps read `SUBNET_IDS` and `SECURITY_GROUP_IDS`), with inter-container traffic
+   * encrypted and network isolation kept where it is on: fixed (`ProjectNetwork.fromIds`),
+   * entered when a project is created (`ProjectNetwork.enteredAtCreation()`), or SSM parameters
+   * the platform team keeps in each account (`ProjectNetwork.fromSsmParameters()`). The subnets
+   * need routes to S3, SageMaker, ECR, CloudWatch Logs and the git provider (VPC endpoints or NAT).
+   *
+   * @default - no VPC
+   */
+  readonly network?: ProjectNetwork;
 }
 
 const DEFAULT_DESCRIPTION = 'Model building pipeline (pre-process, train, evaluate, register) and a model deployment pipeline that creates an endpoint in every deployment stage.';
@@ -499,6 +513,7 @@ export class MLOpsProjectTemplate extends servicecatalog.ProductStack {
       pipelineArtifactBucket: this.pipelineArtifactBucket,
       repositoryRemovalPolicy: removalPolicy,
       source: props.sourceRepository,
+      network: props.network,
     };
     const buildSeedCode = props.buildSeedCode
       ?? SeedCode.fromBundledApp(props.bringYourOwnContainer ? BundledSeedApp.BYOC_BUILD_APP : BundledSeedApp.BUILD_APP);

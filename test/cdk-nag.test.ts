@@ -4,7 +4,7 @@ import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio } from '../src';
+import { BatchInferenceProjectTemplate, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectNetwork, ProjectPortfolio } from '../src';
 import { buildExampleApp } from './example/app';
 import { tempDir } from './util/temp-dir';
 import { ACKNOWLEDGED_RULES, BUCKET_DEPLOYMENT_SUPPRESSIONS } from '../src/private/nag-suppressions';
@@ -78,6 +78,22 @@ test('a template with notifications passes AwsSolutions (the topic is encrypted 
   portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'Notified', {
     notifications: { emails: ['ml-platform@example.com'], emailParameterName: 'NotificationEmail' },
   }), { snapshotDirectory: path.join(outdir, 'snapshots') });
+  expect(nagFindings(app)).toEqual([]);
+});
+
+test('a template with every operating option passes AwsSolutions (VPC, monitoring, tests after each stage, a stage in another region, batch)', () => {
+  const outdir = tempDir('nag-options');
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Options', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const portfolio = new ProjectPortfolio(stack, 'Portfolio');
+  portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'Everything', {
+    bringYourOwnContainer: true,
+    network: ProjectNetwork.enteredAtCreation(),
+    modelMonitoring: true,
+    deployPipelineOptions: { testEachStage: true },
+    stages: [{ name: 'dev' }, { name: 'dr', account: '222222222222', region: 'us-east-1' }],
+  }), { snapshotDirectory: path.join(outdir, 'snapshots') });
+  portfolio.addTemplate(new BatchInferenceProjectTemplate(portfolio, 'Batch'), { snapshotDirectory: path.join(outdir, 'snapshots') });
   expect(nagFindings(app)).toEqual([]);
 });
 

@@ -117,6 +117,11 @@ export const ACTIONS_WITHOUT_RESOURCE = [
   'cloudformation:GetTemplateSummary',
   'cloudformation:ValidateTemplate',
   'codecommit:ListRepositories',
+  'ec2:DescribeDhcpOptions',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVpcs',
   'ecr:GetAuthorizationToken',
   'kms:CreateKey',
   'logs:DescribeLogGroups',
@@ -129,6 +134,15 @@ export const ACTIONS_WITHOUT_RESOURCE = [
 
 /** IAM5 findings of the roles inside a project template, each group with its reason. */
 export const PROJECT_ROLE_SUPPRESSIONS: NagSuppression[] = [
+  {
+    id: 'AwsSolutions-IAM5',
+    reason: 'Network interfaces that CodeBuild and SageMaker create for the project\'s builds and jobs get their ids only when created; creating them is limited to the project\'s subnets and security groups (or, for a list entered at launch, to its VPC), and granting their use to the one service that asked.',
+    appliesTo: [
+      'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*',
+      'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*',
+      'Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*',
+    ],
+  },
   {
     id: 'AwsSolutions-IAM5',
     reason: 'Action groups that aws-cdk-lib grants emit for reading and writing the project\'s own buckets and KMS key (bucket.grantReadWrite, key.grantEncryptDecrypt); each statement names only those buckets and that key.',

@@ -1,11 +1,13 @@
-import { Lazy, RemovalPolicy } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ProjectNetwork, ProjectNetworkConfig } from '../project-network';
 import { SeedCode } from '../seed-code';
 import { SourceRepository, SourceRepositoryConfig } from '../source-repository';
 import {
@@ -37,6 +39,7 @@ export interface ProjectPipelineProps {
   readonly buildImage?: codebuild.IBuildImage;
   readonly computeType?: codebuild.ComputeType;
   readonly environmentVariables?: { [key: string]: string };
+  readonly network?: ProjectNetwork;
 }
 
 /** How one pipeline differs from the other in its opening. */
@@ -62,6 +65,8 @@ export class ProjectPipelineOpening {
   public readonly artifactKey: kms.IKey;
   public readonly sourceOutput: codepipeline.Artifact;
   public readonly source: SourceRepositoryConfig;
+  /** The subnets and security groups of the builds and jobs, when the project is in a VPC. */
+  public readonly network?: ProjectNetworkConfig;
 
   constructor(scope: Construct, className: string, private readonly props: ProjectPipelineProps, kind: ProjectPipelineKind) {
     this.owner = `${className} ${scope.node.path}`;
@@ -78,6 +83,7 @@ export class ProjectPipelineOpening {
     validateEnvironmentVariableNames(this.owner, props.environmentVariables);
     this.artifactKey = artifactKeyOf(this.owner, props.artifactBucket, props.artifactKey);
 
+    this.network = props.network?.bind(scope);
     this.sourceOutput = new codepipeline.Artifact('SourceOutput');
     this.source = (props.source ?? SourceRepository.codeCommit()).bind(scope, {
       repositoryName: this.repositoryName,
@@ -97,6 +103,20 @@ export class ProjectPipelineOpening {
       privileged,
       environmentVariables: plainTextEnvironment(variables, this.props.environmentVariables),
     };
+  }
+
+  /**
+   * Run a CodeBuild project in the project's subnets, if it has any: its VPC configuration, and
+   * what CodeBuild does with the project's role there (network interfaces in those subnets).
+   */
+  public placeInNetwork(project: codebuild.Project): void {
+    if (!this.network) return;
+    (project.node.defaultChild as codebuild.CfnProject).vpcConfig = {
+      vpcId: this.network.vpcId,
+      subnets: this.network.subnetIds,
+      securityGroupIds: this.network.securityGroupIds,
+    };
+    for (const statement of networkInterfaceStatements(project, this.network, 'codebuild.amazonaws.com')) project.addToRolePolicy(statement);
   }
 
   /** The CodePipeline (V2, not restarted on update) with the `Source` stage. */
@@ -178,4 +198,42 @@ export function requireCodeCommitRepository(pipeline: Construct, className: stri
     throw new Error(`${className} ${pipeline.node.path}: the source is a git provider connection, which has no CodeCommit repository; use repositoryName`);
   }
   return repository;
+}
+
+/**
+ * What a service does with a role to place its builds or jobs in the project's subnets: network
+ * interfaces there (and their permissions, for that service only), and the descriptions of the
+ * VPC's parts, which take no resource. Subnets and security groups known at synth time are
+ * named; a list entered at launch cannot be turned into ARNs (CloudFormation has no map), so
+ * then the VPC bounds them (`ec2:Vpc`).
+ */
+export function networkInterfaceStatements(scope: Construct, network: ProjectNetworkConfig, service: string): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const arnOf = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
+  const known = (ids: string[]) => !Token.isUnresolved(ids) && !ids.some(id => Token.isUnresolved(id));
+  const named = known(network.subnetIds) && known(network.securityGroupIds);
+  const inVpc = { ArnEquals: { 'ec2:Vpc': arnOf('vpc', network.vpcId) } };
+  const subnetArns = named ? network.subnetIds.map(id => arnOf('subnet', id)) : [arnOf('subnet', '*')];
+  const securityGroupArns = named ? network.securityGroupIds.map(id => arnOf('security-group', id)) : [arnOf('security-group', '*')];
+  return [
+    new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [arnOf('network-interface', '*'), ...subnetArns, ...securityGroupArns],
+      conditions: named ? undefined : inVpc,
+    }),
+    new iam.PolicyStatement({
+      actions: ['ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'],
+      resources: [arnOf('network-interface', '*')],
+    }),
+    new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterfacePermission'],
+      resources: [arnOf('network-interface', '*')],
+      conditions: { StringEquals: { 'ec2:AuthorizedService': service }, ...(named ? { ArnEquals: { 'ec2:Subnet': subnetArns } } : inVpc) },
+    }),
+    new iam.PolicyStatement({
+      // These actions take no resource.
+      actions: ['ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'],
+      resources: ['*'],
+    }),
+  ];
 }

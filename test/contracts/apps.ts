@@ -9,6 +9,7 @@ import {
   DynamicAccountsProjectTemplate,
   GitProvider,
   MLOpsProjectTemplate,
+  ProjectNetwork,
   ProjectPortfolio,
   ProjectTemplateBucket,
   SourceRepository,
@@ -18,7 +19,7 @@ import { buildExampleApp, EXAMPLE_ENV } from '../example/app';
 /**
  * The apps whose templates the contract checks (`.ci/iam-contracts.sh`) read: the example
  * organisation, and a maximal composition with and without a permissions boundary (git provider
- * with repository creation, BYOC, notifications, monitoring, tests after each stage, five stages of every kind (one in another region), custom stage roles, a portfolio
+ * with repository creation, BYOC, notifications, monitoring, a VPC, tests after each stage, five stages of every kind (one in another region), custom stage roles, a portfolio
  * shared with an account and an organizational unit).
  */
 export const CONTRACT_APPS: { [name: string]: (outdir: string) => App } = {
@@ -81,6 +82,7 @@ function maximalApp(outdir: string, permissionsBoundaryPolicyName: string | unde
     bringYourOwnContainer: true,
     notifications: { emails: ['ml-platform@example.com'], emailParameterName: 'NotificationEmail' },
     modelMonitoring: true,
+    network: ProjectNetwork.enteredAtCreation(),
     deployPipelineOptions: { testEachStage: true },
     sourceRepository: SourceRepository.codeConnection({
       provider: GitProvider.GITHUB,

@@ -20,6 +20,9 @@ SAMPLE_PARAMETERS = {
     "DeploymentRegion": REGION,
     "GitConnectionArn": f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
     "GitOwner": "acme",
+    "VpcId": "vpc-0a1b2c3d4e5f60718",
+    "SubnetIds": ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"],
+    "SecurityGroupIds": ["sg-0a1b2c3d4e5f60718"],
 }
 
 # Service Catalog names the stacks it provisions SC-<account>-pp-<id>.
