@@ -40,7 +40,7 @@ PROJECT_VARIABLES = [
     "ARTIFACT_BUCKET_KMS_ID",
 ]
 # Environment variables the buildspec passes on if the project sets them (unset: empty).
-OPTIONAL_VARIABLES = ["MODEL_MONITORING"]
+OPTIONAL_VARIABLES = ["MODEL_MONITORING", "SUBNET_IDS", "SECURITY_GROUP_IDS"]
 
 
 def definition_of(pipeline) -> dict:
@@ -62,7 +62,7 @@ def buildspec_argv(values: Optional[Mapping[str, str]] = None) -> List[str]:
     """The run_pipeline arguments of the buildspec, with $VARS replaced by their names.
 
     ``values`` replaces the arguments that are whole variables by values instead
-    (e.g. ``{"MODEL_MONITORING": ""}``, as the shell passes an unset variable).
+    (e.g. ``OPTIONAL_UNSET``: empty strings, as the shell passes unset variables).
     """
     command = yaml.safe_load(BUILDSPEC.read_text())["phases"]["build"]["commands"][-1]
     words = shlex.split(command.replace('"$', '"'))
@@ -120,9 +120,15 @@ BUILDSPEC_PIPELINE_ARGUMENTS = {
     "model_package_group_name": "MODEL_PACKAGE_GROUP_NAME",
     "pipeline_name": "SAGEMAKER_PIPELINE_NAME",
     "model_monitoring": False,
+    "subnet_ids": [],
+    "security_group_ids": [],
 }
-# MODEL_MONITORING unset, as the shell passes it: off.
-MONITORING_UNSET = {"MODEL_MONITORING": ""}
+# The optional variables unset, as the shell passes them: no baseline, no VPC.
+OPTIONAL_UNSET = {name: "" for name in OPTIONAL_VARIABLES}
+# A VPC as the library passes it: SUBNET_IDS and SECURITY_GROUP_IDS, comma-separated.
+NETWORK_VARIABLES = {"SUBNET_IDS": "subnet-0a1b2c3d,subnet-4e5f6a7b8c9d0e1f2", "SECURITY_GROUP_IDS": "sg-0123abcd"}
+SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b8c9d0e1f2"]
+SECURITY_GROUPS = ["sg-0123abcd"]
 BUILDSPEC_CALLS = upsert_and_start_calls(
     "SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID", "SAGEMAKER_PIPELINE_DESCRIPTION", "SAGEMAKER_PIPELINE_ROLE_ARN"
 )
@@ -140,3 +146,27 @@ def run_with_fake_pipeline(monkeypatch, run_pipeline, argv: List[str]) -> Tuple[
     monkeypatch.setattr(run_pipeline, "get_pipeline", fake_get_pipeline)
     run_pipeline.main(argv)
     return received, fake
+
+
+# Steps whose Arguments are a SageMaker job request: the jobs that can run in a VPC.
+JOB_STEP_TYPES = ("Processing", "Training", "QualityCheck", "ClarifyCheck", "Transform", "Tuning")
+
+
+def job_networks(definition: dict) -> dict:
+    """For every job of the pipeline, by step name: (VpcConfig, inter-container encryption, network isolation).
+
+    Processing jobs (and the checks, which are processing jobs) have them in ``NetworkConfig``;
+    training jobs at the top of their request.
+    """
+    found = {}
+    for name, step in all_steps(definition).items():
+        if step["Type"] not in JOB_STEP_TYPES:
+            continue
+        arguments = step["Arguments"]
+        network = arguments.get("NetworkConfig", {}) if step["Type"] != "Training" else arguments
+        found[name] = (
+            network.get("VpcConfig"),
+            network.get("EnableInterContainerTrafficEncryption"),
+            network.get("EnableNetworkIsolation", False),
+        )
+    return found

@@ -9,7 +9,18 @@ import pytest
 from ml_pipelines.abalone import steps
 
 from .conftest import BUCKET
-from .helpers import GROUP, KMS_KEY, PIPELINE_ARGUMENTS, PIPELINE_NAME, ROLE, all_steps, definition_of
+from .helpers import (
+    GROUP,
+    KMS_KEY,
+    PIPELINE_ARGUMENTS,
+    PIPELINE_NAME,
+    ROLE,
+    SECURITY_GROUPS,
+    SUBNETS,
+    all_steps,
+    definition_of,
+    job_networks,
+)
 
 IMAGE = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/some-xgboost:1"
 
@@ -228,3 +239,60 @@ def test_model_package_records_the_baseline(monitored):
     }
     # The model's evaluation stays where it was.
     assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["ContentType"] == "application/json"
+
+
+# --- Private networking (SUBNET_IDS and SECURITY_GROUP_IDS) -------------------------------------
+
+VPC_CONFIG = {"Subnets": SUBNETS, "SecurityGroupIds": SECURITY_GROUPS}
+
+
+def build(session, **kwargs) -> dict:
+    return definition_of(steps.build_pipeline(**PIPELINE_ARGUMENTS, image_uri=IMAGE, sagemaker_session=session, **kwargs))
+
+
+@pytest.mark.parametrize("model_monitoring", [False, True])
+def test_without_a_network_the_definition_is_unchanged(offline_session, model_monitoring):
+    without = build(offline_session, model_monitoring=model_monitoring)
+    for empty in ((), [], None):
+        assert build(offline_session, model_monitoring=model_monitoring, subnet_ids=empty, security_group_ids=empty) == without
+    # SageMaker's own network; only the baseline is isolated, as it always was.
+    assert job_networks(without) == {
+        "PreprocessAbaloneData": (None, None, False),
+        "TrainAbaloneModel": (None, None, False),
+        "EvaluateAbaloneModel": (None, None, False),
+        **({"DataQualityBaseline": (None, None, True)} if model_monitoring else {}),
+    }
+    assert all("NetworkConfig" not in all_steps(without)[name]["Arguments"] for name in ("PreprocessAbaloneData", "EvaluateAbaloneModel"))
+
+
+@pytest.mark.parametrize("model_monitoring", [False, True])
+def test_with_a_network_every_job_runs_in_the_subnets_with_encrypted_traffic(offline_session, model_monitoring):
+    definition = build(
+        offline_session, model_monitoring=model_monitoring, subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS
+    )
+    assert job_networks(definition) == {
+        "PreprocessAbaloneData": (VPC_CONFIG, True, False),
+        "TrainAbaloneModel": (VPC_CONFIG, True, False),
+        "EvaluateAbaloneModel": (VPC_CONFIG, True, False),
+        # Network isolation stays on for the baseline.
+        **({"DataQualityBaseline": (VPC_CONFIG, True, True)} if model_monitoring else {}),
+    }
+    found = all_steps(definition)
+    for name in ("PreprocessAbaloneData", "EvaluateAbaloneModel", *(["DataQualityBaseline"] if model_monitoring else [])):
+        assert found[name]["Arguments"]["NetworkConfig"] == {
+            "EnableNetworkIsolation": name == "DataQualityBaseline",
+            "EnableInterContainerTrafficEncryption": True,
+            "VpcConfig": VPC_CONFIG,
+        }
+    # Only the jobs change: same steps, same parameters.
+    without = build(offline_session, model_monitoring=model_monitoring)
+    assert {n: s["Type"] for n, s in found.items()} == {n: s["Type"] for n, s in all_steps(without).items()}
+    assert definition["Parameters"] == without["Parameters"]
+
+
+@pytest.mark.parametrize(
+    "subnet_ids, security_group_ids", [(SUBNETS, ()), ((), SECURITY_GROUPS), (SUBNETS, None)]
+)
+def test_a_half_given_network_is_refused(offline_session, subnet_ids, security_group_ids):
+    with pytest.raises(ValueError, match="give both or neither"):
+        build(offline_session, subnet_ids=subnet_ids, security_group_ids=security_group_ids)

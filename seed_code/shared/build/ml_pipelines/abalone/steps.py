@@ -25,12 +25,17 @@ also writes the training features alone (``baseline``), and::
 runs before registration; the model package records the baseline (its ``ModelMetrics``
 and ``DriftCheckBaselines``), so the deploy repository can monitor the endpoint's
 captured requests against it.
+
+With ``subnet_ids`` and ``security_group_ids`` (the build's ``SUBNET_IDS`` and
+``SECURITY_GROUP_IDS``), every job of the pipeline (processing, training, the
+baseline) runs in those private subnets with those security groups, and encrypts
+the traffic between its instances; network isolation stays as it is without them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import boto3
 from sagemaker.drift_check_baselines import DriftCheckBaselines
@@ -87,6 +92,30 @@ def get_session(region: str, default_bucket: str) -> PipelineSession:
     return PipelineSession(boto_session=boto_session, default_bucket=default_bucket)
 
 
+def network_config(
+    subnet_ids: Sequence[str], security_group_ids: Sequence[str], *, enable_network_isolation: bool
+) -> Optional[NetworkConfig]:
+    """The network of a job: in the subnets and security groups if given, else ``None`` (SageMaker's own network).
+
+    ``None`` without subnets leaves the job's request as it was before this option
+    existed, except for ``enable_network_isolation=True``, which is kept either way.
+    """
+    subnets, security_groups = list(subnet_ids or ()), list(security_group_ids or ())
+    if bool(subnets) != bool(security_groups):
+        raise ValueError(
+            "subnet_ids and security_group_ids go together: give both or neither "
+            f"(got subnet_ids={subnets!r}, security_group_ids={security_groups!r})"
+        )
+    if not subnets:
+        return NetworkConfig(enable_network_isolation=True) if enable_network_isolation else None
+    return NetworkConfig(
+        subnets=subnets,
+        security_group_ids=security_groups,
+        enable_network_isolation=enable_network_isolation,
+        encrypt_inter_container_traffic=True,
+    )
+
+
 def build_pipeline(
     *,
     region: str,
@@ -99,6 +128,8 @@ def build_pipeline(
     kms_key: Optional[str] = None,
     base_job_prefix: str = "abalone",
     model_monitoring: bool = False,
+    subnet_ids: Sequence[str] = (),
+    security_group_ids: Sequence[str] = (),
     sagemaker_session: Optional[PipelineSession] = None,
 ) -> Pipeline:
     """Describe the Abalone pipeline.
@@ -120,11 +151,17 @@ def build_pipeline(
         model_monitoring: also compute a data-quality baseline of the training
             features and record it in the model package (the deploy repository's
             monitoring schedules need it); ``False`` leaves the pipeline as without it.
+        subnet_ids: private subnets (``subnet-...``) every job runs in; they need routes
+            to S3, SageMaker and ECR (VPC endpoints or NAT). Empty: SageMaker's own network.
+        security_group_ids: security groups (``sg-...``) of the jobs; given with
+            ``subnet_ids`` or not at all.
         sagemaker_session: session to use; tests pass one that never calls AWS.
 
     Returns:
         The pipeline, ready for ``upsert()`` or ``definition()``.
     """
+    # Checked first: a half-given network is an error before anything else happens.
+    job_network = network_config(subnet_ids, security_group_ids, enable_network_isolation=False)
     session = sagemaker_session or get_session(region, default_bucket)
 
     # Parameters can be overridden per execution (Studio or start_pipeline_execution)
@@ -143,6 +180,7 @@ def build_pipeline(
         base_job_name=f"{base_job_prefix}-preprocess",
         role=role,
         output_kms_key=kms_key,
+        network_config=job_network,
         sagemaker_session=session,
     )
     step_process = ProcessingStep(
@@ -167,6 +205,7 @@ def build_pipeline(
             pipeline_name=pipeline_name,
             kms_key=kms_key,
             base_job_prefix=base_job_prefix,
+            network=network_config(subnet_ids, security_group_ids, enable_network_isolation=True),
             session=session,
         )
         if model_monitoring
@@ -183,6 +222,16 @@ def build_pipeline(
         base_job_name=f"{base_job_prefix}-train",
         role=role,
         metric_definitions=metric_definitions,
+        # Training jobs take the network as arguments of their own (VpcConfig in the request).
+        **(
+            {
+                "subnets": job_network.subnets,
+                "security_group_ids": job_network.security_group_ids,
+                "encrypt_inter_container_traffic": job_network.encrypt_inter_container_traffic,
+            }
+            if job_network
+            else {}
+        ),
         sagemaker_session=session,
     )
     estimator.set_hyperparameters(
@@ -216,6 +265,7 @@ def build_pipeline(
         base_job_name=f"{base_job_prefix}-evaluate",
         role=role,
         output_kms_key=kms_key,
+        network_config=job_network,
         sagemaker_session=session,
     )
     evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
@@ -308,6 +358,7 @@ def _data_quality_baseline_step(
     pipeline_name: str,
     kms_key: Optional[str],
     base_job_prefix: str,
+    network: NetworkConfig,
     session: PipelineSession,
 ) -> QualityCheckStep:
     """Statistics and constraints of the training features, by SageMaker's Model Monitor analyzer.
@@ -338,8 +389,9 @@ def _data_quality_baseline_step(
             output_kms_key=kms_key,
             base_job_name=f"{base_job_prefix}-baseline",
             sagemaker_session=session,
-            # The analyzer reads its input and writes its output through SageMaker only.
-            network_config=NetworkConfig(enable_network_isolation=True),
+            # The analyzer reads its input and writes its output through SageMaker only:
+            # network isolation on, in the project's subnets or not.
+            network_config=network,
         ),
         skip_check=True,
         register_new_baseline=True,
