@@ -13,7 +13,7 @@ from typing import Optional
 
 import boto3
 
-from deploy_endpoint.app_builder import build_app
+from deploy_endpoint.app_builder import CrossRegionStageError, build_app
 from deploy_endpoint.aws_lookups import (
     MissingBaselineError,
     MissingStageParameterError,
@@ -25,7 +25,7 @@ from deploy_endpoint.settings import ProjectSettings, SettingsError
 from deploy_endpoint.stage_config import StageConfigError
 
 # Errors whose message says what to do; anything else keeps its traceback.
-EXPECTED_ERRORS = (NoApprovedModelError, MissingBaselineError, MissingStageParameterError, SettingsError, StageConfigError)
+EXPECTED_ERRORS = (CrossRegionStageError, NoApprovedModelError, MissingBaselineError, MissingStageParameterError, SettingsError, StageConfigError)
 
 
 def main(outdir: Optional[str] = None) -> int:

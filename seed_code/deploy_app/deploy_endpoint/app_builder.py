@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from aws_cdk import App
 
-from deploy_endpoint.aws_lookups import ApprovedModel, MissingBaselineError, ModelRegistry, StageLocator
+from deploy_endpoint.aws_lookups import ApprovedModel, MissingBaselineError, ModelRegistry, StageLocation, StageLocator
 from deploy_endpoint.endpoint_stack import EndpointStack
 from deploy_endpoint.settings import ProjectSettings
 from deploy_endpoint.stage_config import CONFIG_DIR, load_stage_config
@@ -33,6 +33,9 @@ def build_app(
     if monitored:
         _check_baseline(model, monitored)
 
+    locations = {stage: locator.locate(project.project_name, stage) for stage in project.stages}
+    _check_regions(project, model, locations)
+
     # No CDKMetadata resource: the templates are deployed by CloudFormation directly.
     app = App(outdir=outdir, analytics_reporting=False)
     for stage, config in configs.items():
@@ -41,10 +44,44 @@ def build_app(
             stage,
             project=project,
             model=model,
-            location=locator.locate(project.project_name, stage),
+            location=locations[stage],
             config=config,
         )
     return app
+
+
+class CrossRegionStageError(RuntimeError):
+    """A stage deploys to another region than the project's, which this app cannot serve the model in."""
+
+
+def _check_regions(project: ProjectSettings, model: ApprovedModel, locations: Dict[str, StageLocation]) -> None:
+    """Stop before any stack if a stage is in another region than the project (the model registry).
+
+    SageMaker creates a model only from a model package, an image and model data of the model's own
+    region. Serving the package in another region needs its model data copied into that region at
+    deploy time, which needs a Lambda-backed custom resource in the stage template: CDK's
+    AwsCustomResource is a file asset, which these bootstrapless templates cannot carry, and an
+    inline function fails the deploy pipeline's security scan (checkov: no VPC, dead-letter queue,
+    concurrency limit or code signing). So such stages are refused, with what to do instead.
+    """
+    other = {stage: location.region for stage, location in locations.items() if location.region != project.region}
+    if not other:
+        return
+    model_data = model.model_data_url or "the package's ModelDataUrl"
+    listed = ", ".join(f"{stage} ({region})" for stage, region in other.items())
+    raise CrossRegionStageError(
+        f"Stage(s) {listed} deploy to another region than the project ({project.region}), and this app "
+        "can only deploy a stage in the project's region. SageMaker creates a model only in the region of "
+        f"its model package ({model.model_package_arn}), its container image ({model.image_uri}) and its "
+        f"model data ({model_data}); a model package cannot be "
+        "used from another region. What is needed: deploy the stage in the project's region (change its "
+        "region in the project's stages; the SSM parameter /mlops/<project>/<stage>/region follows), or "
+        "extend deploy_endpoint/endpoint_stack.py to create the stage's model from the package's container "
+        "with the image of the stage's region and the model data copied into a bucket of that region (a "
+        "Lambda-backed custom resource, which the stage template can carry only as inline code, must pass "
+        "the deploy pipeline's security scan, and needs the target accounts' permission to create Lambda "
+        "functions and S3 buckets). See README.md, 'Stages in another region'."
+    )
 
 
 def _check_baseline(model: ApprovedModel, monitored_stages: list) -> None:

@@ -49,6 +49,8 @@ class ApprovedModel:
     image_uri: str
     # None if the model build did not register one (MODEL_MONITORING unset there).
     data_quality_baseline: Optional[DataQualityBaseline] = None
+    # S3 URI of the model artifact (InferenceSpecification.Containers[0].ModelDataUrl), if the package has one.
+    model_data_url: Optional[str] = None
 
 
 class ModelRegistry:
@@ -84,10 +86,11 @@ class ModelRegistry:
             )
         arn = summaries[0]["ModelPackageArn"]
         package = self._sagemaker.describe_model_package(ModelPackageName=arn)
-        image_uri = package["InferenceSpecification"]["Containers"][0]["Image"]
+        container = package["InferenceSpecification"]["Containers"][0]
         return ApprovedModel(
             model_package_arn=arn,
-            image_uri=image_uri,
+            image_uri=container["Image"],
+            model_data_url=container.get("ModelDataUrl"),
             data_quality_baseline=DataQualityBaseline.of_package(package),
         )
 

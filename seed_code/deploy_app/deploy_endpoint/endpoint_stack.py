@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from aws_cdk import (
     BootstraplessSynthesizer,
+    Duration,
     Environment,
     Stack,
     Tags,
@@ -92,6 +93,14 @@ def model_monitor_image_uri(region: str) -> str:
         )
     suffix = ".cn" if region.startswith("cn-") else ""
     return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}/sagemaker-model-monitor-analyzer"
+
+
+def stage_test_role_name(project_id: str, stage: str) -> str:
+    """``mlops-<project id>-<stage>-tests``: the name the deploy pipeline's stage tests assume."""
+    name = f"mlops-{project_id}-{stage}-tests"
+    if len(name) > 64:
+        raise ValueError(f"Stage test role name {name!r} is longer than IAM's 64 characters: use a shorter stage name")
+    return name
 
 
 def s3_object_arn(partition: str, s3_uri: str) -> str:
@@ -200,6 +209,9 @@ class EndpointStack(Stack):
         if config.autoscaling:
             self._autoscaling(endpoint, config)
 
+        if project.stage_test_principal_arn:
+            self._stage_test_role(project, stage)
+
         if config.monitored(project.model_monitoring):
             # app_builder stops before any stack if the package has no baseline.
             assert model.data_quality_baseline is not None
@@ -264,6 +276,37 @@ class EndpointStack(Stack):
         )
         policy = iam.Policy(self, "ModelExecutionPolicy", roles=[role], statements=statements)
         return role, policy
+
+    def _stage_test_role(self, project: ProjectSettings, stage: str) -> iam.Role:
+        """The role the deploy pipeline's stage tests (buildspec-test.yml) act through: its test
+        project's role alone may assume it, and it may only describe and invoke this endpoint."""
+        assert project.stage_test_principal_arn
+        name = stage_test_role_name(project.project_id, stage)
+        role = iam.Role(
+            self,
+            "StageTestRole",
+            role_name=name,
+            assumed_by=iam.ArnPrincipal(project.stage_test_principal_arn),
+            description=f"Integration tests of the {self.endpoint_name} SageMaker endpoint (deploy pipeline)",
+            path=ROLE_PATH,
+            permissions_boundary=self._boundary,
+            max_session_duration=Duration.hours(1),
+        )
+        # SageMaker endpoint ARNs hold the endpoint's name in lower case.
+        endpoint_arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{self.endpoint_name.lower()}"
+        iam.Policy(
+            self,
+            "StageTestPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="TestEndpoint",
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+                    resources=[endpoint_arn],
+                )
+            ],
+        )
+        return role
 
     def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
         """The boundary every role of the stage carries, if the project names one."""

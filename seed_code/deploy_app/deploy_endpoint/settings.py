@@ -29,6 +29,12 @@ POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}(/[\w+=,.@-]{1,128})*$")
 # package must carry a data-quality baseline: the model build's MODEL_MONITORING=true registers one.
 MODEL_MONITORING_VARIABLE = "MODEL_MONITORING"
 TRUE_VALUES = ("true", "1", "yes", "on")
+
+# Set by the deploy pipeline (testEachStage) to the ARN of the role of its stage test project: each
+# stage stack then creates the role mlops-<project id>-<stage>-tests that this principal alone may
+# assume, to run integration_tests/ (buildspec-test.yml) against the stage's endpoint.
+STAGE_TEST_PRINCIPAL_VARIABLE = "STAGE_TEST_PRINCIPAL_ARN"
+IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[\w-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$")
 FALSE_VALUES = ("false", "0", "no", "off", "")
 
 
@@ -53,6 +59,8 @@ class ProjectSettings:
     role_permissions_boundary: Optional[str] = None
     # Monitor the endpoints' data quality, unless a stage's YAML says otherwise.
     model_monitoring: bool = False
+    # ARN of the deploy pipeline's stage test project role (None: no test role in the stages).
+    stage_test_principal_arn: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProjectSettings":
@@ -73,12 +81,19 @@ class ProjectSettings:
                 f"{PERMISSIONS_BOUNDARY_VARIABLE} {boundary!r} is not a customer managed policy name: "
                 "use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/'), not an ARN"
             )
+        test_principal = env.get(STAGE_TEST_PRINCIPAL_VARIABLE) or None
+        if test_principal is not None and not IAM_PRINCIPAL_ARN.match(test_principal):
+            raise SettingsError(
+                f"{STAGE_TEST_PRINCIPAL_VARIABLE} {test_principal!r} is not the ARN of an IAM role "
+                "(arn:<partition>:iam::<account>:role/<name>); the deploy pipeline sets it when testEachStage is on"
+            )
         return cls(
             **{field: env[name] for field, name in REQUIRED_VARIABLES.items()},
             region=region,
             stages=parse_stages(env.get("DEPLOYMENT_STAGES", "")),
             role_permissions_boundary=boundary,
             model_monitoring=parse_flag(MODEL_MONITORING_VARIABLE, env.get(MODEL_MONITORING_VARIABLE, "")),
+            stage_test_principal_arn=test_principal,
         )
 
 

@@ -66,6 +66,12 @@ def fake_client(service: str):
     ).client(service)
 
 
+class StubbedRegistryModel:
+    """What the stubbed registry's approved package holds besides its ARN and image."""
+
+    MODEL_DATA_URL = f"s3://{PROJECT.artifact_bucket}/my-project-pipeline/train/model.tar.gz"
+
+
 def stub_registry(
     approved: bool = True, image_uri: str = IMAGE_URI, package_extra: Optional[dict] = None
 ) -> tuple[ModelRegistry, Stubber]:
@@ -108,7 +114,7 @@ def stub_registry(
                 "ModelPackageStatus": "Completed",
                 "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
                 "InferenceSpecification": {
-                    "Containers": [{"Image": image_uri, "ModelDataUrl": f"s3://{PROJECT.artifact_bucket}/m.tar.gz"}],
+                    "Containers": [{"Image": image_uri, "ModelDataUrl": StubbedRegistryModel.MODEL_DATA_URL}],
                     "SupportedContentTypes": ["text/csv"],
                     "SupportedResponseMIMETypes": ["text/csv"],
                 },
@@ -121,10 +127,14 @@ def stub_registry(
 
 
 def stub_locator(
-    stages: Iterable[str], project_name: str = PROJECT.project_name, missing: Iterable[str] = ()
+    stages: Iterable[str],
+    project_name: str = PROJECT.project_name,
+    missing: Iterable[str] = (),
+    regions: Optional[Dict[str, str]] = None,
 ) -> tuple[StageLocator, Stubber]:
     """A StageLocator whose SSM client holds the account/region parameters of ``stages``
-    (except those of the ``missing`` stages)."""
+    (except those of the ``missing`` stages); every stage in REGION unless ``regions`` says otherwise."""
+    regions = regions or {}
     client = fake_client("ssm")
     stubber = Stubber(client)
     for stage in stages:
@@ -141,7 +151,7 @@ def stub_locator(
             {
                 "Parameters": [
                     {"Name": account_name, "Type": "String", "Value": STAGE_ACCOUNTS.get(stage, "444444444444")},
-                    {"Name": region_name, "Type": "String", "Value": REGION},
+                    {"Name": region_name, "Type": "String", "Value": regions.get(stage, REGION)},
                 ],
             },
             {"Names": [account_name, region_name]},
@@ -155,10 +165,11 @@ def synth_templates(
     project: ProjectSettings = PROJECT,
     config_dir: Optional[Path] = None,
     package_extra: Optional[dict] = None,
+    regions: Optional[Dict[str, str]] = None,
 ) -> Dict[str, dict]:
     """Synthesize the app with stubbed AWS lookups; return the templates of the stages by stage."""
     registry, registry_stub = stub_registry(package_extra=package_extra)
-    locator, locator_stub = stub_locator(project.stages)
+    locator, locator_stub = stub_locator(project.stages, regions=regions)
     kwargs = {"config_dir": config_dir} if config_dir else {}
     build_app(project, registry, locator, outdir=str(outdir), **kwargs).synth()
     registry_stub.assert_no_pending_responses()
@@ -197,4 +208,28 @@ def monitoring_templates(tmp_path_factory) -> Dict[str, dict]:
     if outdir:
         for stage in project.stages:
             shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-monitoring.template.json")
+    return templates
+
+
+# The role of the deploy pipeline's stage test project (testEachStage), in the tooling account.
+STAGE_TEST_PRINCIPAL_ARN = f"arn:aws:iam::{DEV_ACCOUNT}:role/my-project-deploy-StageTestProjectRole-ABC123"
+
+
+@pytest.fixture(scope="session")
+def stage_test_templates(tmp_path_factory) -> Dict[str, dict]:
+    """The templates with STAGE_TEST_PRINCIPAL_ARN set (the pipeline's testEachStage), with the
+    permissions boundary the target accounts require.
+
+    With SEED_DEPLOY_TEMPLATES_DIR set, also written there as <stage>-tests.template.json,
+    for CI's cfn-lint and checkov.
+    """
+    out = tmp_path_factory.mktemp("cdk.out.tests")
+    project = dataclasses.replace(
+        PROJECT, stage_test_principal_arn=STAGE_TEST_PRINCIPAL_ARN, role_permissions_boundary="mlops-deployment-boundary"
+    )
+    templates = synth_templates(out, project)
+    outdir = os.environ.get("SEED_DEPLOY_TEMPLATES_DIR")
+    if outdir:
+        for stage in project.stages:
+            shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-tests.template.json")
     return templates
