@@ -60,9 +60,10 @@ def _check_regions(project: ProjectSettings, model: ApprovedModel, locations: Di
     SageMaker creates a model only from a model package, an image and model data of the model's own
     region. Serving the package in another region needs its model data copied into that region at
     deploy time, which needs a Lambda-backed custom resource in the stage template: CDK's
-    AwsCustomResource is a file asset, which these bootstrapless templates cannot carry, and an
-    inline function fails the deploy pipeline's security scan (checkov: no VPC, dead-letter queue,
-    concurrency limit or code signing). So such stages are refused, with what to do instead.
+    AwsCustomResource is a file asset, which these bootstrapless templates cannot carry ("Cannot add
+    assets to a Stack that uses the BootstraplessSynthesizer"), and an inline function fails the
+    deploy pipeline's security scan (checkov 3.3.30: CKV_AWS_116, no dead-letter queue; CKV_AWS_117,
+    not in a VPC). So such stages are refused, with what to do instead.
     """
     other = {stage: location.region for stage, location in locations.items() if location.region != project.region}
     if not other:
@@ -78,9 +79,10 @@ def _check_regions(project: ProjectSettings, model: ApprovedModel, locations: Di
         "region in the project's stages; the SSM parameter /mlops/<project>/<stage>/region follows), or "
         "extend deploy_endpoint/endpoint_stack.py to create the stage's model from the package's container "
         "with the image of the stage's region and the model data copied into a bucket of that region (a "
-        "Lambda-backed custom resource, which the stage template can carry only as inline code, must pass "
-        "the deploy pipeline's security scan, and needs the target accounts' permission to create Lambda "
-        "functions and S3 buckets). See README.md, 'Stages in another region'."
+        "Lambda-backed custom resource: the stage template can carry it only as inline code, which must "
+        "pass the deploy pipeline's security scan (a dead-letter queue and a VPC for the function), and "
+        "the target accounts must allow Lambda functions and S3 buckets). See README.md, "
+        "'Stages in another region'."
     )
 
 
