@@ -293,7 +293,7 @@ export class BuildPipeline extends Construct {
     opening.placeInNetwork(this.sageMakerPipelineProject);
     if (opening.network && !props.sageMakerExecutionRole) {
       // SageMaker places the pipeline's jobs in the subnets with the execution role.
-      for (const statement of networkInterfaceStatements(this, opening.network, 'sagemaker.amazonaws.com')) {
+      for (const statement of networkInterfaceStatements(this, opening.network)) {
         this.sageMakerExecutionRole.addToPrincipalPolicy(statement);
       }
     }

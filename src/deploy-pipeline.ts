@@ -391,6 +391,7 @@ export class DeployPipeline extends Construct {
         ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
         AWS_REGION: Aws.REGION,
         DEPLOYMENT_STAGES: stages.map(stage => stage.name).join(','),
+        ...stageNetworksVariable(this, stages),
       }),
     });
     this.grantSynthReads(props.projectName, props.projectId, props.modelPackageGroupName);
@@ -648,6 +649,27 @@ function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
       },
     },
   });
+}
+
+/**
+ * `STAGE_NETWORKS` for the synth build, when a stage has a network: per stage name, its
+ * `subnetIds` and `securityGroupIds`, or the SSM parameters of its account that hold them
+ * (`subnetIdsParameter`, `securityGroupIdsParameter`), which the stage's template reads when it
+ * is deployed.
+ */
+function stageNetworksVariable(scope: Construct, stages: ResolvedStage[]): { [name: string]: string } {
+  const networks: { [stage: string]: { [key: string]: string | string[] } } = {};
+  for (const stage of stages) {
+    const network = stage.network;
+    if (!network) continue;
+    networks[stage.name] = {
+      ...(network.subnetIds ? { subnetIds: network.subnetIds } : { subnetIdsParameter: network.subnetIdsParameterName ?? '/mlops/network/subnet_ids' }),
+      ...(network.securityGroupIds
+        ? { securityGroupIds: network.securityGroupIds }
+        : { securityGroupIdsParameter: network.securityGroupIdsParameterName ?? '/mlops/network/security_group_ids' }),
+    };
+  }
+  return Object.keys(networks).length > 0 ? { STAGE_NETWORKS: Stack.of(scope).toJsonString(networks) } : {};
 }
 
 /** Path of the roles the deploy apps create in the stage accounts (`DeploymentTargetPolicy.DEFAULT_ROLE_PATH`). */

@@ -74,6 +74,48 @@ export interface DeploymentStage {
    * @default - the CDK bootstrap execution role `cdk-<qualifier>-cfn-exec-role-<account>-<region>`
    */
   readonly deploymentRoleArn?: string;
+
+  /**
+   * Private subnets and security groups of the stage's endpoints or transform jobs, in the
+   * stage's account (the bundled deploy apps read them from the synth build's `STAGE_NETWORKS`).
+   *
+   * @default - not in a VPC
+   */
+  readonly network?: StageNetwork;
+}
+
+/**
+ * Where a stage's endpoints or transform jobs run in the stage's account: subnets and security
+ * groups given here, or read from SSM parameters of that account when the stage is deployed.
+ */
+export interface StageNetwork {
+  /**
+   * Subnets of the stage's account (`subnet-...`).
+   *
+   * @default - the StringList SSM parameter `subnetIdsParameterName` of the stage's account
+   */
+  readonly subnetIds?: string[];
+
+  /**
+   * Security groups of the stage's account (`sg-...`).
+   *
+   * @default - the StringList SSM parameter `securityGroupIdsParameterName` of the stage's account
+   */
+  readonly securityGroupIds?: string[];
+
+  /**
+   * SSM parameter of the stage's account with its subnet ids, read when the stage is deployed.
+   *
+   * @default '/mlops/network/subnet_ids'
+   */
+  readonly subnetIdsParameterName?: string;
+
+  /**
+   * SSM parameter of the stage's account with its security group ids, read when the stage is deployed.
+   *
+   * @default '/mlops/network/security_group_ids'
+   */
+  readonly securityGroupIdsParameterName?: string;
 }
 
 /**

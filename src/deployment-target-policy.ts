@@ -255,6 +255,12 @@ function executionStatements(arn: ArnOf, rolePath: string, boundaryArn: string):
       resources: [arn('sagemaker', 'data-quality-job-definition/*'), arn('sagemaker', 'monitoring-schedule/*')],
     }),
     new iam.PolicyStatement({
+      sid: 'ReadNetworkParameters',
+      // A stage's network kept in SSM parameters of its account, read when its template is deployed.
+      actions: ['ssm:GetParameters', 'ssm:GetParameter'],
+      resources: [arn('ssm', 'parameter/mlops/network/*')],
+    }),
+    new iam.PolicyStatement({
       sid: 'SharedModelPackages',
       // A model is created from a package of the project's account, which its group policy shares.
       actions: ['sagemaker:DescribeModelPackage'],
@@ -368,6 +374,18 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       sid: 'StartBatchPipelines',
       actions: ['sagemaker:StartPipelineExecution'],
       resources: [arn('sagemaker', 'pipeline/*')],
+    }),
+    // Endpoints and jobs in the stage's subnets (a stage's network): SageMaker creates their network interfaces with the role.
+    new iam.PolicyStatement({
+      sid: 'PlaceInSubnets',
+      actions: ['ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface', 'ec2:DeleteNetworkInterfacePermission'],
+      resources: [arn('ec2', 'network-interface/*'), arn('ec2', 'subnet/*'), arn('ec2', 'security-group/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DescribeNetworks',
+      // These actions take no resource.
+      actions: ['ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'],
+      resources: ['*'],
     }),
     // The deploy app's monitoring role: its reports, its processing jobs' logs and metrics.
     new iam.PolicyStatement({

@@ -191,16 +191,16 @@ function validateNetworkIds(owner: string, ids: ProjectNetworkIds): void {
   if (!Token.isUnresolved(ids.vpcId) && !VPC_ID.test(ids.vpcId)) {
     throw new Error(`${owner}: vpcId '${ids.vpcId}' is not a VPC id; use vpc- followed by 8 or 17 hexadecimal digits, such as vpc-0a1b2c3d4e5f60718`);
   }
-  const lists: Array<[string, string[], RegExp, string]> = [
-    ['subnetIds', ids.subnetIds, SUBNET_ID, 'subnet-0a1b2c3d4e5f60718'],
-    ['securityGroupIds', ids.securityGroupIds, SECURITY_GROUP_ID, 'sg-0a1b2c3d4e5f60718'],
+  const lists: Array<[string, string[], RegExp, string, number]> = [
+    ['subnetIds', ids.subnetIds, SUBNET_ID, 'subnet-0a1b2c3d4e5f60718', 16],
+    ['securityGroupIds', ids.securityGroupIds, SECURITY_GROUP_ID, 'sg-0a1b2c3d4e5f60718', 5],
   ];
-  for (const [property, values, pattern, example] of lists) {
+  for (const [property, values, pattern, example, most] of lists) {
     if (values.length === 0) {
       throw new Error(`${owner}: ${property} is empty; give at least one, such as ${example}`);
     }
-    if (values.length > 16) {
-      throw new Error(`${owner}: ${property} has ${values.length} entries; SageMaker jobs take at most 16`);
+    if (values.length > most) {
+      throw new Error(`${owner}: ${property} has ${values.length} entries; give at most ${most}, as SageMaker jobs take`);
     }
     values.forEach((value, index) => {
       if (!Token.isUnresolved(value) && !pattern.test(value)) {
@@ -223,8 +223,9 @@ function validateParameterNames(owner: string, names: NetworkParts<string>): voi
     if (!PARAMETER_NAME.test(name)) {
       throw new Error(`${owner}: ${property} '${name}' is not a CloudFormation parameter name; use 1-255 letters and digits, starting with a letter`);
     }
-    if (given.findIndex(([, other]) => other === name) !== index) {
-      throw new Error(`${owner}: ${property} '${name}' names the parameter of another part of the network; give each its own`);
+    const other = given.find(([otherProperty, otherName]) => otherName === name && otherProperty !== property);
+    if (other && given.findIndex(([, n]) => n === name) === index) {
+      throw new Error(`${owner}: ${property} '${name}' and ${other[0]} name the same parameter; give each part of the network a parameter of its own`);
     }
   });
 }

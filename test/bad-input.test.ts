@@ -14,14 +14,17 @@ import {
   ByocProjectTemplate,
   DeployPipeline,
   DeploymentStage,
+  DeploymentStages,
   DynamicAccountsProjectTemplate,
   GitProvider,
   MLOpsProjectTemplate,
   MLOpsProjectTemplateProps,
+  ProjectNetwork,
   ProjectPortfolio,
   ProjectPortfolioProps,
   ProjectTemplateBucket,
   AddTemplateOptions,
+  SecurityScan,
   SeedCode,
   SeedCodeAsset,
   SeedCodeAssetProps,
@@ -840,6 +843,56 @@ const rows: Row[] = [
     },
     error: /versionName 'v 1' is invalid; use 1-100 letters/,
   },
+  // --- the composition and extension API (0.3.0) ---
+  { on: 'SecurityScan.checkov', prop: 'skipChecks', value: 'CKV-AWS-1', make: () => SecurityScan.checkov({ skipChecks: ['CKV-AWS-1'] }), error: /SecurityScan\.checkov: skipChecks\[0\] 'CKV-AWS-1' is not a checkov check id; use ids such as CKV_AWS_123/ },
+  { on: 'DeploymentStages.fixedAccounts', prop: 'region', value: 'eu-wset-1', make: () => DeploymentStages.fixedAccounts({ preProdAccount: '222222222222', prodAccount: '333333333333', region: 'eu-wset-1' }), error: /DeploymentStages\.fixedAccounts: region 'eu-wset-1'/ },
+  { on: 'DeploymentStages.devPreProdProd', prop: 'prodAccount', value: '3333', make: () => DeploymentStages.devPreProdProd({ prodAccount: '3333' }), error: /DeploymentStages\.devPreProdProd: prodAccount '3333' is not an AWS account id; use exactly 12 digits/ },
+  { on: 'ProjectNetwork.fromIds', prop: 'subnetIds', value: 'subnet-XYZ', make: () => ProjectNetwork.fromIds({ vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-XYZ'], securityGroupIds: ['sg-0a1b2c3d'] }), error: /ProjectNetwork\.fromIds: subnetIds\[0\] 'subnet-XYZ' is not a subnet id; use subnet- followed by 8 or 17 hexadecimal digits/ },
+  { on: 'ProjectNetwork.enteredAtCreation', prop: 'vpcIdParameterName', value: 'SubnetIds', make: () => ProjectNetwork.enteredAtCreation({ vpcIdParameterName: 'SubnetIds' }), error: /ProjectNetwork\.enteredAtCreation: vpcIdParameterName 'SubnetIds' and subnetIdsParameterName name the same parameter; give each part of the network a parameter of its own/ },
+  { on: 'ProjectNetwork.fromSsmParameters', prop: 'subnetIds', value: '/mlops//network', make: () => ProjectNetwork.fromSsmParameters({ subnetIds: '/mlops//network' }), error: /ProjectNetwork\.fromSsmParameters: subnetIds '\/mlops\/\/network'/ },
+  { on: 'StageNetwork', prop: 'securityGroupIds', value: 'sg-1', make: () => deploy([{ name: 'dev', network: { securityGroupIds: ['sg-1'] } }]), error: /stages\[0\]\.network\.securityGroupIds\[0\] 'sg-1' is not a security group id; use sg- followed by 8 or 17 hexadecimal digits/ },
+  {
+    on: 'DeployPipeline.addActionAfterDeployment',
+    prop: 'stageName',
+    value: 'production',
+    make: () => {
+      const s = stack();
+      new DeployPipeline(s, 'Deploy', {
+        projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'churn-p-abc', artifactBucket: artifactBucket(s), seedCode: SEED, stages: [{ name: 'dev' }],
+      }).addActionAfterDeployment('production', new actions.ManualApprovalAction({ actionName: 'X' }));
+    },
+    error: /addActionAfterDeployment: stageName 'production' is not a deployment stage of the pipeline; use one of 'dev'/,
+  },
+  {
+    on: 'BuildPipeline.addActionAfterSageMakerPipeline',
+    prop: 'action',
+    value: 'runOrder 7',
+    make: () => {
+      const s = stack();
+      const pipeline = new BuildPipeline(s, 'Build', {
+        projectName: 'churn', projectId: 'p-abc', modelPackageGroupName: 'churn-p-abc', artifactBucket: artifactBucket(s), seedCode: SEED,
+      });
+      pipeline.addActionAfterSageMakerPipeline(new actions.ManualApprovalAction({ actionName: 'Review', runOrder: 7 }));
+      return pipeline;
+    },
+    accept: 'documented: the action\'s own runOrder is replaced; it runs right after SMPipeline',
+    check: (pipeline: BuildPipeline) => {
+      const stages = Object.values<any>(Template.fromStack(Stack.of(pipeline)).findResources('AWS::CodePipeline::Pipeline'))[0].Properties.Stages;
+      expect(stages[1].Actions.map((a: any) => [a.Name, a.RunOrder])).toEqual([['SMPipeline', 1], ['Review', 2]]);
+    },
+  },
+  {
+    on: 'ProjectPortfolio.addTemplate',
+    prop: 'template',
+    value: undefined,
+    make: () => {
+      const s = stack();
+      const first = new ProjectPortfolio(s, 'First');
+      const second = new ProjectPortfolio(s, 'Second');
+      second.addTemplate(new MLOpsProjectTemplate(s, 'T', { stages: [{ name: 'dev' }], publisher: first }), { snapshotDirectory: tempDir('snap') });
+    },
+    error: /ProjectPortfolio\.addTemplate\(T\): the template is published through 'S\/First'/,
+  },
 ];
 
 /** Every error tells what to do about it: a remedy after ';' (or ':' in the older messages). */
@@ -859,7 +912,9 @@ describe('bad input: the table', () => {
       'SeedCodeAsset', 'SeedCodeAsset.fromBundledApp', 'SeedCodeAsset.publishLocation', 'SeedCode.fromDirectory', 'SeedCode.fromBucket',
       'SeedCode.fromSsmParameters', 'SeedCode.fromAsset', 'SourceRepository.codeConnection', 'BuildPipeline', 'DeployPipeline', 'DeploymentStage',
       'MLOpsProjectTemplate', 'BasicProjectTemplate', 'ByocProjectTemplate', 'DynamicAccountsProjectTemplate', 'ProjectPortfolio', 'ProjectPortfolio.addTemplate',
-      'ProjectTemplateBucket', 'ProjectTemplateBucket.addTemplate',
+      'ProjectTemplateBucket', 'ProjectTemplateBucket.addTemplate', 'SecurityScan.checkov', 'DeploymentStages.fixedAccounts',
+      'DeploymentStages.devPreProdProd', 'ProjectNetwork.fromIds', 'ProjectNetwork.enteredAtCreation', 'ProjectNetwork.fromSsmParameters', 'StageNetwork',
+      'DeployPipeline.addActionAfterDeployment', 'BuildPipeline.addActionAfterSageMakerPipeline',
     ]) {
       expect([name, covered.has(name)]).toEqual([name, true]);
     }

@@ -816,3 +816,43 @@ describe('DeployPipeline testEachStage (a test gate after each deployment)', () 
     expect(environmentNames(propertiesOf(Template.fromStack(plainStack), plain.synthProject))).toEqual(SYNTH_ENVIRONMENT);
   });
 });
+
+describe('DeployPipeline stage networks (issue 19)', () => {
+  test('STAGE_NETWORKS tells the synth build each stage\'s subnets and security groups, or the SSM parameters of its account', () => {
+    const { stack, artifactBucket } = projectStack();
+    const deploy = new DeployPipeline(stack, 'Deploy', {
+      projectName: 'churn',
+      projectId: 'p-1',
+      modelPackageGroupName: 'churn-p-1',
+      artifactBucket,
+      seedCode: DEPLOY_SEED,
+      stages: [
+        { name: 'dev', network: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] } },
+        { name: 'prod', account: '333333333333', network: { subnetIdsParameterName: '/platform/subnets' } },
+        { name: 'dr', account: '333333333333' },
+      ],
+    });
+    const value = environmentValue(propertiesOf(Template.fromStack(stack), deploy.synthProject), 'STAGE_NETWORKS') as string;
+    expect(JSON.parse(value)).toEqual({
+      dev: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+      prod: { subnetIdsParameter: '/platform/subnets', securityGroupIdsParameter: '/mlops/network/security_group_ids' },
+    });
+  });
+
+  test('bad stage networks are refused', () => {
+    const make = (network: object) => () => {
+      const { stack, artifactBucket } = projectStack();
+      new DeployPipeline(stack, 'Deploy', {
+        projectName: 'churn',
+        projectId: 'p-1',
+        modelPackageGroupName: 'churn-p-1',
+        artifactBucket,
+        seedCode: DEPLOY_SEED,
+        stages: [{ name: 'dev', network }],
+      });
+    };
+    expect(make({ subnetIds: ['subnet-xyz'] })).toThrow("DeployPipeline: stages[0].network.subnetIds[0] 'subnet-xyz' is not a subnet id; use subnet- followed by 8 or 17 hexadecimal digits");
+    expect(make({ securityGroupIds: [] })).toThrow('stages[0].network.securityGroupIds has 0 entries; give 1-5');
+    expect(make({ subnetIds: ['subnet-0a1b2c3d'], subnetIdsParameterName: '/x/y' })).toThrow('stages[0].network.subnetIds is given together with subnetIdsParameterName');
+  });
+});

@@ -107,7 +107,10 @@ describe('DeploymentTargetPolicy with its defaults', () => {
   test('endpoints, their auto scaling, batch pipelines and schedules, and nothing else: no wildcard action, no other service', () => {
     const actions = execution.filter(s => s.Effect === 'Allow').flatMap(s => list(s.Action));
     expect(actions.filter(a => a.includes('*'))).toEqual([]);
-    expect([...new Set(actions.map(a => a.split(':')[0]))].sort()).toEqual(['application-autoscaling', 'cloudwatch', 'events', 'iam', 'kms', 'sagemaker']);
+    expect([...new Set(actions.map(a => a.split(':')[0]))].sort()).toEqual(['application-autoscaling', 'cloudwatch', 'events', 'iam', 'kms', 'sagemaker', 'ssm']);
+    // SSM: only the network parameters a stage's template reads at deployment.
+    expect(allows(execution, 'ssm:GetParameters', `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/mlops/network/subnet_ids`)).toBe(true);
+    expect(allows(execution, 'ssm:GetParameters', `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/mlops/code/build`)).toBe(false);
     expect(actions.filter(a => a.startsWith('kms:'))).toEqual(['kms:DescribeKey']);
     for (const [action, resource] of [
       ['sagemaker:CreateEndpoint', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:endpoint/churn-prod`],

@@ -202,12 +202,13 @@ export function requireCodeCommitRepository(pipeline: Construct, className: stri
 
 /**
  * What a service does with a role to place its builds or jobs in the project's subnets: network
- * interfaces there (and their permissions, for that service only), and the descriptions of the
+ * interfaces there (and their permissions, for `service` only when it says it asks, as CodeBuild
+ * does; SageMaker's use of `ec2:AuthorizedService` is not documented), and the descriptions of the
  * VPC's parts, which take no resource. Subnets and security groups known at synth time are
  * named; a list entered at launch cannot be turned into ARNs (CloudFormation has no map), so
  * then the VPC bounds them (`ec2:Vpc`).
  */
-export function networkInterfaceStatements(scope: Construct, network: ProjectNetworkConfig, service: string): iam.PolicyStatement[] {
+export function networkInterfaceStatements(scope: Construct, network: ProjectNetworkConfig, service?: string): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const arnOf = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
   const known = (ids: string[]) => !Token.isUnresolved(ids) && !ids.some(id => Token.isUnresolved(id));
@@ -228,7 +229,10 @@ export function networkInterfaceStatements(scope: Construct, network: ProjectNet
     new iam.PolicyStatement({
       actions: ['ec2:CreateNetworkInterfacePermission'],
       resources: [arnOf('network-interface', '*')],
-      conditions: { StringEquals: { 'ec2:AuthorizedService': service }, ...(named ? { ArnEquals: { 'ec2:Subnet': subnetArns } } : inVpc) },
+      conditions: {
+        ...(service ? { StringEquals: { 'ec2:AuthorizedService': service } } : {}),
+        ...(named ? { ArnEquals: { 'ec2:Subnet': subnetArns } } : inVpc),
+      },
     }),
     new iam.PolicyStatement({
       // These actions take no resource.

@@ -1,8 +1,8 @@
 import { Aws, CfnCondition, CfnElement, CfnParameter, CfnParameterProps, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
-import { DeploymentStage } from '../deployment-stage';
-import { partitionOf, validateKnownRegion, validateRoleArn } from './input-checks';
+import { DeploymentStage, StageNetwork } from '../deployment-stage';
+import { partitionOf, validateKnownRegion, validateRoleArn, validateSsmParameterName } from './input-checks';
 import { pascalStageName } from './pipeline-deploy';
 
 /** A deployment stage with every default applied and every parameter turned into a token. */
@@ -16,6 +16,7 @@ export interface ResolvedStage {
   readonly requireApproval: boolean;
   readonly actionRoleArn?: string;
   readonly deploymentRoleArn?: string;
+  readonly network?: StageNetwork;
 }
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
@@ -72,6 +73,7 @@ export function resolveStages(scope: Construct, stages: DeploymentStage[], owner
       requireApproval: stage.requireApproval ?? index > 0,
       actionRoleArn: stage.actionRoleArn,
       deploymentRoleArn: stage.deploymentRoleArn,
+      network: validateStageNetwork(owner, index, stage.network),
     };
   });
   requireProjectRegion(scope, resolved);
@@ -90,7 +92,37 @@ export function stageOfResolved(stage: ResolvedStage): DeploymentStage {
     requireApproval: stage.requireApproval,
     actionRoleArn: stage.actionRoleArn,
     deploymentRoleArn: stage.deploymentRoleArn,
+    network: stage.network,
   };
+}
+
+const SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Throw unless a stage's network names subnets and security groups (or SSM parameters) correctly. */
+function validateStageNetwork(owner: string, index: number, network?: StageNetwork): StageNetwork | undefined {
+  if (!network) return undefined;
+  const lists: Array<[string, string[] | undefined, RegExp, string, string | undefined, number]> = [
+    ['subnetIds', network.subnetIds, SUBNET_ID, 'subnet-0a1b2c3d4e5f60718', network.subnetIdsParameterName, 16],
+    ['securityGroupIds', network.securityGroupIds, SECURITY_GROUP_ID, 'sg-0a1b2c3d4e5f60718', network.securityGroupIdsParameterName, 5],
+  ];
+  for (const [property, values, pattern, example, parameterName, most] of lists) {
+    const given = `${owner}: stages[${index}].network.${property}`;
+    if (values !== undefined && parameterName !== undefined) {
+      throw new Error(`${given} is given together with ${property}ParameterName; give the ids or the SSM parameter that holds them, not both`);
+    }
+    if (parameterName !== undefined) validateSsmParameterName(owner, `stages[${index}].network.${property}ParameterName`, parameterName);
+    if (values === undefined) continue;
+    if (values.length === 0 || values.length > most) {
+      throw new Error(`${given} has ${values.length} entries; give 1-${most}, such as ${example}`);
+    }
+    values.forEach((value, i) => {
+      if (!Token.isUnresolved(value) && !pattern.test(value)) {
+        throw new Error(`${given}[${i}] '${value}' is not ${property === 'subnetIds' ? 'a subnet' : 'a security group'} id; use ${example.split('-')[0]}- followed by 8 or 17 hexadecimal digits, such as ${example}`);
+      }
+    });
+  }
+  return network;
 }
 
 /**
