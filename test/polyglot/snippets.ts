@@ -21,6 +21,7 @@ import {
   DeployPipeline,
   DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
+  ProjectNetwork,
   ProjectPortfolio,
   ProjectTemplateBucket,
   SecurityScan,
@@ -159,6 +160,13 @@ export function operatingSnippet(stack: Stack) {
     modelMonitoring: true,
     // The deploy repository's tests after each stage, before the next approval.
     deployPipelineOptions: { testEachStage: true },
+    // Builds and SageMaker jobs in the subnets the platform team keeps in SSM (/mlops/network/...).
+    network: ProjectNetwork.fromSsmParameters(),
+    stages: [
+      { name: 'dev' },
+      // Endpoints in the PROD account's subnets, read from its own SSM parameters when deployed.
+      { name: 'prod', account: '333333333333', network: { subnetIdsParameterName: '/mlops/network/subnet_ids' } },
+    ],
   });
   portfolio.addTemplate(template);
 }

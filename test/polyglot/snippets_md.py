@@ -28,7 +28,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
   BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
   DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
-  ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
+  ProjectNetwork, ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
 } from 'cdk-sagemaker-project-templates';"""),
     ("Python", "python", "python/snippets.py", """\
 import aws_cdk as cdk
@@ -38,8 +38,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
     BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
     DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, DynamicAccountsProjectTemplate,
-    MLOpsProjectTemplate, ProjectNotificationsOptions, ProjectPortfolio, ProjectTemplateBucket, SecurityScan,
-    SeedCode, SeedCodeAsset,
+    MLOpsProjectTemplate, ProjectNetwork, ProjectNotificationsOptions, ProjectPortfolio, ProjectTemplateBucket,
+    SecurityScan, SeedCode, SeedCodeAsset, StageNetwork,
 )"""),
     ("Java", "java", "java/src/main/java/polyglot/Snippets.java", """\
 import io.github.cdksagemakerprojecttemplates.*;

@@ -19,12 +19,14 @@ from cdk_sagemaker_project_templates import (
     DeployPipelineOptions,
     DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate,
+    ProjectNetwork,
     ProjectNotificationsOptions,
     ProjectPortfolio,
     ProjectTemplateBucket,
     SecurityScan,
     SeedCode,
     SeedCodeAsset,
+    StageNetwork,
 )
 
 
@@ -180,6 +182,17 @@ def operating_snippet(stack: cdk.Stack) -> None:
         model_monitoring=True,
         # The deploy repository's tests after each stage, before the next approval.
         deploy_pipeline_options=DeployPipelineOptions(test_each_stage=True),
+        # Builds and SageMaker jobs in the subnets the platform team keeps in SSM (/mlops/network/...).
+        network=ProjectNetwork.from_ssm_parameters(),
+        stages=[
+            DeploymentStage(name="dev"),
+            # Endpoints in the PROD account's subnets, read from its own SSM parameters when deployed.
+            DeploymentStage(
+                name="prod",
+                account="333333333333",
+                network=StageNetwork(subnet_ids_parameter_name="/mlops/network/subnet_ids"),
+            ),
+        ],
     )
     portfolio.add_template(template)
 # end:Operating

@@ -15,10 +15,12 @@ import io.github.cdksagemakerprojecttemplates.DeploymentTargetPolicy;
 import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.FixedAccountsOptions;
 import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
+import io.github.cdksagemakerprojecttemplates.ProjectNetwork;
 import io.github.cdksagemakerprojecttemplates.ProjectNotificationsOptions;
 import io.github.cdksagemakerprojecttemplates.ProjectPortfolio;
 import io.github.cdksagemakerprojecttemplates.ProjectTemplateBucket;
 import io.github.cdksagemakerprojecttemplates.SecurityScan;
+import io.github.cdksagemakerprojecttemplates.StageNetwork;
 import io.github.cdksagemakerprojecttemplates.SeedCode;
 import io.github.cdksagemakerprojecttemplates.SeedCodeAsset;
 import io.github.cdksagemakerprojecttemplates.SeedCodeLocationParameters;
@@ -177,6 +179,14 @@ public final class Snippets {
         .modelMonitoring(true)
         // The deploy repository's tests after each stage, before the next approval.
         .deployPipelineOptions(DeployPipelineOptions.builder().testEachStage(true).build())
+        // Builds and SageMaker jobs in the subnets the platform team keeps in SSM (/mlops/network/...).
+        .network(ProjectNetwork.fromSsmParameters())
+        .stages(List.of(
+            DeploymentStage.builder().name("dev").build(),
+            // Endpoints in the PROD account's subnets, read from its own SSM parameters when deployed.
+            DeploymentStage.builder().name("prod").account("333333333333")
+                .network(StageNetwork.builder().subnetIdsParameterName("/mlops/network/subnet_ids").build())
+                .build()))
         .build();
     portfolio.addTemplate(template);
   }
