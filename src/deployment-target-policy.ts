@@ -387,6 +387,12 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       actions: ['ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs'],
       resources: ['*'],
     }),
+    new iam.PolicyStatement({
+      sid: 'TestEndpoints',
+      // The deploy app's stage test role (testEachStage): it checks and invokes the stage's endpoint.
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
+      resources: [arn('sagemaker', 'endpoint/*')],
+    }),
     // The deploy app's monitoring role: its reports, its processing jobs' logs and metrics.
     new iam.PolicyStatement({
       sid: 'WriteMonitoringReports',
