@@ -25,6 +25,11 @@ from batch_inference.stage_config import S3Prefix, StageConfig
 # DeploymentTargetPolicy) lets deployments create, change and pass roles under it only.
 ROLE_PATH = "/mlops-deployment/"
 
+# The role of the deploy pipeline's stage tests (buildspec-test.yml), named as the pipeline expects:
+# mlops-<project id>-<stage>-tests under ROLE_PATH. IAM role names take at most 64 characters.
+TEST_ROLE_NAME = "mlops-{project_id}-{stage}-tests"
+MAX_ROLE_NAME = 64
+
 # Default input and output go under batch/<project name>-<stage>/ of the artifact bucket.
 BATCH_PREFIX = "batch/"
 
@@ -178,6 +183,9 @@ class BatchInferenceStack(Stack):
         # The target names the pipeline by ARN, not by reference: wait for it and the role's policy.
         rule.node.add_dependency(pipeline, schedule_policy)
 
+        # Only when the deploy pipeline tests each stage (STAGE_TEST_PRINCIPAL_ARN set at synth).
+        self.test_role = self._test_role(project, stage) if project.stage_test_principal_arn else None
+
         tags = {
             "sagemaker:project-name": project.project_name,
             "sagemaker:project-id": project.project_id,
@@ -265,6 +273,41 @@ class BatchInferenceStack(Stack):
             resources=[key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+
+    def _test_role(self, project: ProjectSettings, stage: str) -> iam.Role:
+        """The role the deploy pipeline's test build assumes to smoke-test this stage (integration_tests/).
+
+        Trusted by that build's role only, it may read this stage's pipeline and its runs, nothing
+        else: the tests start no transform job (one costs money, and the input may not be there).
+        """
+        name = TEST_ROLE_NAME.format(project_id=project.project_id, stage=stage)
+        if len(name) > MAX_ROLE_NAME:
+            raise ValueError(
+                f"The stage test role name {name!r} has {len(name)} characters, more than IAM's {MAX_ROLE_NAME}: "
+                "use a shorter stage name"
+            )
+        role = iam.Role(
+            self,
+            "StageTestRole",
+            role_name=name,
+            assumed_by=iam.ArnPrincipal(project.stage_test_principal_arn),
+            description=f"Lets the deploy pipeline's tests read the {self.batch_name} SageMaker pipeline",
+            path=ROLE_PATH,
+            permissions_boundary=self._boundary,
+        )
+        iam.Policy(
+            self,
+            "StageTestPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadBatchPipeline",
+                    actions=["sagemaker:DescribePipeline", "sagemaker:ListPipelineExecutions"],
+                    resources=[self.pipeline_arn],
+                )
+            ],
+        )
+        return role
 
     def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
         if not project.role_permissions_boundary:

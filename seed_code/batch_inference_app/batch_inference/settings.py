@@ -24,6 +24,12 @@ REQUIRED_VARIABLES = {
 PERMISSIONS_BOUNDARY_VARIABLE = "DEPLOYMENT_ROLE_PERMISSIONS_BOUNDARY"
 POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}(/[\w+=,.@-]{1,128})*$")
 
+# Optional: set by the deploy pipeline when it tests each stage after its deployment (its option
+# testEachStage): the ARN of the role of its test build. Each stage then gets a role for that
+# build (see batch_stack.py), which buildspec-test.yml assumes.
+STAGE_TEST_PRINCIPAL_VARIABLE = "STAGE_TEST_PRINCIPAL_ARN"
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
 
 class SettingsError(ValueError):
     """The environment does not describe a project to deploy."""
@@ -44,6 +50,8 @@ class ProjectSettings:
     stages: Tuple[str, ...] = DEFAULT_STAGES
     # Name of the permissions boundary policy every role of a stage gets (None: no boundary).
     role_permissions_boundary: Optional[str] = None
+    # ARN of the deploy pipeline's stage test build role (None: no stage tests, no test role).
+    stage_test_principal_arn: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "ProjectSettings":
@@ -64,11 +72,18 @@ class ProjectSettings:
                 f"{PERMISSIONS_BOUNDARY_VARIABLE} {boundary!r} is not a customer managed policy name: "
                 "use 1-128 letters, digits or +=,.@_- (after an optional path such as 'boundaries/'), not an ARN"
             )
+        test_principal = env.get(STAGE_TEST_PRINCIPAL_VARIABLE) or None
+        if test_principal is not None and not ROLE_ARN.match(test_principal):
+            raise SettingsError(
+                f"{STAGE_TEST_PRINCIPAL_VARIABLE} {test_principal!r} is not an IAM role ARN "
+                "(arn:<partition>:iam::<account>:role/<name>); the deploy pipeline sets it to its test build's role"
+            )
         return cls(
             **{field: env[name] for field, name in REQUIRED_VARIABLES.items()},
             region=region,
             stages=parse_stages(env.get("DEPLOYMENT_STAGES", "")),
             role_permissions_boundary=boundary,
+            stage_test_principal_arn=test_principal,
         )
 
 

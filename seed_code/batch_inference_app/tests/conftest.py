@@ -100,10 +100,14 @@ def stub_registry(approved: bool = True, image_uri: str = IMAGE_URI) -> tuple[Mo
 
 
 def stub_locator(
-    stages: Iterable[str], project_name: str = PROJECT.project_name, missing: Iterable[str] = ()
+    stages: Iterable[str],
+    project_name: str = PROJECT.project_name,
+    missing: Iterable[str] = (),
+    regions: Optional[Dict[str, str]] = None,
 ) -> tuple[StageLocator, Stubber]:
     """A StageLocator whose SSM client holds the account/region parameters of ``stages``
-    (except those of the ``missing`` stages)."""
+    (except those of the ``missing`` stages), in REGION unless ``regions`` names another."""
+    regions = regions or {}
     client = fake_client("ssm")
     stubber = Stubber(client)
     for stage in stages:
@@ -120,7 +124,7 @@ def stub_locator(
             {
                 "Parameters": [
                     {"Name": account_name, "Type": "String", "Value": STAGE_ACCOUNTS.get(stage, "444444444444")},
-                    {"Name": region_name, "Type": "String", "Value": REGION},
+                    {"Name": region_name, "Type": "String", "Value": regions.get(stage, REGION)},
                 ],
             },
             {"Names": [account_name, region_name]},

@@ -439,3 +439,28 @@ def test_buildspec_keeps_the_deploy_pipeline_contract():
     assert "python -m pytest -q -p no:cacheprovider" in buildspec
     assert "cdk synth --quiet" in buildspec
     assert "base-directory: cdk.out" in buildspec and '"*.template.json"' in buildspec
+
+
+def test_a_stage_in_another_region_fails_synth_with_what_to_do(tmp_path):
+    from batch_inference.app_builder import CrossRegionStageError
+
+    registry, _ = stub_registry()
+    locator, _ = stub_locator(["dev", "prod"], regions={"prod": "us-east-1"})
+    project = dataclasses.replace(PROJECT, stages=("dev", "prod"))
+    with pytest.raises(CrossRegionStageError) as raised:
+        build_app(project, registry, locator, outdir=str(tmp_path))
+    message = str(raised.value)
+    assert f"Stage 'prod' is in region us-east-1, but the project (its model registry, artifact bucket and key) is in {REGION}" in message
+    assert f"/mlops/my-project/prod/region to {REGION}" in message
+    assert "ECR cross-region replication" in message and "platform team" in message
+    assert list(tmp_path.glob("*.template.json")) == []
+
+
+def test_app_main_reports_a_stage_in_another_region(project_env, monkeypatch, capsys):
+    import app
+
+    session = StubbedSession(approved=True)
+    session.clients["ssm"] = stub_locator(PROJECT.stages, regions={"preprod": "eu-central-1"})[0]._ssm
+    monkeypatch.setattr(app.boto3, "Session", lambda region_name: session)
+    assert app.main() == 1
+    assert "ERROR: Stage 'preprod' is in region eu-central-1" in capsys.readouterr().err

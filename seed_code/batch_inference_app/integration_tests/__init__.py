@@ -1,0 +1,1 @@
+"""Smoke tests of a deployed stage, run by the deploy pipeline's test build (buildspec-test.yml)."""
