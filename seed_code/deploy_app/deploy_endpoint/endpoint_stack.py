@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 from urllib.parse import urlparse
 
 from aws_cdk import (
     BootstraplessSynthesizer,
+    CfnParameter,
     Duration,
     Environment,
     Stack,
@@ -22,7 +23,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from deploy_endpoint.aws_lookups import ApprovedModel, DataQualityBaseline, StageLocation
-from deploy_endpoint.settings import ProjectSettings
+from deploy_endpoint.settings import ProjectSettings, StageNetwork
 from deploy_endpoint.stage_config import StageConfig
 
 VARIANT_NAME = "AllTraffic"
@@ -134,6 +135,38 @@ class EcrRepository:
         return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
 
 
+# What SageMaker does with the role of a model or job in a VPC: it creates (and deletes) the network
+# interfaces in the stage's subnets, and looks the network up (the Describe actions take no resource).
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+DESCRIBE_NETWORK_ACTIONS = (
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
+# The template parameters a stage whose network comes from SSM gets; their defaults name the SSM
+# parameters, which CloudFormation resolves in the stage's account when it deploys the template.
+SUBNETS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
+SECURITY_GROUPS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>"
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """A stage's subnets and security groups as the template refers to them, and their ARNs."""
+
+    network: StageNetwork
+    subnets: List[str]  # ids, or the list token of a template parameter
+    security_group_ids: List[str]
+    subnet_arns: List[str]  # of the given subnets, or all subnets of the stage's account and region
+    security_group_arns: List[str]
+
+
 class EndpointStack(Stack):
     """Serves ``model`` on a real-time endpoint named ``<project>-<stage>``.
 
@@ -163,6 +196,8 @@ class EndpointStack(Stack):
         capture_prefix = f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
 
         self._boundary = self._permissions_boundary(project)
+        network = project.stage_networks.get(stage)
+        self._vpc = self._vpc_placement(network) if network else None
         role, policy = self._execution_role(
             project, model, capture_prefix if config.data_capture.enabled else None
         )
@@ -179,6 +214,13 @@ class EndpointStack(Stack):
             # The serving container needs no network: SageMaker fetches the model data
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
+            # With a stage network, SageMaker attaches the model's containers to its subnets (for
+            # the VPC endpoints or NAT they reach S3, ECR and CloudWatch Logs through).
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=self._vpc.subnets, security_group_ids=self._vpc.security_group_ids
+            )
+            if self._vpc
+            else None,
         )
         # SageMaker checks the role's access to the model data when it creates the
         # model, so wait for the role's policy too (the role ARN only orders the role).
@@ -266,6 +308,7 @@ class EndpointStack(Stack):
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             )
         )
+        statements += self._network_statements()
         role = iam.Role(
             self,
             "ModelExecutionRole",
@@ -307,6 +350,60 @@ class EndpointStack(Stack):
             ],
         )
         return role
+
+    def _vpc_placement(self, network: StageNetwork) -> VpcPlacement:
+        """The stage's subnets and security groups: the ids given, or template parameters whose
+        defaults name the SSM parameters of the stage's account that hold them."""
+        arn = f"arn:{self.partition}:ec2:{self.region}:{self.account}"
+        if network.subnet_ids:
+            subnets = list(network.subnet_ids)
+            subnet_arns = [f"{arn}:subnet/{subnet}" for subnet in subnets]
+        else:
+            subnets = CfnParameter(
+                self,
+                "SubnetIds",
+                type=SUBNETS_PARAMETER_TYPE,
+                default=network.subnet_ids_parameter,
+                description="SSM parameter (StringList) of this account with the subnets of the endpoint's model",
+            ).value_as_list
+            subnet_arns = [f"{arn}:subnet/*"]
+        if network.security_group_ids:
+            security_groups = list(network.security_group_ids)
+            security_group_arns = [f"{arn}:security-group/{group}" for group in security_groups]
+        else:
+            security_groups = CfnParameter(
+                self,
+                "SecurityGroupIds",
+                type=SECURITY_GROUPS_PARAMETER_TYPE,
+                default=network.security_group_ids_parameter,
+                description="SSM parameter (StringList) of this account with the security groups of the endpoint's model",
+            ).value_as_list
+            security_group_arns = [f"{arn}:security-group/*"]
+        return VpcPlacement(
+            network=network,
+            subnets=subnets,
+            security_group_ids=security_groups,
+            subnet_arns=subnet_arns,
+            security_group_arns=security_group_arns,
+        )
+
+    def _network_statements(self) -> List[iam.PolicyStatement]:
+        """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
+        if not self._vpc:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="ManageNetworkInterfaces",
+                actions=list(NETWORK_INTERFACE_ACTIONS),
+                resources=[
+                    f"arn:{self.partition}:ec2:{self.region}:{self.account}:network-interface/*",
+                    *self._vpc.subnet_arns,
+                    *self._vpc.security_group_arns,
+                ],
+            ),
+            # These actions take no resource.
+            iam.PolicyStatement(sid="DescribeNetworks", actions=list(DESCRIBE_NETWORK_ACTIONS), resources=["*"]),
+        ]
 
     def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
         """The boundary every role of the stage carries, if the project names one."""
@@ -373,10 +470,16 @@ class EndpointStack(Stack):
                     volume_kms_key_id=key,
                 )
             ),
-            # The analyzer needs no network: SageMaker copies the captured data in and the reports out.
+            # The analyzer needs no network: SageMaker copies the captured data in and the reports out
+            # (through the stage's subnets, if it has a network).
             network_config=sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
                 enable_network_isolation=True,
                 enable_inter_container_traffic_encryption=True,
+                vpc_config=sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
+                    subnets=self._vpc.subnets, security_group_ids=self._vpc.security_group_ids
+                )
+                if self._vpc
+                else None,
             ),
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
                 max_runtime_in_seconds=MONITORING_MAX_RUNTIME_SECONDS
@@ -425,6 +528,9 @@ class EndpointStack(Stack):
             "region": self.region,
             "version": 1,  # raise when the definition's fixed properties change
         }
+        if self._vpc:
+            # Only with a network, so the names of definitions outside a VPC stay as they were.
+            held["network"] = self._vpc.network.describe()
         digest = hashlib.sha256(json.dumps(held, sort_keys=True).encode()).hexdigest()[:10]
         return f"{self.endpoint_name[:49].rstrip('-')}-dq-{digest}"
 
@@ -485,6 +591,8 @@ class EndpointStack(Stack):
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             ),
+            # The jobs run in the stage's subnets too, if it has a network.
+            *self._network_statements(),
         ]
         role = iam.Role(
             self,

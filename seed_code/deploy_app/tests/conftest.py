@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 
 from deploy_endpoint.app_builder import build_app
 from deploy_endpoint.aws_lookups import ModelRegistry, StageLocator
-from deploy_endpoint.settings import ProjectSettings
+from deploy_endpoint.settings import ProjectSettings, StageNetwork
 from deploy_endpoint.stage_config import CONFIG_DIR
 
 DEV_ACCOUNT = "111111111111"
@@ -188,6 +188,16 @@ def default_templates(tmp_path_factory) -> Dict[str, dict]:
     return synth_templates(out)
 
 
+def monitoring_config_dir(tmp_path_factory) -> Path:
+    """The shipped config/ with data capture on in dev too (the shipped dev.yml captures nothing)."""
+    config_dir = tmp_path_factory.mktemp("config")
+    for path in CONFIG_DIR.glob("*.yml"):
+        shutil.copy(path, config_dir / path.name)
+    dev = config_dir / "dev.yml"
+    dev.write_text(dev.read_text().replace("  enabled: false ", "  enabled: true  ", 1))
+    return config_dir
+
+
 @pytest.fixture(scope="session")
 def monitoring_templates(tmp_path_factory) -> Dict[str, dict]:
     """The templates with MODEL_MONITORING=true, of a package with a baseline, for every stage:
@@ -196,11 +206,7 @@ def monitoring_templates(tmp_path_factory) -> Dict[str, dict]:
     With SEED_DEPLOY_TEMPLATES_DIR set, also written there as <stage>-monitoring.template.json,
     for CI's cfn-lint and checkov.
     """
-    config_dir = tmp_path_factory.mktemp("config")
-    for path in CONFIG_DIR.glob("*.yml"):
-        shutil.copy(path, config_dir / path.name)
-    dev = config_dir / "dev.yml"
-    dev.write_text(dev.read_text().replace("  enabled: false ", "  enabled: true  ", 1))
+    config_dir = monitoring_config_dir(tmp_path_factory)
     out = tmp_path_factory.mktemp("cdk.out.monitoring")
     project = dataclasses.replace(PROJECT, model_monitoring=True)
     templates = synth_templates(out, project, config_dir=config_dir, package_extra={"DriftCheckBaselines": BASELINE, "ModelMetrics": BASELINE})
@@ -232,4 +238,34 @@ def stage_test_templates(tmp_path_factory) -> Dict[str, dict]:
     if outdir:
         for stage in project.stages:
             shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-tests.template.json")
+    return templates
+
+
+# STAGE_NETWORKS of the vpc_templates: dev by ids, preprod by SSM parameters, prod one of each.
+SUBNETS = ("subnet-0a1b2c3d4e5f60718", "subnet-1a2b3c4d")
+SECURITY_GROUPS = ("sg-0a1b2c3d4e5f60718",)
+SUBNETS_PARAMETER = "/mlops/network/subnet_ids"
+SECURITY_GROUPS_PARAMETER = "/mlops/network/security_group_ids"
+STAGE_NETWORKS = {
+    "dev": StageNetwork(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS),
+    "preprod": StageNetwork(subnet_ids_parameter=SUBNETS_PARAMETER, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
+    "prod": StageNetwork(subnet_ids=SUBNETS, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
+}
+
+
+@pytest.fixture(scope="session")
+def vpc_templates(tmp_path_factory) -> Dict[str, dict]:
+    """The templates with every stage in a VPC (STAGE_NETWORKS) and monitored (as monitoring_templates).
+
+    With SEED_DEPLOY_TEMPLATES_DIR set, also written there as <stage>-vpc.template.json,
+    for CI's cfn-lint and checkov.
+    """
+    config_dir = monitoring_config_dir(tmp_path_factory)
+    out = tmp_path_factory.mktemp("cdk.out.vpc")
+    project = dataclasses.replace(PROJECT, model_monitoring=True, stage_networks=STAGE_NETWORKS)
+    templates = synth_templates(out, project, config_dir=config_dir, package_extra={"DriftCheckBaselines": BASELINE, "ModelMetrics": BASELINE})
+    outdir = os.environ.get("SEED_DEPLOY_TEMPLATES_DIR")
+    if outdir:
+        for stage in project.stages:
+            shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-vpc.template.json")
     return templates
