@@ -393,6 +393,12 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
       resources: [arn('sagemaker', 'endpoint/*')],
     }),
+    new iam.PolicyStatement({
+      sid: 'TestBatchPipelines',
+      // The batch app's stage test role: it checks the stage's pipeline and lists its runs.
+      actions: ['sagemaker:DescribePipeline', 'sagemaker:ListPipelineExecutions'],
+      resources: [arn('sagemaker', 'pipeline/*')],
+    }),
     // The deploy app's monitoring role: its reports, its processing jobs' logs and metrics.
     new iam.PolicyStatement({
       sid: 'WriteMonitoringReports',

@@ -137,7 +137,10 @@ describe('DeploymentTargetPolicy with its defaults', () => {
       logs: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/Endpoints/churn-prod:log-stream:AllTraffic/i-1`,
     };
     for (const action of DEPLOY_APP.modelRoleActions as string[]) {
-      const resource = action === 'ecr:GetAuthorizationToken' ? '*' : action === 's3:ListBucket' ? 'arn:aws:s3:::mlops-p-abc123-111111111111-eu-west-1' : sample[action.split(':')[0]];
+      const resource = action === 'ecr:GetAuthorizationToken' || action.startsWith('ec2:Describe') ? '*'
+        : action === 's3:ListBucket' ? 'arn:aws:s3:::mlops-p-abc123-111111111111-eu-west-1'
+          : action.startsWith('ec2:') ? `arn:aws:ec2:eu-west-1:${ACCOUNT}:network-interface/eni-0a1b2c3d`
+            : sample[action.split(':')[0]];
       expect({ action, allowed: allows(boundary, action, resource) }).toEqual({ action, allowed: true });
     }
     expect(allows(boundary, 's3:PutObject', 'arn:aws:s3:::mlops-p-abc123-111111111111-eu-west-1/models/model.tar.gz')).toBe(false);
@@ -197,6 +200,16 @@ describe('DeploymentTargetPolicy with its defaults', () => {
     expect(allows(boundary, 'sagemaker:CreateTransformJob', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:transform-job/mine`)).toBe(false);
     expect(allows(boundary, 'sagemaker:CreatePipeline', `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:pipeline/x`)).toBe(false);
     expect(allows(boundary, 'logs:PutLogEvents', `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/lambda/x:log-stream:y`)).toBe(false);
+  });
+
+  test('the boundary allows the stage test roles\' calls: the endpoint, or the batch pipeline, of their stage', () => {
+    for (const action of BATCH_APP.stageTestRoleActions as string[]) {
+      expect({ action, allowed: allows(boundary, action, `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:pipeline/churn-prod-batch`) }).toEqual({ action, allowed: true });
+    }
+    for (const action of ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint']) {
+      expect({ action, allowed: allows(boundary, action, `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:endpoint/churn-prod`) }).toEqual({ action, allowed: true });
+    }
+    expect(allows(boundary, 'sagemaker:InvokeEndpoint', 'arn:aws:sagemaker:eu-west-1:333333333333:endpoint/other')).toBe(false);
   });
 
   test('both policies stay within IAM\'s managed policy size (6,144 characters without white space)', () => {

@@ -503,6 +503,13 @@ MODEL_ROLE_REQUESTS = {
     "logs:CreateLogGroup": ENDPOINT_LOGS, "logs:DescribeLogStreams": ENDPOINT_LOGS,
     "logs:CreateLogStream": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
     "logs:PutLogEvents": f"{ENDPOINT_LOGS}:log-stream:AllTraffic/i-0123456789abcdef0",
+    # A stage in private subnets: SageMaker creates the endpoint's network interfaces with the role.
+    "ec2:CreateNetworkInterface": arn("ec2", "subnet/subnet-0a1b2c3d4e5f60718"),
+    "ec2:CreateNetworkInterfacePermission": arn("ec2", "network-interface/eni-0a1b2c3d4e5f60718"),
+    "ec2:DeleteNetworkInterface": arn("ec2", "network-interface/eni-0a1b2c3d4e5f60718"),
+    "ec2:DeleteNetworkInterfacePermission": arn("ec2", "network-interface/eni-0a1b2c3d4e5f60718"),
+    "ec2:DescribeDhcpOptions": None, "ec2:DescribeNetworkInterfaces": None, "ec2:DescribeSecurityGroups": None,
+    "ec2:DescribeSubnets": None, "ec2:DescribeVpcs": None,
 }
 TRANSFORM_LOGS = arn("logs", "log-group:/aws/sagemaker/TransformJobs")
 TRANSFORM_JOB = arn("sagemaker", "transform-job/pipelines-a1b2c3d4e5f6-batchtransform-x1y2z3")
