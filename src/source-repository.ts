@@ -285,14 +285,13 @@ class CodeConnectionSource extends SourceRepository {
   }
 
   public bind(scope: Construct, options: SourceRepositoryBindOptions): SourceRepositoryConfig {
-    const stack = Stack.of(scope);
     validateConnectionRegion('SourceRepository.codeConnection', this.props.connectionArn, scope);
-    const connectionArn = this.props.connectionArn ?? parameter(stack, 'GitConnectionArn', {
+    const connectionArn = this.props.connectionArn ?? parameter(scope, 'GitConnectionArn', {
       description: `ARN of the AWS CodeConnections connection to ${this.provider} (Developer Tools > Settings > Connections)`,
       allowedPattern: CONNECTION_ARN_PATTERN,
       constraintDescription: 'must be the ARN of a CodeConnections connection: arn:aws:codeconnections:<region>:<account>:connection/<id>',
     });
-    const owner = this.props.owner ?? parameter(stack, 'GitOwner', {
+    const owner = this.props.owner ?? parameter(scope, 'GitOwner', {
       description: `The ${this.provider} user, organization, group or workspace that holds the project's repositories`,
       allowedPattern: OWNER_PATTERN,
       maxLength: 255,
@@ -443,8 +442,16 @@ interface ParameterProps {
   readonly maxLength?: number;
 }
 
-function parameter(stack: Stack, id: string, props: ParameterProps): string {
-  const existing = stack.node.tryFindChild(id);
-  if (existing instanceof CfnParameter) return existing.valueAsString;
-  return new CfnParameter(stack, id, { type: 'String', minLength: 1, ...props }).valueAsString;
+/** A parameter of the git connection, shared by both pipelines of a stack. */
+class GitConnectionParameter extends CfnParameter {}
+
+/** The parameter `name` of the stack, created in `scope` (the first pipeline that needs it) once. */
+function parameter(scope: Construct, name: string, props: ParameterProps): string {
+  const stack = Stack.of(scope);
+  const existing = stack.node.findAll()
+    .find((c): c is GitConnectionParameter => c instanceof GitConnectionParameter && Stack.of(c) === stack && stack.resolve(c.logicalId) === name);
+  if (existing) return existing.valueAsString;
+  const created = new GitConnectionParameter(scope, `GitParameter${name}`, { type: 'String', minLength: 1, ...props });
+  created.overrideLogicalId(name);
+  return created.valueAsString;
 }
