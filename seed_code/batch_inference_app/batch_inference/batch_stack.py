@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from aws_cdk import (
     BootstraplessSynthesizer,
+    CfnParameter,
     Environment,
     Stack,
     Tags,
@@ -18,7 +19,7 @@ from constructs import Construct
 
 from batch_inference.aws_lookups import ApprovedModel, StageLocation
 from batch_inference.pipeline_definition import transform_pipeline_definition
-from batch_inference.settings import ProjectSettings
+from batch_inference.settings import ProjectSettings, StageNetwork
 from batch_inference.stage_config import S3Prefix, StageConfig
 
 # Roles go under this path: the target accounts' CloudFormation execution policy (the library's
@@ -38,6 +39,28 @@ PIPELINE_JOB_PREFIX = "pipelines-"
 
 # Where SageMaker writes the logs of every transform job of an account and region.
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
+
+# What SageMaker does with the model's role when the model is in a VPC: for each transform job it
+# creates (and deletes) network interfaces in the stage's subnets, and looks the network up (the
+# Describe actions take no resource). The same statements as the endpoint deploy app's model role.
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+)
+DESCRIBE_NETWORK_ACTIONS = (
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
+# The template parameters a stage whose network comes from SSM gets; their defaults name the SSM
+# parameters, which CloudFormation resolves in the stage's account when it deploys the template.
+SUBNETS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
+SECURITY_GROUPS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>"
 
 
 def default_batch_prefix(project: ProjectSettings, stage: str) -> S3Prefix:
@@ -66,6 +89,17 @@ class EcrRepository:
 
     def arn(self, partition: str) -> str:
         return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """A stage's subnets and security groups as the template refers to them, and their ARNs."""
+
+    network: StageNetwork
+    subnets: List[str]  # ids, or the list token of a template parameter
+    security_group_ids: List[str]
+    subnet_arns: List[str]  # of the given subnets, or all subnets of the stage's account and region
+    security_group_arns: List[str]
 
 
 class BatchInferenceStack(Stack):
@@ -102,6 +136,8 @@ class BatchInferenceStack(Stack):
         self.rule_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.batch_name}"
         self._boundary = self._permissions_boundary(project)
         key_arn = project.artifact_bucket_kms_key_arn
+        network = project.stage_networks.get(stage)
+        self._vpc = self._vpc_placement(network) if network else None
 
         model_role, model_policy = self._role(
             "ModelExecutionRole",
@@ -121,6 +157,13 @@ class BatchInferenceStack(Stack):
             # The container needs no network: SageMaker fetches the model data and the input
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
+            # With a stage network, SageMaker attaches the containers of the model's transform jobs
+            # to its subnets (for the VPC endpoints or NAT they reach S3, ECR and CloudWatch Logs through).
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=self._vpc.subnets, security_group_ids=self._vpc.security_group_ids
+            )
+            if self._vpc
+            else None,
         )
         # SageMaker checks the role's access to the model data when it creates the model.
         cfn_model.node.add_dependency(model_policy)
@@ -206,7 +249,7 @@ class BatchInferenceStack(Stack):
         input_bucket_arn = f"arn:{partition}:s3:::{config.input.bucket}"
         repository = EcrRepository.from_image_uri(model.image_uri)
         log_group_arn = f"arn:{partition}:logs:{self.region}:{self.account}:log-group:{TRANSFORM_LOG_GROUP}"
-        return [
+        statements = [
             iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
             iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
             iam.PolicyStatement(
@@ -243,6 +286,61 @@ class BatchInferenceStack(Stack):
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:{PIPELINE_JOB_PREFIX}*"],
             ),
+        ]
+        return statements + self._network_statements()
+
+    def _vpc_placement(self, network: StageNetwork) -> VpcPlacement:
+        """The stage's subnets and security groups: the ids given, or template parameters whose
+        defaults name the SSM parameters of the stage's account that hold them."""
+        arn = f"arn:{self.partition}:ec2:{self.region}:{self.account}"
+        if network.subnet_ids:
+            subnets = list(network.subnet_ids)
+            subnet_arns = [f"{arn}:subnet/{subnet}" for subnet in subnets]
+        else:
+            subnets = CfnParameter(
+                self,
+                "SubnetIds",
+                type=SUBNETS_PARAMETER_TYPE,
+                default=network.subnet_ids_parameter,
+                description="SSM parameter (StringList) of this account with the subnets of the batch transform jobs",
+            ).value_as_list
+            subnet_arns = [f"{arn}:subnet/*"]
+        if network.security_group_ids:
+            security_groups = list(network.security_group_ids)
+            security_group_arns = [f"{arn}:security-group/{group}" for group in security_groups]
+        else:
+            security_groups = CfnParameter(
+                self,
+                "SecurityGroupIds",
+                type=SECURITY_GROUPS_PARAMETER_TYPE,
+                default=network.security_group_ids_parameter,
+                description="SSM parameter (StringList) of this account with the security groups of the batch transform jobs",
+            ).value_as_list
+            security_group_arns = [f"{arn}:security-group/*"]
+        return VpcPlacement(
+            network=network,
+            subnets=subnets,
+            security_group_ids=security_groups,
+            subnet_arns=subnet_arns,
+            security_group_arns=security_group_arns,
+        )
+
+    def _network_statements(self) -> List[iam.PolicyStatement]:
+        """What SageMaker needs of the model's role when its jobs run in the stage's subnets (none if not in a VPC)."""
+        if not self._vpc:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="ManageNetworkInterfaces",
+                actions=list(NETWORK_INTERFACE_ACTIONS),
+                resources=[
+                    f"arn:{self.partition}:ec2:{self.region}:{self.account}:network-interface/*",
+                    *self._vpc.subnet_arns,
+                    *self._vpc.security_group_arns,
+                ],
+            ),
+            # These actions take no resource.
+            iam.PolicyStatement(sid="DescribeNetworks", actions=list(DESCRIBE_NETWORK_ACTIONS), resources=["*"]),
         ]
 
     def _pipeline_statements(self, key_arn: str) -> List[iam.PolicyStatement]:

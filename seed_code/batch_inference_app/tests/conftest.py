@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import dataclasses
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Dict, Iterable, Optional
 
@@ -15,7 +17,7 @@ from botocore.stub import Stubber
 
 from batch_inference.app_builder import build_app
 from batch_inference.aws_lookups import ModelRegistry, StageLocator
-from batch_inference.settings import ProjectSettings
+from batch_inference.settings import ProjectSettings, StageNetwork
 
 DEV_ACCOUNT = "111111111111"
 STAGE_ACCOUNTS = {"dev": DEV_ACCOUNT, "preprod": "222222222222", "prod": "333333333333"}
@@ -166,3 +168,32 @@ def default_templates(tmp_path_factory) -> Dict[str, dict]:
     outdir = os.environ.get("SEED_BATCH_TEMPLATES_DIR")
     out = Path(outdir) if outdir else tmp_path_factory.mktemp("cdk.out")
     return synth_templates(out)
+
+
+# STAGE_NETWORKS of the vpc_templates: dev by ids, preprod by SSM parameters, prod one of each.
+SUBNETS = ("subnet-0a1b2c3d4e5f60718", "subnet-1a2b3c4d")
+SECURITY_GROUPS = ("sg-0a1b2c3d4e5f60718",)
+SUBNETS_PARAMETER = "/mlops/network/subnet_ids"
+SECURITY_GROUPS_PARAMETER = "/mlops/network/security_group_ids"
+STAGE_NETWORKS = {
+    "dev": StageNetwork(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS),
+    "preprod": StageNetwork(subnet_ids_parameter=SUBNETS_PARAMETER, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
+    "prod": StageNetwork(subnet_ids=SUBNETS, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
+}
+
+
+@pytest.fixture(scope="session")
+def vpc_templates(tmp_path_factory) -> Dict[str, dict]:
+    """The templates of the shipped config/ with every stage in a VPC (STAGE_NETWORKS).
+
+    With SEED_BATCH_TEMPLATES_DIR set, also written there as <stage>-vpc.template.json,
+    for CI's cfn-lint and checkov.
+    """
+    out = tmp_path_factory.mktemp("cdk.out.vpc")
+    project = dataclasses.replace(PROJECT, stage_networks=STAGE_NETWORKS)
+    templates = synth_templates(out, project)
+    outdir = os.environ.get("SEED_BATCH_TEMPLATES_DIR")
+    if outdir:
+        for stage in project.stages:
+            shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-vpc.template.json")
+    return templates
