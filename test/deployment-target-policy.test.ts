@@ -190,7 +190,8 @@ describe('DeploymentTargetPolicy with its defaults', () => {
       ecr: 'arn:aws:ecr:eu-west-1:111111111111:repository/mlops-p-abc123',
     };
     for (const action of BATCH_APP.modelRoleActions as string[]) {
-      const resource = sample[action] ?? prefixed[action.split(':')[0]];
+      const resource = sample[action] ?? (action.startsWith('ec2:Describe') ? '*'
+        : action.startsWith('ec2:') ? `arn:aws:ec2:eu-west-1:${ACCOUNT}:network-interface/eni-0a1b2c3d` : prefixed[action.split(':')[0]]);
       const context: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
       expect({ action, allowed: allows(boundary, action, resource, context) }).toEqual({ action, allowed: true });
     }
