@@ -111,7 +111,7 @@ function main(): void {
   const histories = VERSION_SCENARIOS.map(({ products, versions }) => prepareVersionHistory(products, versions));
 
   const scenarios: Scenario[] = [
-    { name: 'example app (3 built-in templates)', build: exampleApp, runs: RUNS.example, products: 3, versions: 1 },
+    { name: 'example app (4 built-in templates)', build: exampleApp, runs: RUNS.example, products: 4, versions: 1 },
     ...PRODUCT_COUNTS.map(products => ({
       name: `portfolio, ${products} product${products > 1 ? 's' : ''}`,
       build: portfolioApp(products),
