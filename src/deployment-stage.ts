@@ -104,14 +104,16 @@ export interface StageNetwork {
   readonly securityGroupIds?: string[];
 
   /**
-   * SSM parameter of the stage's account with its subnet ids, read when the stage is deployed.
+   * SSM parameter of the stage's account with its subnet ids, read when the stage is deployed;
+   * under `/mlops/network/`, which the stage's `DeploymentTargetPolicy` lets CloudFormation read.
    *
    * @default '/mlops/network/subnet_ids'
    */
   readonly subnetIdsParameterName?: string;
 
   /**
-   * SSM parameter of the stage's account with its security group ids, read when the stage is deployed.
+   * SSM parameter of the stage's account with its security group ids, read when the stage is
+   * deployed; under `/mlops/network/`, which the stage's `DeploymentTargetPolicy` lets CloudFormation read.
    *
    * @default '/mlops/network/security_group_ids'
    */

@@ -1,6 +1,7 @@
 import { CfnParameter, CfnParameterProps, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { validateSsmParameterName } from './private/input-checks';
+import { requireParameterUnder, validateSsmParameterName } from './private/input-checks';
+import { reserveParameterName } from './private/names';
 
 /**
  * A VPC's subnets and security groups, fixed when the template is synthesized.
@@ -113,7 +114,8 @@ export abstract class ProjectNetwork {
    * Subnets and security groups read from SSM parameters of the account the project is created
    * in, when its stack is created or updated (parameters of type `AWS::SSM::Parameter::Value<...>`
    * named `NetworkVpcId`, `NetworkSubnetIds` and `NetworkSecurityGroupIds`, whose defaults are the
-   * SSM names).
+   * SSM names). The names must lie under `/mlops/`, which the launch roles may read; their first
+   * segment becomes a project name the templates refuse, as for the seed code parameters.
    */
   public static fromSsmParameters(names: ProjectNetworkSsmParameterNames = {}): ProjectNetwork {
     const ssmNames = {
@@ -121,7 +123,10 @@ export abstract class ProjectNetwork {
       subnetIds: names.subnetIds ?? '/mlops/network/subnet_ids',
       securityGroupIds: names.securityGroupIds ?? '/mlops/network/security_group_ids',
     };
-    for (const [property, name] of Object.entries(ssmNames)) validateSsmParameterName('ProjectNetwork.fromSsmParameters', property, name);
+    for (const [property, name] of Object.entries(ssmNames)) {
+      validateSsmParameterName('ProjectNetwork.fromSsmParameters', property, name);
+      requireParameterUnder('ProjectNetwork.fromSsmParameters', property, name, '/mlops/', 'the launch roles of ProjectPortfolio and ProjectTemplateBucket read SSM parameters under /mlops/ only');
+    }
     return new ParameterNetwork({ vpcId: 'NetworkVpcId', subnetIds: 'NetworkSubnetIds', securityGroupIds: 'NetworkSecurityGroupIds' }, {
       vpcId: { type: 'AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>', default: ssmNames.vpcId, description: 'SSM parameter with the VPC of the project\'s builds and SageMaker jobs' },
       subnetIds: { type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>', default: ssmNames.subnetIds, description: 'SSM parameter with the project\'s private subnets' },
@@ -161,6 +166,10 @@ class ParameterNetwork extends ProjectNetwork {
   }
 
   public bind(scope: Construct): ProjectNetworkConfig {
+    // The platform's parameters: no project may be named after their segment, nor write them.
+    for (const props of [this.props.vpcId, this.props.subnetIds, this.props.securityGroupIds]) {
+      if (typeof props.default === 'string') reserveParameterName(scope, props.default);
+    }
     return {
       vpcId: networkParameter(scope, this.names.vpcId, this.props.vpcId).valueAsString,
       subnetIds: networkParameter(scope, this.names.subnetIds, this.props.subnetIds).valueAsList,

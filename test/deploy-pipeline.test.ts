@@ -828,14 +828,14 @@ describe('DeployPipeline stage networks (issue 19)', () => {
       seedCode: DEPLOY_SEED,
       stages: [
         { name: 'dev', network: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] } },
-        { name: 'prod', account: '333333333333', network: { subnetIdsParameterName: '/platform/subnets' } },
+        { name: 'prod', account: '333333333333', network: { subnetIdsParameterName: '/mlops/network/prod_subnets' } },
         { name: 'dr', account: '333333333333' },
       ],
     });
     const value = environmentValue(propertiesOf(Template.fromStack(stack), deploy.synthProject), 'STAGE_NETWORKS') as string;
     expect(JSON.parse(value)).toEqual({
       dev: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
-      prod: { subnetIdsParameter: '/platform/subnets', securityGroupIdsParameter: '/mlops/network/security_group_ids' },
+      prod: { subnetIdsParameter: '/mlops/network/prod_subnets', securityGroupIdsParameter: '/mlops/network/security_group_ids' },
     });
   });
 
@@ -852,7 +852,9 @@ describe('DeployPipeline stage networks (issue 19)', () => {
       });
     };
     expect(make({ subnetIds: ['subnet-xyz'] })).toThrow("DeployPipeline: stages[0].network.subnetIds[0] 'subnet-xyz' is not a subnet id; use subnet- followed by 8 or 17 hexadecimal digits");
+    expect(make({ subnetIdsParameterName: '/platform/subnets' })).toThrow(
+      "DeployPipeline: stages[0].network.subnetIdsParameterName '/platform/subnets' is not under /mlops/network/: the stage's CloudFormation execution role (DeploymentTargetPolicy) reads SSM parameters under /mlops/network/ only");
     expect(make({ securityGroupIds: [] })).toThrow('stages[0].network.securityGroupIds has 0 entries; give 1-5');
-    expect(make({ subnetIds: ['subnet-0a1b2c3d'], subnetIdsParameterName: '/x/y' })).toThrow('stages[0].network.subnetIds is given together with subnetIdsParameterName');
+    expect(make({ subnetIds: ['subnet-0a1b2c3d'], subnetIdsParameterName: '/mlops/network/x' })).toThrow('stages[0].network.subnetIds is given together with subnetIdsParameterName');
   });
 });

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { MLOpsProjectTemplate, ProjectNetwork, ProjectPortfolio } from '../src';
+import { MLOpsProjectTemplate, ProjectNetwork, ProjectPortfolio, ProjectTemplateBucket } from '../src';
 import { iamStatements, productTemplate } from './util/pipeline-fixtures';
 import { tempDir, testApp } from './util/temp-dir';
 
@@ -60,6 +60,11 @@ describe('ProjectNetwork.fromIds', () => {
 });
 
 describe('ProjectNetwork from parameters', () => {
+  test('fromSsmParameters reserves the platform\'s segment: no project may be named "network", nor its launch role write those parameters', () => {
+    const template = templateWith(ProjectNetwork.fromSsmParameters());
+    expect(template.toJSON().Parameters.SageMakerProjectName.AllowedPattern).toContain('network');
+  });
+
   test('enteredAtCreation: EC2-typed parameters the creator picks from', () => {
     const parameters = templateWith(ProjectNetwork.enteredAtCreation()).toJSON().Parameters;
     expect(parameters.VpcId.Type).toBe('AWS::EC2::VPC::Id');
@@ -68,10 +73,10 @@ describe('ProjectNetwork from parameters', () => {
   });
 
   test('fromSsmParameters: read in the account the project is created in, from the platform team\'s parameters', () => {
-    const template = templateWith(ProjectNetwork.fromSsmParameters({ subnetIds: '/platform/private_subnets' }));
+    const template = templateWith(ProjectNetwork.fromSsmParameters({ subnetIds: '/mlops/network/private_subnets' }));
     const parameters = template.toJSON().Parameters;
     expect(parameters.NetworkVpcId).toMatchObject({ Type: 'AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>', Default: '/mlops/network/vpc_id' });
-    expect(parameters.NetworkSubnetIds).toMatchObject({ Type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>', Default: '/platform/private_subnets' });
+    expect(parameters.NetworkSubnetIds).toMatchObject({ Type: 'AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>', Default: '/mlops/network/private_subnets' });
     expect(parameters.NetworkSecurityGroupIds.Default).toBe('/mlops/network/security_group_ids');
     const project = Object.values<any>(template.findResources('AWS::CodeBuild::Project'))[0];
     expect(project.Properties.VpcConfig).toEqual({ VpcId: { Ref: 'NetworkVpcId' }, Subnets: { Ref: 'NetworkSubnetIds' }, SecurityGroupIds: { Ref: 'NetworkSecurityGroupIds' } });
@@ -100,5 +105,15 @@ test('bad ids are refused, naming the property, the value and the form', () => {
     .toThrow("subnetIds[1] 'subnet-0a1b2c3d' is listed twice");
   expect(() => ProjectNetwork.enteredAtCreation({ subnetIdsParameterName: 'Subnet Ids' }))
     .toThrow("ProjectNetwork.enteredAtCreation: subnetIdsParameterName 'Subnet Ids' is not a CloudFormation parameter name");
+  expect(() => ProjectNetwork.fromSsmParameters({ subnetIds: '/platform/private_subnets' }))
+    .toThrow("ProjectNetwork.fromSsmParameters: subnetIds '/platform/private_subnets' is not under /mlops/: the launch roles of ProjectPortfolio and ProjectTemplateBucket read SSM parameters under /mlops/ only; use a name such as '/mlops/network/subnet_ids'");
   expect(() => ProjectNetwork.fromSsmParameters({ vpcId: '/mlops/network/vpc id' })).toThrow(/ProjectNetwork\.fromSsmParameters: vpcId '\/mlops\/network\/vpc id'/);
+});
+
+test('a template in the platform\'s SSM network also publishes as an S3 template: the launch role stays within IAM\'s quotas', () => {
+  const stack = new Stack(testApp(), 'Templates', { env: ENV });
+  const bucket = new ProjectTemplateBucket(stack, 'Templates');
+  bucket.addTemplate(new MLOpsProjectTemplate(bucket, 'Private', { network: ProjectNetwork.fromSsmParameters(), bringYourOwnContainer: true }));
+  const deny = iamStatements(Template.fromStack(stack)).find(s => s.Effect === 'Deny' && JSON.stringify(s.Resource).includes('parameter/mlops/code'));
+  expect(JSON.stringify(deny!.Resource)).toContain('parameter/mlops/network/*');
 });

@@ -298,3 +298,10 @@ export function validateSkipChecks(owner: string, skipChecks: string[], property
     }
   });
 }
+
+/** Throw unless an SSM parameter name lies under `prefix`, which `why` explains. */
+export function requireParameterUnder(owner: string, property: string, name: string, prefix: string, why: string): void {
+  if (!Token.isUnresolved(name) && !name.startsWith(prefix)) {
+    throw new Error(`${owner}: ${property} '${name}' is not under ${prefix}: ${why}; use a name such as '${prefix}${prefix === '/mlops/' ? 'network/' : ''}subnet_ids'`);
+  }
+}

@@ -2,7 +2,7 @@ import { Aws, CfnCondition, CfnElement, CfnParameter, CfnParameterProps, CfnRule
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { DeploymentStage, StageNetwork } from '../deployment-stage';
-import { partitionOf, validateKnownRegion, validateRoleArn, validateSsmParameterName } from './input-checks';
+import { partitionOf, requireParameterUnder, validateKnownRegion, validateRoleArn, validateSsmParameterName } from './input-checks';
 import { pascalStageName } from './pipeline-deploy';
 
 /** A deployment stage with every default applied and every parameter turned into a token. */
@@ -111,7 +111,11 @@ function validateStageNetwork(owner: string, index: number, network?: StageNetwo
     if (values !== undefined && parameterName !== undefined) {
       throw new Error(`${given} is given together with ${property}ParameterName; give the ids or the SSM parameter that holds them, not both`);
     }
-    if (parameterName !== undefined) validateSsmParameterName(owner, `stages[${index}].network.${property}ParameterName`, parameterName);
+    if (parameterName !== undefined) {
+      validateSsmParameterName(owner, `stages[${index}].network.${property}ParameterName`, parameterName);
+      requireParameterUnder(owner, `stages[${index}].network.${property}ParameterName`, parameterName, '/mlops/network/',
+        'the stage\'s CloudFormation execution role (DeploymentTargetPolicy) reads SSM parameters under /mlops/network/ only');
+    }
     if (values === undefined) continue;
     if (values.length === 0 || values.length > most) {
       throw new Error(`${given} has ${values.length} entries; give 1-${most}, such as ${example}`);
