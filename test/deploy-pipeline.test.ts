@@ -68,6 +68,21 @@ function resourcePolicyAllows(template: Template, type: 'AWS::S3::BucketPolicy' 
     && JSON.stringify([statement.Principal.AWS].flat()).includes(JSON.stringify(principal)));
 }
 
+/** A deploy pipeline of project churn (p-1a2b3c4d5e6f) in a stack of its own; `props` replace the defaults. */
+function newDeployPipeline(props: Partial<DeployPipelineProps> = {}, stackId?: string): { stack: Stack; deploy: DeployPipeline } {
+  const { stack, artifactBucket } = projectStack(stackId);
+  const deploy = new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1a2b3c4d5e6f',
+    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
+    ...props,
+  });
+  return { stack, deploy };
+}
+
 describe('DeployPipeline with the original three stages', () => {
   const { stack, artifactBucket } = projectStack();
   const prodAccount = new CfnParameter(stack, 'ProdAccount', { type: 'String' }).valueAsString;
@@ -688,16 +703,7 @@ describe('a stage that deploys without approval through the default CDK bootstra
 
 describe('DeployPipeline extension points', () => {
   function deployWith(props: Partial<DeployPipelineProps>, extend: (deploy: DeployPipeline) => void = () => {}) {
-    const { stack, artifactBucket } = projectStack();
-    const deploy = new DeployPipeline(stack, 'Deploy', {
-      projectName: 'churn',
-      projectId: 'p-1a2b3c4d5e6f',
-      modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
-      artifactBucket,
-      seedCode: DEPLOY_SEED,
-      stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
-      ...props,
-    });
+    const { stack, deploy } = newDeployPipeline(props);
     extend(deploy);
     const template = Template.fromStack(stack);
     return { deploy, template, layout: stageLayout(propertiesOf(template, deploy.pipeline)) };
@@ -762,16 +768,7 @@ describe('DeployPipeline extension points', () => {
 });
 
 describe('DeployPipeline testEachStage (a test gate after each deployment)', () => {
-  const { stack, artifactBucket } = projectStack();
-  const deploy = new DeployPipeline(stack, 'Deploy', {
-    projectName: 'churn',
-    projectId: 'p-1a2b3c4d5e6f',
-    modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
-    artifactBucket,
-    seedCode: DEPLOY_SEED,
-    stages: [{ name: 'dev' }, { name: 'prod', account: '333333333333' }],
-    testEachStage: true,
-  });
+  const { stack, deploy } = newDeployPipeline({ testEachStage: true });
   const template = Template.fromStack(stack);
   const pipeline = propertiesOf(template, deploy.pipeline);
 
@@ -803,15 +800,7 @@ describe('DeployPipeline testEachStage (a test gate after each deployment)', () 
   });
 
   test('off by default: no test project, no test actions, the synth build unchanged', () => {
-    const { stack: plainStack, artifactBucket: bucket } = projectStack('Plain');
-    const plain = new DeployPipeline(plainStack, 'Deploy', {
-      projectName: 'churn',
-      projectId: 'p-1a2b3c4d5e6f',
-      modelPackageGroupName: 'churn-p-1a2b3c4d5e6f',
-      artifactBucket: bucket,
-      seedCode: DEPLOY_SEED,
-      stages: [{ name: 'dev' }],
-    });
+    const { stack: plainStack, deploy: plain } = newDeployPipeline({ stages: [{ name: 'dev' }] }, 'Plain');
     expect(plain.stageTestProject).toBeUndefined();
     expect(environmentNames(propertiesOf(Template.fromStack(plainStack), plain.synthProject))).toEqual(SYNTH_ENVIRONMENT);
   });
@@ -819,13 +808,7 @@ describe('DeployPipeline testEachStage (a test gate after each deployment)', () 
 
 describe('DeployPipeline stage networks (issue 19)', () => {
   test('STAGE_NETWORKS tells the synth build each stage\'s subnets and security groups, or the SSM parameters of its account', () => {
-    const { stack, artifactBucket } = projectStack();
-    const deploy = new DeployPipeline(stack, 'Deploy', {
-      projectName: 'churn',
-      projectId: 'p-1',
-      modelPackageGroupName: 'churn-p-1',
-      artifactBucket,
-      seedCode: DEPLOY_SEED,
+    const { stack, deploy } = newDeployPipeline({
       stages: [
         { name: 'dev', network: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] } },
         { name: 'prod', account: '333333333333', network: { subnetIdsParameterName: '/mlops/network/prod_subnets' } },
@@ -840,17 +823,7 @@ describe('DeployPipeline stage networks (issue 19)', () => {
   });
 
   test('bad stage networks are refused', () => {
-    const make = (network: object) => () => {
-      const { stack, artifactBucket } = projectStack();
-      new DeployPipeline(stack, 'Deploy', {
-        projectName: 'churn',
-        projectId: 'p-1',
-        modelPackageGroupName: 'churn-p-1',
-        artifactBucket,
-        seedCode: DEPLOY_SEED,
-        stages: [{ name: 'dev', network }],
-      });
-    };
+    const make = (network: object) => () => newDeployPipeline({ stages: [{ name: 'dev', network }] });
     expect(make({ subnetIds: ['subnet-xyz'] })).toThrow("DeployPipeline: stages[0].network.subnetIds[0] 'subnet-xyz' is not a subnet id; use subnet- followed by 8 or 17 hexadecimal digits");
     expect(make({ subnetIdsParameterName: '/platform/subnets' })).toThrow(
       "DeployPipeline: stages[0].network.subnetIdsParameterName '/platform/subnets' is not under /mlops/network/: the stage's CloudFormation execution role (DeploymentTargetPolicy) reads SSM parameters under /mlops/network/ only");
