@@ -333,6 +333,7 @@ export class DeployPipeline extends Construct {
     const qualifier = props.bootstrapQualifier ?? 'hnb659fds';
     validateQualifier(owner, qualifier);
     warnUnapprovedDefaultBootstrap(this, stages, qualifier);
+    warnStagesInAnotherRegion(this, stages);
     const approvalStatuses = props.modelApprovalStatuses ?? ['Approved', 'Rejected'];
     validateApprovalStatuses(owner, approvalStatuses);
     const scanner = securityScannerOf(owner, props);
@@ -712,6 +713,21 @@ function validateCrossAccountBucket(owner: string, bucket: s3.IBucket, stages: R
   if (!bucket.encryptionKey || !(bucket.encryptionKey instanceof kms.Key)) {
     throw new Error(`${owner}: pipelineArtifactBucket '${bucket.node.path}' is not encrypted with a KMS key defined in this app, and ${why}; give a bucket with encryptionKey set to a kms.Key of this app, or leave pipelineArtifactBucket out`);
   }
+}
+
+/**
+ * Warn when a stage deploys in another region: the pipeline deploys it there, but the bundled
+ * deploy apps refuse such a stage when they synthesize (SageMaker creates a model only from a
+ * package, image and model data of its own region), so the deploy repository must provide them.
+ */
+function warnStagesInAnotherRegion(scope: Construct, stages: ResolvedStage[]): void {
+  const projectRegion = knownRegion(scope);
+  const remote = stages.filter(stage => deploysInAnotherRegion(stage, projectRegion));
+  if (remote.length === 0) return;
+  Annotations.of(scope).addWarningV2('cdk-sagemaker-project-templates:stageInAnotherRegion',
+    `${remote.map(stage => `Stage '${stage.name}' deploys in ${stage.region}`).join(', ')}, not in the project's region${projectRegion ? ` ${projectRegion}` : ''}. `
+    + 'The bundled deploy apps (deploy_app, batch_inference_app) refuse such a stage when they synthesize, as SageMaker creates a model only from a package, image and model data of its own region: '
+    + 'give the template deploySeedCode of your own that provides them in that region, or deploy the stage in the project\'s region.');
 }
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnParameter, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import { ManualApprovalAction } from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -508,6 +508,15 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
     expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'us-east-1'), 's3:GetObject*')).toBe(false);
     // The stage in the pipeline's known region keeps a rule (a product may be launched elsewhere); the other none.
     expect(Object.keys(template.toJSON().Rules ?? {}).filter(rule => rule.endsWith('IsProjectRegion'))).toEqual(['LocalStageRegionIsProjectRegion']);
+  });
+
+  test('a warning says the bundled deploy apps refuse such a stage, and what to do', () => {
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stageInAnotherRegion'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain("Stage 'dr' deploys in us-east-1, not in the project's region eu-west-1");
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('give the template deploySeedCode of your own');
+    const { stack: local } = newDeployPipeline({}, 'Local');
+    expect(Annotations.fromStack(local).findWarning('*', Match.stringLikeRegexp('stageInAnotherRegion'))).toHaveLength(0);
   });
 
   test('a stage region entered at project creation must still be the project\'s (template rule)', () => {
