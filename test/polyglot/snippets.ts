@@ -12,14 +12,12 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  BasicProjectTemplate,
   BatchInferenceProjectTemplate,
   BuildPipeline,
   BundledSeedApp,
   DeploymentStages,
   DeploymentTargetPolicy,
   DeployPipeline,
-  DynamicAccountsProjectTemplate,
   MLOpsProjectTemplate,
   ProjectNetwork,
   ProjectPortfolio,
@@ -99,7 +97,8 @@ export function projectPortfolioSnippet(stack: Stack) {
     launchRoleName: 'SageMakerProjectsLaunch',
     tagOptions: { 'cost-center': ['ml-platform', 'research'] },
   });
-  portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts'), {
+  // Endpoints in dev, then preprod and prod in accounts entered when a project is created.
+  portfolio.addTemplate(new MLOpsProjectTemplate(portfolio, 'DynamicAccounts', { productName: 'Real-time endpoints' }), {
     versionName: 'v1',
     supportUrl: 'https://wiki.example.com/ml-platform',
   });
@@ -109,7 +108,7 @@ export function projectPortfolioSnippet(stack: Stack) {
 // snippet:ProjectTemplateBucket
 export function projectTemplateBucketSnippet(stack: Stack) {
   const portfolio = new ProjectPortfolio(stack, 'Portfolio');
-  const dynamic = new DynamicAccountsProjectTemplate(portfolio, 'DynamicAccounts');
+  const dynamic = new MLOpsProjectTemplate(portfolio, 'DynamicAccounts', { productName: 'Real-time endpoints' });
   portfolio.addTemplate(dynamic);
 
   const s3Templates = new ProjectTemplateBucket(stack, 'S3Templates', {
@@ -117,10 +116,9 @@ export function projectTemplateBucketSnippet(stack: Stack) {
   });
   // The portfolio's template, published as an S3 template too.
   s3Templates.addTemplate(dynamic);
-  s3Templates.addTemplate(new BasicProjectTemplate(s3Templates, 'Basic', {
-    preProdAccount: '222222222222',
-    prodAccount: '333333333333',
-    deploymentRegion: 'eu-west-1',
+  s3Templates.addTemplate(new MLOpsProjectTemplate(s3Templates, 'Basic', {
+    productName: 'Real-time endpoints, fixed accounts',
+    stages: DeploymentStages.fixedAccounts({ preProdAccount: '222222222222', prodAccount: '333333333333', region: 'eu-west-1' }),
   }), { templateName: 'basic', versionName: 'v1' });
 }
 // end:ProjectTemplateBucket

@@ -26,9 +26,9 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
-  DeployPipeline, DynamicAccountsProjectTemplate, MLOpsProjectTemplate, ProjectPortfolio,
-  ProjectNetwork, ProjectTemplateBucket, SecurityScan, SeedCode, SeedCodeAsset,
+  BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStages, DeploymentTargetPolicy,
+  DeployPipeline, MLOpsProjectTemplate, ProjectNetwork, ProjectPortfolio, ProjectTemplateBucket,
+  SecurityScan, SeedCode, SeedCodeAsset,
 } from 'cdk-sagemaker-project-templates';"""),
     ("Python", "python", "python/snippets.py", """\
 import aws_cdk as cdk
@@ -36,9 +36,8 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
-    BasicProjectTemplate, BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
-    DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, DynamicAccountsProjectTemplate,
-    MLOpsProjectTemplate, ProjectNetwork, ProjectNotificationsOptions, ProjectPortfolio, ProjectTemplateBucket,
+    BatchInferenceProjectTemplate, BuildPipeline, BundledSeedApp, DeploymentStage, DeploymentStages,
+    DeploymentTargetPolicy, DeployPipeline, DeployPipelineOptions, MLOpsProjectTemplate, ProjectNetwork, ProjectNotificationsOptions, ProjectPortfolio, ProjectTemplateBucket,
     SecurityScan, SeedCode, SeedCodeAsset, StageNetwork,
 )"""),
     ("Java", "java", "java/src/main/java/polyglot/Snippets.java", """\

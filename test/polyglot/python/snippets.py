@@ -8,7 +8,6 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_s3 as s3
 from cdk_sagemaker_project_templates import (
-    BasicProjectTemplate,
     BatchInferenceProjectTemplate,
     BuildPipeline,
     BundledSeedApp,
@@ -17,7 +16,6 @@ from cdk_sagemaker_project_templates import (
     DeploymentTargetPolicy,
     DeployPipeline,
     DeployPipelineOptions,
-    DynamicAccountsProjectTemplate,
     MLOpsProjectTemplate,
     ProjectNetwork,
     ProjectNotificationsOptions,
@@ -108,8 +106,9 @@ def project_portfolio_snippet(stack: cdk.Stack) -> None:
         launch_role_name="SageMakerProjectsLaunch",
         tag_options={"cost-center": ["ml-platform", "research"]},
     )
+    # Endpoints in dev, then preprod and prod in accounts entered when a project is created.
     portfolio.add_template(
-        DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"),
+        MLOpsProjectTemplate(portfolio, "DynamicAccounts", product_name="Real-time endpoints"),
         version_name="v1",
         support_url="https://wiki.example.com/ml-platform",
     )
@@ -119,7 +118,7 @@ def project_portfolio_snippet(stack: cdk.Stack) -> None:
 # snippet:ProjectTemplateBucket
 def project_template_bucket_snippet(stack: cdk.Stack) -> None:
     portfolio = ProjectPortfolio(stack, "Portfolio")
-    dynamic = DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts")
+    dynamic = MLOpsProjectTemplate(portfolio, "DynamicAccounts", product_name="Real-time endpoints")
     portfolio.add_template(dynamic)
 
     s3_templates = ProjectTemplateBucket(
@@ -130,12 +129,11 @@ def project_template_bucket_snippet(stack: cdk.Stack) -> None:
     # The portfolio's template, published as an S3 template too.
     s3_templates.add_template(dynamic)
     s3_templates.add_template(
-        BasicProjectTemplate(
+        MLOpsProjectTemplate(
             s3_templates,
             "Basic",
-            pre_prod_account="222222222222",
-            prod_account="333333333333",
-            deployment_region="eu-west-1",
+            product_name="Real-time endpoints, fixed accounts",
+            stages=DeploymentStages.fixed_accounts(pre_prod_account="222222222222", prod_account="333333333333", region="eu-west-1"),
         ),
         template_name="basic",
         version_name="v1",

@@ -2,7 +2,6 @@ package polyglot;
 
 import io.github.cdksagemakerprojecttemplates.AddS3TemplateOptions;
 import io.github.cdksagemakerprojecttemplates.AddTemplateOptions;
-import io.github.cdksagemakerprojecttemplates.BasicProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BatchInferenceProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.BuildPipeline;
 import io.github.cdksagemakerprojecttemplates.BundledSeedApp;
@@ -12,7 +11,6 @@ import io.github.cdksagemakerprojecttemplates.DeployPipelineOptions;
 import io.github.cdksagemakerprojecttemplates.DeploymentStage;
 import io.github.cdksagemakerprojecttemplates.DeploymentStages;
 import io.github.cdksagemakerprojecttemplates.DeploymentTargetPolicy;
-import io.github.cdksagemakerprojecttemplates.DynamicAccountsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.FixedAccountsOptions;
 import io.github.cdksagemakerprojecttemplates.MLOpsProjectTemplate;
 import io.github.cdksagemakerprojecttemplates.ProjectNetwork;
@@ -118,7 +116,11 @@ public final class Snippets {
         .launchRoleName("SageMakerProjectsLaunch")
         .tagOptions(Map.of("cost-center", List.of("ml-platform", "research")))
         .build();
-    portfolio.addTemplate(new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts"), AddTemplateOptions.builder()
+    // Endpoints in dev, then preprod and prod in accounts entered when a project is created.
+    MLOpsProjectTemplate dynamic = MLOpsProjectTemplate.Builder.create(portfolio, "DynamicAccounts")
+        .productName("Real-time endpoints")
+        .build();
+    portfolio.addTemplate(dynamic, AddTemplateOptions.builder()
         .versionName("v1")
         .supportUrl("https://wiki.example.com/ml-platform")
         .build());
@@ -128,7 +130,9 @@ public final class Snippets {
   // snippet:ProjectTemplateBucket
   static void projectTemplateBucketSnippet(Stack stack) {
     ProjectPortfolio portfolio = new ProjectPortfolio(stack, "Portfolio");
-    DynamicAccountsProjectTemplate dynamic = new DynamicAccountsProjectTemplate(portfolio, "DynamicAccounts");
+    MLOpsProjectTemplate dynamic = MLOpsProjectTemplate.Builder.create(portfolio, "DynamicAccounts")
+        .productName("Real-time endpoints")
+        .build();
     portfolio.addTemplate(dynamic);
 
     ProjectTemplateBucket s3Templates = ProjectTemplateBucket.Builder.create(stack, "S3Templates")
@@ -136,10 +140,10 @@ public final class Snippets {
         .build();
     // The portfolio's template, published as an S3 template too.
     s3Templates.addTemplate(dynamic);
-    s3Templates.addTemplate(BasicProjectTemplate.Builder.create(s3Templates, "Basic")
-        .preProdAccount("222222222222")
-        .prodAccount("333333333333")
-        .deploymentRegion("eu-west-1")
+    s3Templates.addTemplate(MLOpsProjectTemplate.Builder.create(s3Templates, "Basic")
+        .productName("Real-time endpoints, fixed accounts")
+        .stages(DeploymentStages.fixedAccounts(FixedAccountsOptions.builder()
+            .preProdAccount("222222222222").prodAccount("333333333333").region("eu-west-1").build()))
         .build(), AddS3TemplateOptions.builder().templateName("basic").versionName("v1").build());
   }
   // end:ProjectTemplateBucket
