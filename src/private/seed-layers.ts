@@ -14,6 +14,8 @@ import { IgnoreStrategy } from 'aws-cdk-lib';
 export const SEED_APP_LAYERS: Readonly<Record<string, readonly string[]>> = {
   build_app: ['shared/build'],
   byoc_build_app: ['shared/build'],
+  deploy_app: ['shared/deploy'],
+  batch_inference_app: ['shared/deploy'],
 };
 
 /** The `seed_code/` folder of the installed package. A function, so that tests can point it at a copy. */

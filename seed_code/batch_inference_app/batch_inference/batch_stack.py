@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Optional
 
 from aws_cdk import (
     BootstraplessSynthesizer,
-    CfnParameter,
     Environment,
     Stack,
     Tags,
@@ -17,9 +15,17 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
+from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
+    DESCRIBE_NETWORK_ACTIONS,
+    NETWORK_INTERFACE_ACTIONS,
+    network_statements,
+    vpc_placement,
+)
+
 from batch_inference.aws_lookups import ApprovedModel, StageLocation
 from batch_inference.pipeline_definition import transform_pipeline_definition
-from batch_inference.settings import ProjectSettings, StageNetwork
+from batch_inference.settings import ProjectSettings
 from batch_inference.stage_config import S3Prefix, StageConfig
 
 # Roles go under this path: the target accounts' CloudFormation execution policy (the library's
@@ -41,65 +47,9 @@ PIPELINE_JOB_PREFIX = "pipelines-"
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 
 
-# What SageMaker does with the model's role when the model is in a VPC: for each transform job it
-# creates (and deletes) network interfaces in the stage's subnets, and looks the network up (the
-# Describe actions take no resource). The same statements as the endpoint deploy app's model role.
-NETWORK_INTERFACE_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-)
-DESCRIBE_NETWORK_ACTIONS = (
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-)
-# The template parameters a stage whose network comes from SSM gets; their defaults name the SSM
-# parameters, which CloudFormation resolves in the stage's account when it deploys the template.
-SUBNETS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
-SECURITY_GROUPS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>"
-
-
 def default_batch_prefix(project: ProjectSettings, stage: str) -> S3Prefix:
     """``s3://<artifact bucket>/batch/<project name>-<stage>/``: input/ and output/ go below it."""
     return S3Prefix(project.artifact_bucket, f"{BATCH_PREFIX}{project.project_name}-{stage}/")
-
-
-@dataclass(frozen=True)
-class EcrRepository:
-    """Where an ECR image lives, parsed from its URI."""
-
-    account: str
-    region: str
-    name: str
-
-    @classmethod
-    def from_image_uri(cls, image_uri: str) -> "EcrRepository":
-        """Parse ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>[:tag|@digest]``."""
-        registry, _, path = image_uri.partition("/")
-        parts = registry.split(".")
-        if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
-            raise ValueError(f"Not an ECR image URI: {image_uri!r}")
-        name = path.split("@", 1)[0]  # drop a digest
-        name = name.rsplit(":", 1)[0] if ":" in name else name  # drop a tag
-        return cls(account=parts[0], region=parts[3], name=name)
-
-    def arn(self, partition: str) -> str:
-        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
-
-
-@dataclass(frozen=True)
-class VpcPlacement:
-    """A stage's subnets and security groups as the template refers to them, and their ARNs."""
-
-    network: StageNetwork
-    subnets: List[str]  # ids, or the list token of a template parameter
-    security_group_ids: List[str]
-    subnet_arns: List[str]  # of the given subnets, or all subnets of the stage's account and region
-    security_group_arns: List[str]
 
 
 class BatchInferenceStack(Stack):
@@ -137,7 +87,7 @@ class BatchInferenceStack(Stack):
         self._boundary = self._permissions_boundary(project)
         key_arn = project.artifact_bucket_kms_key_arn
         network = project.stage_networks.get(stage)
-        self._vpc = self._vpc_placement(network) if network else None
+        self._vpc = vpc_placement(self, network, "the batch transform jobs") if network else None
 
         model_role, model_policy = self._role(
             "ModelExecutionRole",
@@ -289,59 +239,9 @@ class BatchInferenceStack(Stack):
         ]
         return statements + self._network_statements()
 
-    def _vpc_placement(self, network: StageNetwork) -> VpcPlacement:
-        """The stage's subnets and security groups: the ids given, or template parameters whose
-        defaults name the SSM parameters of the stage's account that hold them."""
-        arn = f"arn:{self.partition}:ec2:{self.region}:{self.account}"
-        if network.subnet_ids:
-            subnets = list(network.subnet_ids)
-            subnet_arns = [f"{arn}:subnet/{subnet}" for subnet in subnets]
-        else:
-            subnets = CfnParameter(
-                self,
-                "SubnetIds",
-                type=SUBNETS_PARAMETER_TYPE,
-                default=network.subnet_ids_parameter,
-                description="SSM parameter (StringList) of this account with the subnets of the batch transform jobs",
-            ).value_as_list
-            subnet_arns = [f"{arn}:subnet/*"]
-        if network.security_group_ids:
-            security_groups = list(network.security_group_ids)
-            security_group_arns = [f"{arn}:security-group/{group}" for group in security_groups]
-        else:
-            security_groups = CfnParameter(
-                self,
-                "SecurityGroupIds",
-                type=SECURITY_GROUPS_PARAMETER_TYPE,
-                default=network.security_group_ids_parameter,
-                description="SSM parameter (StringList) of this account with the security groups of the batch transform jobs",
-            ).value_as_list
-            security_group_arns = [f"{arn}:security-group/*"]
-        return VpcPlacement(
-            network=network,
-            subnets=subnets,
-            security_group_ids=security_groups,
-            subnet_arns=subnet_arns,
-            security_group_arns=security_group_arns,
-        )
-
     def _network_statements(self) -> List[iam.PolicyStatement]:
-        """What SageMaker needs of the model's role when its jobs run in the stage's subnets (none if not in a VPC)."""
-        if not self._vpc:
-            return []
-        return [
-            iam.PolicyStatement(
-                sid="ManageNetworkInterfaces",
-                actions=list(NETWORK_INTERFACE_ACTIONS),
-                resources=[
-                    f"arn:{self.partition}:ec2:{self.region}:{self.account}:network-interface/*",
-                    *self._vpc.subnet_arns,
-                    *self._vpc.security_group_arns,
-                ],
-            ),
-            # These actions take no resource.
-            iam.PolicyStatement(sid="DescribeNetworks", actions=list(DESCRIBE_NETWORK_ACTIONS), resources=["*"]),
-        ]
+        """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
+        return network_statements(self, self._vpc)
 
     def _pipeline_statements(self, key_arn: str) -> List[iam.PolicyStatement]:
         """Start, watch and stop the transform jobs of this pipeline (their names start with pipelines-)."""

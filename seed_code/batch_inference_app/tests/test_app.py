@@ -9,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from batch_inference.app_builder import build_app
-from batch_inference.aws_lookups import MissingStageParameterError, NoApprovedModelError
-from batch_inference.batch_stack import EcrRepository
+from batch_inference.aws_lookups import NoApprovedModelError
 from batch_inference.stage_config import StageConfigError
 
 from .conftest import (
     GROUP,
-    IMAGE_URI,
     KMS_KEY_ARN,
     PACKAGE_ARN,
     PROJECT,
@@ -311,12 +309,6 @@ def test_project_names_with_capitals_give_lowercase_sagemaker_names(tmp_path):
     assert pipeline_definition(template)["Parameters"][0]["DefaultValue"].endswith("/batch/Churn-Model-dev/input/")
 
 
-def test_custom_stage_list(tmp_path):
-    project = dataclasses.replace(PROJECT, stages=("dev", "prod"))
-    templates = synth_templates(tmp_path, project)
-    assert sorted(templates) == ["dev", "prod"]
-
-
 def test_stage_without_yaml_is_a_clear_error(tmp_path):
     project = dataclasses.replace(PROJECT, stages=("dev", "qa"))
     registry, _ = stub_registry()
@@ -346,37 +338,6 @@ def test_no_approved_model_stops_with_what_to_do(tmp_path):
     assert "aws sagemaker update-model-package" in message
     stubber.assert_no_pending_responses()
     assert list(tmp_path.glob("*.template.json")) == []
-
-
-def test_missing_ssm_parameter_is_a_clear_error(tmp_path):
-    registry, _ = stub_registry()
-    locator, _ = stub_locator(["dev", "preprod"], missing={"preprod"})
-    project = dataclasses.replace(PROJECT, stages=("dev", "preprod"))
-    with pytest.raises(MissingStageParameterError, match="/mlops/my-project/preprod/account_id"):
-        build_app(project, registry, locator, outdir=str(tmp_path))
-
-
-@pytest.mark.parametrize(
-    "uri, expected",
-    [
-        (IMAGE_URI, EcrRepository("141502667606", "eu-west-1", "sagemaker-xgboost")),
-        (
-            "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/my-model@sha256:abc",
-            EcrRepository("111111111111", "us-east-1", "team/my-model"),
-        ),
-        (
-            "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/my-model:latest",
-            EcrRepository("111111111111", "cn-north-1", "my-model"),
-        ),
-    ],
-)
-def test_ecr_repository_from_image_uri(uri, expected):
-    assert EcrRepository.from_image_uri(uri) == expected
-
-
-def test_non_ecr_image_is_rejected():
-    with pytest.raises(ValueError, match="Not an ECR image URI"):
-        EcrRepository.from_image_uri("docker.io/library/python:3.11")
 
 
 class StubbedSession:
@@ -423,15 +384,6 @@ def test_app_main_writes_one_template_per_stage_at_the_root(project_env, monkeyp
         "preprod.template.json",
         "prod.template.json",
     ]
-
-
-def test_app_main_names_missing_variables(monkeypatch, capsys):
-    import app
-
-    for name in ("PROJECT_NAME", "PROJECT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    assert app.main() == 1
-    assert "Missing environment variables: PROJECT_NAME, PROJECT_ID" in capsys.readouterr().err
 
 
 def test_buildspec_keeps_the_deploy_pipeline_contract():

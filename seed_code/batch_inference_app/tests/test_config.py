@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch_inference.settings import DEFAULT_STAGES, ProjectSettings, SettingsError, parse_stages
+from batch_inference.settings import DEFAULT_STAGES
 from batch_inference.stage_config import (
     CONFIG_DIR,
     S3Prefix,
@@ -14,36 +14,10 @@ from batch_inference.stage_config import (
     schedule_expression_problem,
 )
 
-ENV = {
-    "PROJECT_NAME": "my-project",
-    "PROJECT_ID": "p-abc123",
-    "MODEL_PACKAGE_GROUP_NAME": "my-project-p-abc123",
-    "ARTIFACT_BUCKET": "mlops-my-project-111111111111",
-    "ARTIFACT_BUCKET_KMS_ID": "arn:aws:kms:eu-west-1:111111111111:key/k",
-    "AWS_REGION": "eu-west-1",
-}
 DEFAULT_PREFIX = S3Prefix("mlops-my-project-111111111111", "batch/my-project-qa/")
 MINIMAL = {"instance_type": "ml.m5.large", "schedule": {"expression": "cron(0 2 * * ? *)"}}
 
-
-def test_settings_from_env():
-    settings = ProjectSettings.from_env({**ENV, "DEPLOYMENT_STAGES": " dev, qa ,prod "})
-    assert settings.project_name == "my-project"
-    assert settings.artifact_bucket_kms_key_arn == ENV["ARTIFACT_BUCKET_KMS_ID"]
-    assert settings.stages == ("dev", "qa", "prod")
-
-
-def test_stages_default_and_duplicates():
-    assert ProjectSettings.from_env(ENV).stages == DEFAULT_STAGES == ("dev", "preprod", "prod")
-    assert parse_stages(" , ") == DEFAULT_STAGES
-    with pytest.raises(SettingsError, match="twice"):
-        parse_stages("dev,prod,dev")
-
-
-def test_missing_variables_are_all_named():
-    env = {k: v for k, v in ENV.items() if k not in ("ARTIFACT_BUCKET", "AWS_REGION")}
-    with pytest.raises(SettingsError, match="Missing environment variables: ARTIFACT_BUCKET, AWS_REGION"):
-        ProjectSettings.from_env(env)
+# The settings every deploy app reads: tests/test_deploy_settings.py (shared).
 
 
 def test_shipped_stage_files_are_valid():

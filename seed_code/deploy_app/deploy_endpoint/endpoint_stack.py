@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import List, Optional
 from urllib.parse import urlparse
 
 from aws_cdk import (
     BootstraplessSynthesizer,
-    CfnParameter,
     Duration,
     Environment,
     Stack,
@@ -22,8 +20,16 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
+from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
+    DESCRIBE_NETWORK_ACTIONS,
+    NETWORK_INTERFACE_ACTIONS,
+    network_statements,
+    vpc_placement,
+)
+
 from deploy_endpoint.aws_lookups import ApprovedModel, DataQualityBaseline, StageLocation
-from deploy_endpoint.settings import ProjectSettings, StageNetwork
+from deploy_endpoint.settings import ProjectSettings
 from deploy_endpoint.stage_config import StageConfig
 
 VARIANT_NAME = "AllTraffic"
@@ -112,61 +118,6 @@ def s3_object_arn(partition: str, s3_uri: str) -> str:
     return f"arn:{partition}:s3:::{parsed.netloc}/{parsed.path.lstrip('/')}"
 
 
-@dataclass(frozen=True)
-class EcrRepository:
-    """Where an ECR image lives, parsed from its URI."""
-
-    account: str
-    region: str
-    name: str
-
-    @classmethod
-    def from_image_uri(cls, image_uri: str) -> "EcrRepository":
-        """Parse ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>[:tag|@digest]``."""
-        registry, _, path = image_uri.partition("/")
-        parts = registry.split(".")
-        if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
-            raise ValueError(f"Not an ECR image URI: {image_uri!r}")
-        name = path.split("@", 1)[0]  # drop a digest
-        name = name.rsplit(":", 1)[0] if ":" in name else name  # drop a tag
-        return cls(account=parts[0], region=parts[3], name=name)
-
-    def arn(self, partition: str) -> str:
-        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.name}"
-
-
-# What SageMaker does with the role of a model or job in a VPC: it creates (and deletes) the network
-# interfaces in the stage's subnets, and looks the network up (the Describe actions take no resource).
-NETWORK_INTERFACE_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-)
-DESCRIBE_NETWORK_ACTIONS = (
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-)
-# The template parameters a stage whose network comes from SSM gets; their defaults name the SSM
-# parameters, which CloudFormation resolves in the stage's account when it deploys the template.
-SUBNETS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
-SECURITY_GROUPS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>"
-
-
-@dataclass(frozen=True)
-class VpcPlacement:
-    """A stage's subnets and security groups as the template refers to them, and their ARNs."""
-
-    network: StageNetwork
-    subnets: List[str]  # ids, or the list token of a template parameter
-    security_group_ids: List[str]
-    subnet_arns: List[str]  # of the given subnets, or all subnets of the stage's account and region
-    security_group_arns: List[str]
-
-
 class EndpointStack(Stack):
     """Serves ``model`` on a real-time endpoint named ``<project>-<stage>``.
 
@@ -197,7 +148,7 @@ class EndpointStack(Stack):
 
         self._boundary = self._permissions_boundary(project)
         network = project.stage_networks.get(stage)
-        self._vpc = self._vpc_placement(network) if network else None
+        self._vpc = vpc_placement(self, network, "the endpoint's model") if network else None
         role, policy = self._execution_role(
             project, model, capture_prefix if config.data_capture.enabled else None
         )
@@ -351,59 +302,9 @@ class EndpointStack(Stack):
         )
         return role
 
-    def _vpc_placement(self, network: StageNetwork) -> VpcPlacement:
-        """The stage's subnets and security groups: the ids given, or template parameters whose
-        defaults name the SSM parameters of the stage's account that hold them."""
-        arn = f"arn:{self.partition}:ec2:{self.region}:{self.account}"
-        if network.subnet_ids:
-            subnets = list(network.subnet_ids)
-            subnet_arns = [f"{arn}:subnet/{subnet}" for subnet in subnets]
-        else:
-            subnets = CfnParameter(
-                self,
-                "SubnetIds",
-                type=SUBNETS_PARAMETER_TYPE,
-                default=network.subnet_ids_parameter,
-                description="SSM parameter (StringList) of this account with the subnets of the endpoint's model",
-            ).value_as_list
-            subnet_arns = [f"{arn}:subnet/*"]
-        if network.security_group_ids:
-            security_groups = list(network.security_group_ids)
-            security_group_arns = [f"{arn}:security-group/{group}" for group in security_groups]
-        else:
-            security_groups = CfnParameter(
-                self,
-                "SecurityGroupIds",
-                type=SECURITY_GROUPS_PARAMETER_TYPE,
-                default=network.security_group_ids_parameter,
-                description="SSM parameter (StringList) of this account with the security groups of the endpoint's model",
-            ).value_as_list
-            security_group_arns = [f"{arn}:security-group/*"]
-        return VpcPlacement(
-            network=network,
-            subnets=subnets,
-            security_group_ids=security_groups,
-            subnet_arns=subnet_arns,
-            security_group_arns=security_group_arns,
-        )
-
     def _network_statements(self) -> List[iam.PolicyStatement]:
         """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
-        if not self._vpc:
-            return []
-        return [
-            iam.PolicyStatement(
-                sid="ManageNetworkInterfaces",
-                actions=list(NETWORK_INTERFACE_ACTIONS),
-                resources=[
-                    f"arn:{self.partition}:ec2:{self.region}:{self.account}:network-interface/*",
-                    *self._vpc.subnet_arns,
-                    *self._vpc.security_group_arns,
-                ],
-            ),
-            # These actions take no resource.
-            iam.PolicyStatement(sid="DescribeNetworks", actions=list(DESCRIBE_NETWORK_ACTIONS), resources=["*"]),
-        ]
+        return network_statements(self, self._vpc)
 
     def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
         """The boundary every role of the stage carries, if the project names one."""

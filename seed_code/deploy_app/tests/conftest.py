@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Optional
 
-import boto3
-import botocore.endpoint
 import pytest
 from botocore.stub import Stubber
 
 from deploy_endpoint.app_builder import build_app
-from deploy_endpoint.aws_lookups import ModelRegistry, StageLocator
-from deploy_endpoint.settings import ProjectSettings, StageNetwork
+from deploy_endpoint.aws_lookups import ModelRegistry
+from deploy_endpoint.settings import ProjectSettings
 from deploy_endpoint.stage_config import CONFIG_DIR
 
-DEV_ACCOUNT = "111111111111"
-STAGE_ACCOUNTS = {"dev": DEV_ACCOUNT, "preprod": "222222222222", "prod": "333333333333"}
-REGION = "eu-west-1"
-GROUP = "my-project-p-abc123"
-PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{DEV_ACCOUNT}:model-package/{GROUP}/3"
-IMAGE_URI = f"141502667606.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
-KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{DEV_ACCOUNT}:key/00000000-1111-2222-3333-444444444444"
+from .deploy_stubs import (  # noqa: F401 (the tests import them from here)
+    DEV_ACCOUNT,
+    GROUP,
+    IMAGE_URI,
+    KMS_KEY_ARN,
+    PACKAGE_ARN,
+    REGION,
+    SECURITY_GROUPS,
+    SECURITY_GROUPS_PARAMETER,
+    STAGE_ACCOUNTS,
+    STAGE_NETWORKS,
+    SUBNETS,
+    SUBNETS_PARAMETER,
+    fake_client,
+    no_aws_calls,
+    stub_locator,
+    stub_model_registry,
+)
 
 PROJECT = ProjectSettings(
     project_name="my-project",
@@ -50,22 +58,6 @@ BASELINE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_aws_calls(monkeypatch):
-    """Fail any test that would send a request to AWS (stubbed clients never get here)."""
-
-    def refuse(self, operation_model, request_dict):
-        raise AssertionError(f"test tried to call AWS: {operation_model.name}")
-
-    monkeypatch.setattr(botocore.endpoint.Endpoint, "make_request", refuse)
-
-
-def fake_client(service: str):
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    ).client(service)
-
-
 class StubbedRegistryModel:
     """What the stubbed registry's approved package holds besides its ARN and image."""
 
@@ -79,85 +71,7 @@ def stub_registry(
 
     ``package_extra``: more fields of the package's description (e.g. its DriftCheckBaselines).
     """
-    client = fake_client("sagemaker")
-    stubber = Stubber(client)
-    summaries = []
-    if approved:
-        summaries = [
-            {
-                "ModelPackageGroupName": GROUP,
-                "ModelPackageVersion": 3,
-                "ModelPackageArn": PACKAGE_ARN,
-                "CreationTime": datetime.datetime(2024, 5, 1),
-                "ModelPackageStatus": "Completed",
-                "ModelApprovalStatus": "Approved",
-            }
-        ]
-    stubber.add_response(
-        "list_model_packages",
-        {"ModelPackageSummaryList": summaries},
-        {
-            "ModelPackageGroupName": GROUP,
-            "ModelApprovalStatus": "Approved",
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-            "MaxResults": 1,
-        },
-    )
-    if approved:
-        stubber.add_response(
-            "describe_model_package",
-            {
-                "ModelPackageName": GROUP,
-                "ModelPackageArn": PACKAGE_ARN,
-                "CreationTime": datetime.datetime(2024, 5, 1),
-                "ModelPackageStatus": "Completed",
-                "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
-                "InferenceSpecification": {
-                    "Containers": [{"Image": image_uri, "ModelDataUrl": StubbedRegistryModel.MODEL_DATA_URL}],
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedResponseMIMETypes": ["text/csv"],
-                },
-                **(package_extra or {}),
-            },
-            {"ModelPackageName": PACKAGE_ARN},
-        )
-    stubber.activate()
-    return ModelRegistry(client), stubber
-
-
-def stub_locator(
-    stages: Iterable[str],
-    project_name: str = PROJECT.project_name,
-    missing: Iterable[str] = (),
-    regions: Optional[Dict[str, str]] = None,
-) -> tuple[StageLocator, Stubber]:
-    """A StageLocator whose SSM client holds the account/region parameters of ``stages``
-    (except those of the ``missing`` stages); every stage in REGION unless ``regions`` says otherwise."""
-    regions = regions or {}
-    client = fake_client("ssm")
-    stubber = Stubber(client)
-    for stage in stages:
-        account_name, region_name = StageLocator.parameter_names(project_name, stage)
-        if stage in missing:
-            stubber.add_response(
-                "get_parameters",
-                {"Parameters": [], "InvalidParameters": [account_name, region_name]},
-                {"Names": [account_name, region_name]},
-            )
-            continue
-        stubber.add_response(
-            "get_parameters",
-            {
-                "Parameters": [
-                    {"Name": account_name, "Type": "String", "Value": STAGE_ACCOUNTS.get(stage, "444444444444")},
-                    {"Name": region_name, "Type": "String", "Value": regions.get(stage, REGION)},
-                ],
-            },
-            {"Names": [account_name, region_name]},
-        )
-    stubber.activate()
-    return StageLocator(client), stubber
+    return stub_model_registry(ModelRegistry, StubbedRegistryModel.MODEL_DATA_URL, approved, image_uri, package_extra)
 
 
 def synth_templates(
@@ -239,18 +153,6 @@ def stage_test_templates(tmp_path_factory) -> Dict[str, dict]:
         for stage in project.stages:
             shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-tests.template.json")
     return templates
-
-
-# STAGE_NETWORKS of the vpc_templates: dev by ids, preprod by SSM parameters, prod one of each.
-SUBNETS = ("subnet-0a1b2c3d4e5f60718", "subnet-1a2b3c4d")
-SECURITY_GROUPS = ("sg-0a1b2c3d4e5f60718",)
-SUBNETS_PARAMETER = "/mlops/network/subnet_ids"
-SECURITY_GROUPS_PARAMETER = "/mlops/network/security_group_ids"
-STAGE_NETWORKS = {
-    "dev": StageNetwork(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS),
-    "preprod": StageNetwork(subnet_ids_parameter=SUBNETS_PARAMETER, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
-    "prod": StageNetwork(subnet_ids=SUBNETS, security_group_ids_parameter=SECURITY_GROUPS_PARAMETER),
-}
 
 
 @pytest.fixture(scope="session")

@@ -9,19 +9,16 @@ from pathlib import Path
 import pytest
 
 from deploy_endpoint.app_builder import build_app
-from deploy_endpoint.aws_lookups import MissingStageParameterError, NoApprovedModelError
-from deploy_endpoint.endpoint_stack import EcrRepository
+from deploy_endpoint.aws_lookups import NoApprovedModelError
 
 from .conftest import (
     GROUP,
-    IMAGE_URI,
     KMS_KEY_ARN,
     PACKAGE_ARN,
     PROJECT,
     STAGE_ACCOUNTS,
     stub_locator,
     stub_registry,
-    synth_templates,
 )
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -148,12 +145,6 @@ def test_model_waits_for_its_role_policy(default_templates):
     assert policy_id in model["DependsOn"]
 
 
-def test_custom_stage_list(tmp_path):
-    project = dataclasses.replace(PROJECT, stages=("dev", "prod"))
-    templates = synth_templates(tmp_path, project)
-    assert sorted(templates) == ["dev", "prod"]
-
-
 def test_stage_without_yaml_is_a_clear_error(tmp_path):
     project = dataclasses.replace(PROJECT, stages=("dev", "qa"))
     registry, _ = stub_registry()
@@ -173,37 +164,6 @@ def test_no_approved_model_stops_with_what_to_do(tmp_path):
     assert "aws sagemaker update-model-package" in message
     stubber.assert_no_pending_responses()
     assert list(tmp_path.glob("*.template.json")) == []
-
-
-def test_missing_ssm_parameter_is_a_clear_error(tmp_path):
-    registry, _ = stub_registry()
-    locator, _ = stub_locator(["dev", "preprod"], missing={"preprod"})
-    project = dataclasses.replace(PROJECT, stages=("dev", "preprod"))
-    with pytest.raises(MissingStageParameterError, match="/mlops/my-project/preprod/account_id"):
-        build_app(project, registry, locator, outdir=str(tmp_path))
-
-
-@pytest.mark.parametrize(
-    "uri, expected",
-    [
-        (IMAGE_URI, EcrRepository("141502667606", "eu-west-1", "sagemaker-xgboost")),
-        (
-            "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/my-model@sha256:abc",
-            EcrRepository("111111111111", "us-east-1", "team/my-model"),
-        ),
-        (
-            "111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/my-model:latest",
-            EcrRepository("111111111111", "cn-north-1", "my-model"),
-        ),
-    ],
-)
-def test_ecr_repository_from_image_uri(uri, expected):
-    assert EcrRepository.from_image_uri(uri) == expected
-
-
-def test_non_ecr_image_is_rejected():
-    with pytest.raises(ValueError, match="Not an ECR image URI"):
-        EcrRepository.from_image_uri("docker.io/library/python:3.11")
 
 
 class StubbedSession:
@@ -250,12 +210,3 @@ def test_app_main_writes_templates(project_env, monkeypatch, tmp_path):
         "preprod.template.json",
         "prod.template.json",
     ]
-
-
-def test_app_main_names_missing_variables(monkeypatch, capsys):
-    import app
-
-    for name in ("PROJECT_NAME", "PROJECT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    assert app.main() == 1
-    assert "Missing environment variables: PROJECT_NAME, PROJECT_ID" in capsys.readouterr().err
