@@ -97,7 +97,8 @@ describe('SeedCodeAsset', () => {
 
   test('the archive of each build app is the complete app: the shared files, then its own', () => {
     expect(seedLayers.seedAppFolders(SEED_CODE, 'build_app')).toEqual([path.join(SEED_CODE, 'shared', 'build'), path.join(SEED_CODE, 'build_app')]);
-    expect(seedLayers.seedAppFolders(SEED_CODE, 'deploy_app')).toEqual([path.join(SEED_CODE, 'deploy_app')]);
+    expect(seedLayers.seedAppFolders(SEED_CODE, 'deploy_app')).toEqual([path.join(SEED_CODE, 'shared', 'deploy'), path.join(SEED_CODE, 'deploy_app')]);
+    expect(seedLayers.seedAppFolders(SEED_CODE, 'batch_inference_app')).toEqual([path.join(SEED_CODE, 'shared', 'deploy'), path.join(SEED_CODE, 'batch_inference_app')]);
     const shared = filesOf(path.join(SEED_CODE, 'shared', 'build'));
     const app = testApp();
     const stack = new Stack(app, 'S');
