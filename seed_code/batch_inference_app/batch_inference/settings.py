@@ -13,6 +13,7 @@ from typing import Mapping, Optional, Tuple
 from mlops_deploy.errors import SettingsError
 from mlops_deploy.networks import STAGE_NETWORKS_VARIABLE, StageNetwork  # noqa: F401 (the app's names for them)
 from mlops_deploy.settings import (  # noqa: F401 (the app's names for them)
+    DEFAULT_BOOTSTRAP_QUALIFIER,
     DEFAULT_STAGES,
     PERMISSIONS_BOUNDARY_VARIABLE,
     STAGE_TEST_PRINCIPAL_VARIABLE,
@@ -39,6 +40,8 @@ class ProjectSettings:
     stages: Tuple[str, ...] = DEFAULT_STAGES
     # Name of the permissions boundary policy every role of a stage gets (None: no boundary).
     role_permissions_boundary: Optional[str] = None
+    # Qualifier of the CDK bootstrap stacks in the stage accounts (BOOTSTRAP_QUALIFIER).
+    bootstrap_qualifier: str = DEFAULT_BOOTSTRAP_QUALIFIER
     # ARN of the deploy pipeline's stage test build role (None: no stage tests, no test role).
     stage_test_principal_arn: Optional[str] = None
     # The private network of each stage that has one (STAGE_NETWORKS); other stages are not in a VPC.

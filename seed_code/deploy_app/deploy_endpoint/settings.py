@@ -13,6 +13,7 @@ from typing import Mapping, Optional, Tuple
 from mlops_deploy.errors import SettingsError
 from mlops_deploy.networks import STAGE_NETWORKS_VARIABLE, StageNetwork  # noqa: F401 (the app's names for them)
 from mlops_deploy.settings import (  # noqa: F401 (the app's names for them)
+    DEFAULT_BOOTSTRAP_QUALIFIER,
     DEFAULT_STAGES,
     PERMISSIONS_BOUNDARY_VARIABLE,
     STAGE_TEST_PRINCIPAL_VARIABLE,
@@ -47,6 +48,8 @@ class ProjectSettings:
     stages: Tuple[str, ...] = DEFAULT_STAGES
     # Name of the permissions boundary policy every role of a stage gets (None: no boundary).
     role_permissions_boundary: Optional[str] = None
+    # Qualifier of the CDK bootstrap stacks in the stage accounts (BOOTSTRAP_QUALIFIER).
+    bootstrap_qualifier: str = DEFAULT_BOOTSTRAP_QUALIFIER
     # Monitor the endpoints' data quality, unless a stage's YAML says otherwise.
     model_monitoring: bool = False
     # ARN of the deploy pipeline's stage test project role (None: no test role in the stages).

@@ -31,6 +31,14 @@ POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}(/[\w+=,.@-]{1,128})*$")
 # testEachStage): the ARN of the role of its stage test build. Each app checks it (check_test_principal).
 STAGE_TEST_PRINCIPAL_VARIABLE = "STAGE_TEST_PRINCIPAL_ARN"
 
+# Set by the deploy pipeline (its bootstrapQualifier): the qualifier of the CDK bootstrap stacks in
+# the stage accounts. A stage in another region than the project's publishes its model data to the
+# staging bucket of that bootstrap (see regions.py), which the qualifier names.
+BOOTSTRAP_QUALIFIER_VARIABLE = "BOOTSTRAP_QUALIFIER"
+DEFAULT_BOOTSTRAP_QUALIFIER = "hnb659fds"
+# As the CDK bootstrap template (and the deploy pipeline) takes it.
+BOOTSTRAP_QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
+
 
 def read_environment(
     env: Optional[Mapping[str, str]],
@@ -60,6 +68,12 @@ def read_environment(
     test_principal = env.get(STAGE_TEST_PRINCIPAL_VARIABLE) or None
     if test_principal is not None:
         check_test_principal(test_principal)
+    qualifier = env.get(BOOTSTRAP_QUALIFIER_VARIABLE) or DEFAULT_BOOTSTRAP_QUALIFIER
+    if not BOOTSTRAP_QUALIFIER.match(qualifier):
+        raise SettingsError(
+            f"{BOOTSTRAP_QUALIFIER_VARIABLE} {qualifier!r} is not a CDK bootstrap qualifier: use 1-10 letters, "
+            "digits, '_' or '-', as given to `cdk bootstrap --qualifier` (the deploy pipeline's bootstrapQualifier)"
+        )
     stages = parse_stages(env.get("DEPLOYMENT_STAGES", ""))
     more = read_more(env) if read_more else {}
     return {
@@ -67,6 +81,7 @@ def read_environment(
         "region": region,
         "stages": stages,
         "role_permissions_boundary": boundary,
+        "bootstrap_qualifier": qualifier,
         **more,
         "stage_test_principal_arn": test_principal,
         "stage_networks": parse_stage_networks(env.get(STAGE_NETWORKS_VARIABLE, ""), stages),
