@@ -28,6 +28,9 @@ export SAGEMAKER_SUPPRESS_V2_WARNING=1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 mkdir -p "$WORK"
+# One run at a time per checkout: runs share $WORK.
+exec 9> "$WORK/seed-code-tests.lock"
+flock 9
 echo "--- assemble the bundled apps as SeedCodeAsset zips them"
 # A synth with the library's own code (src/private/seed-layers.ts holds which shared folders
 # each app takes): the asset folders in the cloud assembly are what the archives hold.
