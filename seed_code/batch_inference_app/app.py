@@ -13,14 +13,16 @@ from typing import Optional
 
 import boto3
 
-from batch_inference.app_builder import CrossRegionStageError, build_app
+from mlops_deploy.regions import CrossRegionError
+
+from batch_inference.app_builder import build_app
 from batch_inference.aws_lookups import MissingStageParameterError, ModelRegistry, NoApprovedModelError, StageLocator
 from batch_inference.settings import ProjectSettings, SettingsError
 from batch_inference.stage_config import StageConfigError
 
 # Errors whose message says what to do; anything else keeps its traceback.
 EXPECTED_ERRORS = (
-    NoApprovedModelError, MissingStageParameterError, SettingsError, StageConfigError, CrossRegionStageError
+    NoApprovedModelError, MissingStageParameterError, SettingsError, StageConfigError, CrossRegionError
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import List, Optional
 
 from aws_cdk import (
-    BootstraplessSynthesizer,
     Environment,
     Stack,
     Tags,
@@ -16,6 +15,14 @@ from aws_cdk import (
 from constructs import Construct
 
 from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
+from mlops_deploy.regions import (
+    CrossRegionError,
+    StagedModelData,
+    in_project_region,
+    regional_image_uri,
+    stage_model_data,
+    stage_synthesizer,
+)
 from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
     DESCRIBE_NETWORK_ACTIONS,
     NETWORK_INTERFACE_ACTIONS,
@@ -57,8 +64,12 @@ class BatchInferenceStack(Stack):
 
     A SageMaker model made from the approved package, a SageMaker pipeline named
     ``<project>-<stage>-batch`` whose one Transform step runs a batch transform job, and an
-    EventBridge rule of the same name that starts the pipeline. Like the endpoint deploy app, it
-    uses the ``BootstraplessSynthesizer``: CloudFormation deploys the template directly.
+    EventBridge rule of the same name that starts the pipeline. Like the endpoint deploy app, a
+    stage in the project's region uses the ``BootstraplessSynthesizer``: CloudFormation deploys the
+    template directly. A stage in another region cannot use the package (SageMaker uses no model
+    package, model data or image of another region): its model is made from the image of its
+    region and the model data, which the deploy pipeline publishes to the stage's CDK bootstrap
+    staging bucket as a file asset (mlops_deploy/regions.py).
     """
 
     def __init__(
@@ -75,7 +86,7 @@ class BatchInferenceStack(Stack):
             scope,
             stage,  # the construct id names the template: <stage>.template.json
             env=Environment(account=location.account, region=location.region),
-            synthesizer=BootstraplessSynthesizer(),
+            synthesizer=stage_synthesizer(project.region, project.bootstrap_qualifier, location),
             description=f"Scheduled batch inference of project {project.project_name} ({stage})",
         )
         # SageMaker ARNs hold names in lowercase, and IAM compares ARNs case-sensitively: a
@@ -85,25 +96,35 @@ class BatchInferenceStack(Stack):
         self.pipeline_arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:pipeline/{self.batch_name}"
         self.rule_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.batch_name}"
         self._boundary = self._permissions_boundary(project)
-        key_arn = project.artifact_bucket_kms_key_arn
+        self.in_project_region = in_project_region(project.region, location)
+        # The key that encrypts the output and the jobs' volumes: the stage's own (kms_key_arn), else
+        # the project's in its region; none in another region, where the project's key cannot serve.
+        key_arn = config.kms_key_arn or (project.artifact_bucket_kms_key_arn if self.in_project_region else None)
         network = project.stage_networks.get(stage)
         self._vpc = vpc_placement(self, network, "the batch transform jobs") if network else None
+
+        if self.in_project_region:
+            # Creating the model from the package (not from its image and data) keeps the
+            # lineage from the batch jobs back to the registry entry.
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model.model_package_arn)
+            image_uri, model_data = model.image_uri, None
+        else:
+            image_uri, model_data = self._regional_model(project, model, stage)
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri, model_data_url=model_data.s3_uri
+            )
 
         model_role, model_policy = self._role(
             "ModelExecutionRole",
             "sagemaker.amazonaws.com",
             f"Runs the batch transform jobs of {self.batch_name}",
-            self._model_statements(project, model, config),
+            self._model_statements(project, image_uri, model_data, config, key_arn),
         )
         cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=model_role.role_arn,
-            # Creating the model from the package (not from its image and data) keeps the
-            # lineage from the batch jobs back to the registry entry.
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                model_package_name=model.model_package_arn,
-            ),
+            primary_container=container,
             # The container needs no network: SageMaker fetches the model data and the input
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
@@ -122,7 +143,7 @@ class BatchInferenceStack(Stack):
             "PipelineExecutionRole",
             "sagemaker.amazonaws.com",
             f"Runs the steps of the {self.batch_name} SageMaker pipeline",
-            self._pipeline_statements(key_arn),
+            self._pipeline_statements(key_arn, project.artifact_bucket_kms_key_arn),
         )
         definition = transform_pipeline_definition(cfn_model.attr_model_name, config, key_arn)
         pipeline = sagemaker.CfnPipeline(
@@ -190,18 +211,72 @@ class BatchInferenceStack(Stack):
         # directly, as the newer ones render them (sorted by key).
         rule.add_property_override("Tags", [{"Key": key, "Value": tags[key]} for key in sorted(tags)])
 
+    def _regional_model(self, project: ProjectSettings, model: ApprovedModel, stage: str) -> tuple[str, StagedModelData]:
+        """The image of the stage's region and the model data staged there, for a stage in another region."""
+        if not model.model_data_url:
+            raise CrossRegionError(
+                f"Stage '{stage}' is in region {self.region}, not in the project's region {project.region}, so its "
+                f"model is created from the image and the model data of the approved package {model.model_package_arn} "
+                "(SageMaker uses no model package of another region); but the package names no ModelDataUrl. "
+                "Register packages with their model data (ModelDataUrl, an S3 URI in the project's artifact bucket), "
+                f"or set the SSM parameter /mlops/{project.project_name}/{stage}/region to {project.region}"
+            )
+        return regional_image_uri(model.image_uri, project.region, self.region), stage_model_data(self, model.model_data_url)
+
     def _model_statements(
-        self, project: ProjectSettings, model: ApprovedModel, config: StageConfig
+        self,
+        project: ProjectSettings,
+        image_uri: str,
+        model_data: Optional[StagedModelData],
+        config: StageConfig,
+        key_arn: Optional[str],
     ) -> List[iam.PolicyStatement]:
-        """Read the model and the input, write the output, pull the image, write the job logs."""
+        """Read the model and the input, write the output, pull the image, write the job logs.
+
+        With ``model_data`` (a stage in another region), the model is that one staged object, and
+        neither the project's bucket nor its key (both in the project's region) are needed.
+        """
         partition = self.partition
         bucket_arn = f"arn:{partition}:s3:::{project.artifact_bucket}"
         input_bucket_arn = f"arn:{partition}:s3:::{config.input.bucket}"
-        repository = EcrRepository.from_image_uri(model.image_uri)
+        repository = EcrRepository.from_image_uri(image_uri)
         log_group_arn = f"arn:{partition}:logs:{self.region}:{self.account}:log-group:{TRANSFORM_LOG_GROUP}"
+        if model_data is None:
+            model_statements = [
+                iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
+                iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
+            ]
+        else:
+            model_statements = [
+                iam.PolicyStatement(
+                    sid="ReadStagedModelData", actions=["s3:GetObject"], resources=[model_data.object_arn(partition)]
+                )
+            ]
+        key_statements = []
+        if model_data is None:
+            # The project's key encrypts the artifact bucket (model data and default input) and, unless
+            # the stage names its own key, the output. GenerateDataKey and Decrypt cover S3 uploads,
+            # multipart ones included.
+            key_statements.append(
+                iam.PolicyStatement(
+                    sid="UseProjectKey",
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                    resources=[project.artifact_bucket_kms_key_arn],
+                )
+            )
+        if config.kms_key_arn:
+            # The stage's own key (kms_key_arn) encrypts the output (and may encrypt its input bucket).
+            key_statements.append(
+                iam.PolicyStatement(
+                    sid="UseStageKey",
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                    resources=[config.kms_key_arn],
+                )
+            )
+        if key_arn:
+            key_statements.append(self._volume_key_grant(key_arn))
         statements = [
-            iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
-            iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
+            *model_statements,
             iam.PolicyStatement(
                 sid="ReadBatchInput", actions=["s3:GetObject"], resources=[f"{input_bucket_arn}/{config.input.key}*"]
             ),
@@ -216,14 +291,7 @@ class BatchInferenceStack(Stack):
                 actions=["s3:PutObject"],
                 resources=[f"arn:{partition}:s3:::{config.output.bucket}/{config.output.key}*"],
             ),
-            # The project's key encrypts the artifact bucket (model data and default input) and the
-            # output. GenerateDataKey and Decrypt cover S3 uploads, multipart ones included.
-            iam.PolicyStatement(
-                sid="UseProjectKey",
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-                resources=[project.artifact_bucket_kms_key_arn],
-            ),
-            self._volume_key_grant(project.artifact_bucket_kms_key_arn),
+            *key_statements,
             iam.PolicyStatement(
                 sid="PullModelImage",
                 actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
@@ -243,10 +311,11 @@ class BatchInferenceStack(Stack):
         """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
         return network_statements(self, self._vpc)
 
-    def _pipeline_statements(self, key_arn: str) -> List[iam.PolicyStatement]:
-        """Start, watch and stop the transform jobs of this pipeline (their names start with pipelines-)."""
+    def _pipeline_statements(self, key_arn: Optional[str], project_key_arn: str) -> List[iam.PolicyStatement]:
+        """Start, watch and stop the transform jobs of this pipeline (their names start with pipelines-),
+        and let them use ``key_arn`` (the key of the output and the volumes, if any)."""
         jobs = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:transform-job/{PIPELINE_JOB_PREFIX}*"
-        return [
+        statements = [
             iam.PolicyStatement(
                 sid="RunTransformJobs",
                 actions=[
@@ -258,9 +327,12 @@ class BatchInferenceStack(Stack):
                 ],
                 resources=[jobs],
             ),
-            iam.PolicyStatement(sid="DescribeProjectKey", actions=["kms:DescribeKey"], resources=[key_arn]),
-            self._volume_key_grant(key_arn),
         ]
+        if key_arn:
+            sid = "DescribeProjectKey" if key_arn == project_key_arn else "DescribeStageKey"
+            statements.append(iam.PolicyStatement(sid=sid, actions=["kms:DescribeKey"], resources=[key_arn]))
+            statements.append(self._volume_key_grant(key_arn))
+        return statements
 
     @staticmethod
     def _volume_key_grant(key_arn: str) -> iam.PolicyStatement:

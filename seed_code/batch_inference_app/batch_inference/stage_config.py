@@ -9,6 +9,9 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from mlops_deploy.aws_lookups import StageLocation
+from mlops_deploy.regions import in_project_region
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 # A batch transform job runs on 1 to 100 instances.
@@ -23,6 +26,8 @@ MIME_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # Key prefixes of safe characters only: they become IAM resource ARNs, where * and ? are wildcards.
 KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()=-]+(/[A-Za-z0-9!_.'()=-]+)*/?$")
+# A KMS key by ARN (not an alias: IAM policies name keys by key ARN): single-region or multi-Region (mrk-).
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
 
 
 class StageConfigError(ValueError):
@@ -62,6 +67,26 @@ class S3Prefix:
 
 
 @dataclass(frozen=True)
+class StagePlacement:
+    """Where a stage deploys, and where the project is: which S3 prefixes and key the stage can use.
+
+    SageMaker batch transform reads its input and writes its output in S3 of its own region, and
+    a KMS key serves its own region only; the project's artifact bucket and key are in the
+    project's region.
+    """
+
+    stage: str
+    location: StageLocation
+    project_region: str
+    artifact_bucket: str
+    project_key_arn: str
+
+    @property
+    def in_project_region(self) -> bool:
+        return in_project_region(self.project_region, self.location)
+
+
+@dataclass(frozen=True)
 class Schedule:
     """When EventBridge starts the batch pipeline: a cron() or rate() expression, in UTC."""
 
@@ -84,12 +109,24 @@ class StageConfig:
     assemble_with: str = "Line"
     batch_strategy: str = "MultiRecord"
     max_payload_mb: int = 6
+    # The KMS key (of the stage's region) that encrypts the output and the jobs' storage volumes
+    # instead of the project's key (None: the project's key in the project's region; in another
+    # region, the output bucket's default encryption and SageMaker's own key for the volumes).
+    kms_key_arn: Optional[str] = None
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], default_prefix: S3Prefix, source: str = "stage config") -> "StageConfig":
+    def from_dict(
+        cls,
+        raw: Mapping[str, Any],
+        default_prefix: S3Prefix,
+        source: str = "stage config",
+        placement: Optional[StagePlacement] = None,
+    ) -> "StageConfig":
         """Validate ``raw`` (parsed YAML) so that mistakes fail at synth time, not when the job runs.
 
-        ``default_prefix`` holds the default ``input/`` and ``output/`` prefixes.
+        ``default_prefix`` holds the default ``input/`` and ``output/`` prefixes. ``placement``
+        (where the stage deploys; None: in the project's region, unchecked) decides whether those
+        defaults and the given key can serve the stage.
         """
 
         def fail(message: str) -> StageConfigError:
@@ -97,7 +134,7 @@ class StageConfig:
 
         known = {
             "instance_type", "instance_count", "schedule", "input_s3_uri", "output_s3_uri", "content_type",
-            "split_type", "accept", "assemble_with", "batch_strategy", "max_payload_mb",
+            "split_type", "accept", "assemble_with", "batch_strategy", "max_payload_mb", "kms_key_arn",
         }
         unknown = set(raw) - known
         if unknown:
@@ -122,6 +159,8 @@ class StageConfig:
                 locations[name] = S3Prefix.parse(value)
             except ValueError as error:
                 raise fail(f"{name} {value!r} {error}") from None
+        if placement is not None and not placement.in_project_region:
+            _check_other_region_prefixes(raw, locations, placement, fail)
         source_prefix, target_prefix = locations["input_s3_uri"], locations["output_s3_uri"]
         if source_prefix.contains(target_prefix) or target_prefix.contains(source_prefix):
             # Each run scores everything under the input prefix: it would score the last run's output too.
@@ -140,6 +179,9 @@ class StageConfig:
         max_payload_mb = raw.get("max_payload_mb", 6)
         if isinstance(max_payload_mb, bool) or not isinstance(max_payload_mb, int) or not 0 <= max_payload_mb <= 100:
             raise fail(f"max_payload_mb must be a whole number from 0 to 100, got {max_payload_mb!r}")
+        kms_key_arn = raw.get("kms_key_arn")
+        if kms_key_arn is not None:
+            _check_kms_key(kms_key_arn, placement, fail)
 
         return cls(
             instance_type=instance_type,
@@ -153,6 +195,57 @@ class StageConfig:
             assemble_with=assemble_with,
             batch_strategy=batch_strategy,
             max_payload_mb=max_payload_mb,
+            kms_key_arn=kms_key_arn,
+        )
+
+
+def _check_other_region_prefixes(
+    raw: Mapping[str, Any], locations: Mapping[str, S3Prefix], placement: StagePlacement, fail
+) -> None:
+    """In another region than the project's, the input and output must be given, and not in the project's bucket."""
+    where = (
+        f"stage '{placement.stage}' deploys in region {placement.location.region}, not in the project's region "
+        f"{placement.project_region}"
+    )
+    missing = [name for name in ("input_s3_uri", "output_s3_uri") if raw.get(name) is None]
+    if missing:
+        raise fail(
+            f"{where}, so {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required: the default "
+            f"prefixes are under the project's artifact bucket {placement.artifact_bucket}, in "
+            f"{placement.project_region}, and a SageMaker batch transform job reads its input and writes its "
+            f"output in S3 of its own region only. Set input_s3_uri and output_s3_uri to prefixes of buckets in "
+            f"{placement.location.region} that the stage's account {placement.location.account} may read and "
+            "write, such as s3://<bucket>/batch/input/ and s3://<bucket>/batch/output/ (see README, 'Stages in "
+            "another region')"
+        )
+    for name, prefix in locations.items():
+        if prefix.bucket == placement.artifact_bucket:
+            raise fail(
+                f"{where}, so {name} {prefix.uri} cannot be in the project's artifact bucket "
+                f"{placement.artifact_bucket} (in {placement.project_region}): a SageMaker batch transform job "
+                f"reads and writes S3 of its own region only. Use a bucket in {placement.location.region}"
+            )
+
+
+def _check_kms_key(value: Any, placement: Optional[StagePlacement], fail) -> None:
+    """kms_key_arn: a key ARN of the stage's region (a key serves its own region only), not the project's key."""
+    match = KMS_KEY_ARN.match(value) if isinstance(value, str) else None
+    if not match:
+        raise fail(
+            f"kms_key_arn must be the ARN of a KMS key, such as "
+            f"arn:aws:kms:<region>:<account>:key/<key id> (not an alias), got {value!r}"
+        )
+    if placement is None:
+        return
+    if match.group(1) != placement.location.region:
+        raise fail(
+            f"kms_key_arn {value!r} is a key of region {match.group(1)}, but stage '{placement.stage}' deploys in "
+            f"{placement.location.region}: a batch transform job uses keys of its own region only. Give a key of "
+            f"{placement.location.region} that the stage's account {placement.location.account} may use"
+        )
+    if value == placement.project_key_arn:
+        raise fail(
+            f"kms_key_arn {value!r} is the project's key, which the stage uses without this setting: remove it"
         )
 
 
@@ -262,8 +355,14 @@ def _cron_field_problem(value: str, low: int, high: int, names: Optional[str], s
     return None
 
 
-def load_stage_config(stage: str, default_prefix: S3Prefix, config_dir: Path = CONFIG_DIR) -> StageConfig:
-    """Read and validate ``<config_dir>/<stage>.yml``; ``default_prefix`` holds the default input/ and output/."""
+def load_stage_config(
+    stage: str,
+    default_prefix: S3Prefix,
+    config_dir: Path = CONFIG_DIR,
+    placement: Optional[StagePlacement] = None,
+) -> StageConfig:
+    """Read and validate ``<config_dir>/<stage>.yml``; ``default_prefix`` holds the default input/ and output/,
+    ``placement`` where the stage deploys (see ``StageConfig.from_dict``)."""
     path = config_dir / f"{stage}.yml"
     if not path.is_file():
         raise StageConfigError(
@@ -277,4 +376,4 @@ def load_stage_config(stage: str, default_prefix: S3Prefix, config_dir: Path = C
         raise StageConfigError(f"{path.name}: not valid YAML ({error}); write one setting per line") from None
     if not isinstance(raw, dict):
         raise StageConfigError(f"{path.name}: expected a mapping of settings")
-    return StageConfig.from_dict(raw, default_prefix, source=path.name)
+    return StageConfig.from_dict(raw, default_prefix, source=path.name, placement=placement)

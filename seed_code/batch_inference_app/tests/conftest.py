@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from batch_inference.app_builder import build_app
 from batch_inference.aws_lookups import ModelRegistry
 from batch_inference.settings import ProjectSettings
+from batch_inference.stage_config import CONFIG_DIR
 
 from .deploy_stubs import (  # noqa: F401 (the tests import them from here)
     DEV_ACCOUNT,
@@ -45,9 +46,13 @@ PROJECT = ProjectSettings(
 )
 
 
+# The approved package's model data, in the project's artifact bucket.
+MODEL_DATA_URL = f"s3://{PROJECT.artifact_bucket}/m.tar.gz"
+
+
 def stub_registry(approved: bool = True, image_uri: str = IMAGE_URI) -> tuple[ModelRegistry, Stubber]:
     """A ModelRegistry whose client answers like a group with (or without) an approved package."""
-    return stub_model_registry(ModelRegistry, f"s3://{PROJECT.artifact_bucket}/m.tar.gz", approved, image_uri)
+    return stub_model_registry(ModelRegistry, MODEL_DATA_URL, approved, image_uri)
 
 
 def render(value):
@@ -60,10 +65,18 @@ def render(value):
     return value
 
 
-def synth_templates(outdir: Path, project: ProjectSettings = PROJECT, config_dir: Optional[Path] = None) -> Dict[str, dict]:
-    """Synthesize the app with stubbed AWS lookups; return the templates by file stem."""
+def synth_templates(
+    outdir: Path,
+    project: ProjectSettings = PROJECT,
+    config_dir: Optional[Path] = None,
+    regions: Optional[Dict[str, str]] = None,
+) -> Dict[str, dict]:
+    """Synthesize the app with stubbed AWS lookups; return the templates by file stem.
+
+    ``regions``: the stages in another region than the project's (REGION), and their region.
+    """
     registry, registry_stub = stub_registry()
-    locator, locator_stub = stub_locator(project.stages, project.project_name)
+    locator, locator_stub = stub_locator(project.stages, project.project_name, regions=regions)
     kwargs = {"config_dir": config_dir} if config_dir else {}
     build_app(project, registry, locator, outdir=str(outdir), **kwargs).synth()
     registry_stub.assert_no_pending_responses()
@@ -72,6 +85,21 @@ def synth_templates(outdir: Path, project: ProjectSettings = PROJECT, config_dir
         path.name[: -len(".template.json")]: json.loads(path.read_text())
         for path in outdir.glob("*.template.json")
     }
+
+
+@pytest.fixture
+def project_env(monkeypatch):
+    """The environment of the deploy pipeline's synth build, for app.main()."""
+    for name, value in {
+        "PROJECT_NAME": PROJECT.project_name,
+        "PROJECT_ID": PROJECT.project_id,
+        "MODEL_PACKAGE_GROUP_NAME": GROUP,
+        "ARTIFACT_BUCKET": PROJECT.artifact_bucket,
+        "ARTIFACT_BUCKET_KMS_ID": KMS_KEY_ARN,
+        "AWS_REGION": PROJECT.region,
+        "DEPLOYMENT_STAGES": "dev,preprod,prod",
+    }.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +128,67 @@ def vpc_templates(tmp_path_factory) -> Dict[str, dict]:
         for stage in project.stages:
             shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-vpc.template.json")
     return templates
+
+
+# --- Stages in another region than the project's ------------------------------------------------
+
+OTHER_REGION = "us-east-1"
+# A key of the PREPROD account in OTHER_REGION, which PREPROD's YAML names as its kms_key_arn.
+STAGE_KEY_ARN = f"arn:aws:kms:{OTHER_REGION}:{STAGE_ACCOUNTS['preprod']}:key/mrk-0123456789abcdef0123456789abcdef"
+# What the shipped YAML of a stage in another region must add: its input and output in that region.
+OTHER_REGION_SETTINGS = {
+    "preprod": {
+        "input_s3_uri": "s3://scoring-preprod-us-east-1/batch/input/",
+        "output_s3_uri": "s3://scoring-preprod-us-east-1/batch/output/",
+        "kms_key_arn": STAGE_KEY_ARN,
+    },
+    "prod": {
+        "input_s3_uri": "s3://scoring-prod-us-east-1/batch/input/",
+        "output_s3_uri": "s3://scoring-prod-us-east-1/batch/output/",
+    },
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Synthesized:
+    """A synth's output folder, its templates and its asset manifests (``<stage>.assets.json``), by stage."""
+
+    out: Path
+    templates: Dict[str, dict]
+    assets: Dict[str, dict]
+
+
+def other_region_config(directory: Path) -> Path:
+    """The shipped config/, with what OTHER_REGION_SETTINGS adds to the YAML of its stages."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in CONFIG_DIR.glob("*.yml"):
+        extra = "".join(f"{name}: {value}\n" for name, value in OTHER_REGION_SETTINGS.get(path.stem, {}).items())
+        (directory / path.name).write_text(path.read_text() + extra)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def other_region(tmp_path_factory) -> Synthesized:
+    """The shipped config/ with PREPROD (with its own kms_key_arn) and PROD in OTHER_REGION, DEV in the
+    project's region.
+
+    With SEED_BATCH_TEMPLATES_DIR set, PREPROD's and PROD's templates and asset manifests are also
+    written there as <stage>-other-region.template.json and <stage>-other-region.assets.json (whose
+    template entry names that file), for CI's cfn-lint, checkov and cdk-assets.
+    """
+    root = tmp_path_factory.mktemp("other-region")
+    out = root / "cdk.out"
+    regions = {stage: OTHER_REGION for stage in OTHER_REGION_SETTINGS}
+    templates = synth_templates(out, PROJECT, other_region_config(root / "config"), regions=regions)
+    assets = {path.name[: -len(".assets.json")]: json.loads(path.read_text()) for path in out.glob("*.assets.json")}
+    scanned = os.environ.get("SEED_BATCH_TEMPLATES_DIR")
+    if scanned:
+        for stage in OTHER_REGION_SETTINGS:
+            name = f"{stage}-other-region"
+            shutil.copy(out / f"{stage}.template.json", Path(scanned) / f"{name}.template.json")
+            manifest = json.loads((out / f"{stage}.assets.json").read_text())
+            for asset in manifest["files"].values():
+                if asset["source"].get("path") == f"{stage}.template.json":
+                    asset["source"]["path"] = f"{name}.template.json"
+            (Path(scanned) / f"{name}.assets.json").write_text(json.dumps(manifest, indent=2))
+    return Synthesized(out=out, templates=templates, assets=assets)

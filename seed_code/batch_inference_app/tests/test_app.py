@@ -143,6 +143,37 @@ def test_output_and_volume_are_encrypted_with_the_project_key(default_templates)
         assert arguments["TransformResources"]["VolumeKmsKeyId"] == KMS_KEY_ARN
 
 
+def test_a_stage_key_in_the_projects_region_encrypts_output_and_volumes(tmp_path, default_templates):
+    # kms_key_arn: a key of the stage's own (here: DEV's account in the project's region).
+    stage_key = f"arn:aws:kms:{REGION}:{STAGE_ACCOUNTS['dev']}:key/0123abcd-0123-4567-89ab-0123456789ab"
+    config_dir = tmp_path / "config"
+    write_config(config_dir, "dev", (APP_DIR / "config" / "dev.yml").read_text() + f"kms_key_arn: {stage_key}\n")
+    project = dataclasses.replace(PROJECT, stages=("dev",))
+    template = synth_templates(tmp_path / "out", project, config_dir)["dev"]
+    arguments = transform_arguments(template)
+    assert arguments["TransformOutput"]["KmsKeyId"] == stage_key
+    assert arguments["TransformResources"]["VolumeKmsKeyId"] == stage_key
+    # The model still comes from the package in the project's bucket, under the project's key.
+    model_statements = role(template, "ModelExecutionRole")["statements"]
+    default_statements = role(default_templates["dev"], "ModelExecutionRole")["statements"]
+    assert model_statements["UseProjectKey"] == default_statements["UseProjectKey"]
+    assert model_statements["UseStageKey"] == {
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+        "Effect": "Allow",
+        "Resource": stage_key,
+        "Sid": "UseStageKey",
+    }
+    assert model_statements["GrantVolumeKeyToSageMaker"]["Resource"] == stage_key
+    assert {k: v for k, v in model_statements.items() if k not in ("UseStageKey", "GrantVolumeKeyToSageMaker")} == {
+        k: v for k, v in default_statements.items() if k != "GrantVolumeKeyToSageMaker"
+    }
+    pipeline_statements = role(template, "PipelineExecutionRole")["statements"]
+    assert sorted(pipeline_statements) == ["DescribeStageKey", "GrantVolumeKeyToSageMaker", "RunTransformJobs"]
+    assert pipeline_statements["DescribeStageKey"]["Resource"] == stage_key
+    assert pipeline_statements["GrantVolumeKeyToSageMaker"]["Resource"] == stage_key
+    assert only(template, "AWS::SageMaker::Model") == only(default_templates["dev"], "AWS::SageMaker::Model")
+
+
 def test_instances_come_from_the_stage_yaml(default_templates):
     expected = {"dev": ("ml.m5.large", 1), "preprod": ("ml.m5.large", 1), "prod": ("ml.m5.xlarge", 2)}
     for stage, (instance_type, count) in expected.items():
@@ -322,7 +353,7 @@ def test_invalid_stage_yaml_fails_before_any_template(tmp_path):
     write_config(config_dir, "dev", "instance_type: ml.m5.large\nschedule: {expression: cron(0 2 * * * *)}\n")
     project = dataclasses.replace(PROJECT, stages=("dev",))
     registry, _ = stub_registry()
-    locator, _ = stub_locator([])
+    locator, _ = stub_locator(["dev"])
     with pytest.raises(StageConfigError, match=r"dev.yml: schedule.expression 'cron\(0 2 \* \* \* \*\)' must have \?"):
         build_app(project, registry, locator, config_dir=config_dir, outdir=str(tmp_path))
     assert list(tmp_path.glob("*.template.json")) == []
@@ -348,20 +379,6 @@ class StubbedSession:
 
     def client(self, service):
         return self.clients[service]
-
-
-@pytest.fixture
-def project_env(monkeypatch):
-    for name, value in {
-        "PROJECT_NAME": PROJECT.project_name,
-        "PROJECT_ID": PROJECT.project_id,
-        "MODEL_PACKAGE_GROUP_NAME": GROUP,
-        "ARTIFACT_BUCKET": PROJECT.artifact_bucket,
-        "ARTIFACT_BUCKET_KMS_ID": KMS_KEY_ARN,
-        "AWS_REGION": PROJECT.region,
-        "DEPLOYMENT_STAGES": "dev,preprod,prod",
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 def test_app_main_exits_non_zero_without_approved_model(project_env, monkeypatch, capsys):
@@ -390,29 +407,5 @@ def test_buildspec_keeps_the_deploy_pipeline_contract():
     buildspec = (APP_DIR / "buildspec.yml").read_text()
     assert "python -m pytest -q -p no:cacheprovider" in buildspec
     assert "cdk synth --quiet" in buildspec
-    assert "base-directory: cdk.out" in buildspec and '"*.template.json"' in buildspec
-
-
-def test_a_stage_in_another_region_fails_synth_with_what_to_do(tmp_path):
-    from batch_inference.app_builder import CrossRegionStageError
-
-    registry, _ = stub_registry()
-    locator, _ = stub_locator(["dev", "prod"], regions={"prod": "us-east-1"})
-    project = dataclasses.replace(PROJECT, stages=("dev", "prod"))
-    with pytest.raises(CrossRegionStageError) as raised:
-        build_app(project, registry, locator, outdir=str(tmp_path))
-    message = str(raised.value)
-    assert f"Stage 'prod' is in region us-east-1, but the project (its model registry, artifact bucket and key) is in {REGION}" in message
-    assert f"/mlops/my-project/prod/region to {REGION}" in message
-    assert "ECR cross-region replication" in message and "platform team" in message
-    assert list(tmp_path.glob("*.template.json")) == []
-
-
-def test_app_main_reports_a_stage_in_another_region(project_env, monkeypatch, capsys):
-    import app
-
-    session = StubbedSession(approved=True)
-    session.clients["ssm"] = stub_locator(PROJECT.stages, regions={"preprod": "eu-central-1"})[0]._ssm
-    monkeypatch.setattr(app.boto3, "Session", lambda region_name: session)
-    assert app.main() == 1
-    assert "ERROR: Stage 'preprod' is in region eu-central-1" in capsys.readouterr().err
+    # The asset manifests of stages in another region go with the templates (tests/test_other_region.py).
+    assert "base-directory: cdk.out" in buildspec and '"*.template.json"' in buildspec and '"*.assets.json"' in buildspec

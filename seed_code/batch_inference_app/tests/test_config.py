@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from batch_inference.aws_lookups import StageLocation
 from batch_inference.settings import DEFAULT_STAGES
 from batch_inference.stage_config import (
     CONFIG_DIR,
     S3Prefix,
     StageConfig,
     StageConfigError,
+    StagePlacement,
     load_stage_config,
     schedule_expression_problem,
 )
@@ -171,3 +175,87 @@ def test_non_mapping_yaml_is_rejected(tmp_path):
     (tmp_path / "dev.yml").write_text("- just\n- a list\n")
     with pytest.raises(StageConfigError, match="expected a mapping"):
         load_stage_config("dev", DEFAULT_PREFIX, tmp_path)
+
+
+# --- Where the stage deploys: its region decides its input, output and key -----------------------
+
+PROJECT_KEY = "arn:aws:kms:eu-west-1:111111111111:key/00000000-1111-2222-3333-444444444444"
+HOME = StagePlacement(
+    stage="qa",
+    location=StageLocation(account="222222222222", region="eu-west-1"),
+    project_region="eu-west-1",
+    artifact_bucket=DEFAULT_PREFIX.bucket,
+    project_key_arn=PROJECT_KEY,
+)
+AWAY = dataclasses.replace(HOME, location=StageLocation(account="222222222222", region="us-east-1"))
+AWAY_DATA = {"input_s3_uri": "s3://scoring-us-east-1/in/", "output_s3_uri": "s3://scoring-us-east-1/out"}
+AWAY_KEY = "arn:aws:kms:us-east-1:222222222222:key/0123abcd-0123-4567-89ab-0123456789ab"
+HOME_KEY = "arn:aws:kms:eu-west-1:222222222222:key/mrk-0123456789abcdef0123456789abcdef"
+
+
+def test_a_stage_in_another_region_scores_the_prefixes_it_names():
+    config = StageConfig.from_dict({**MINIMAL, **AWAY_DATA}, DEFAULT_PREFIX, "qa.yml", AWAY)
+    assert (config.input.uri, config.output.uri) == ("s3://scoring-us-east-1/in/", "s3://scoring-us-east-1/out/")
+    # No key of its own: the output bucket's default encryption and SageMaker's key for the volumes.
+    assert config.kms_key_arn is None
+    assert StageConfig.from_dict({**MINIMAL, **AWAY_DATA, "kms_key_arn": AWAY_KEY}, DEFAULT_PREFIX, "qa.yml", AWAY).kms_key_arn == AWAY_KEY
+
+
+def test_a_stage_in_the_projects_region_keeps_the_defaults_and_may_name_a_key():
+    assert StageConfig.from_dict(MINIMAL, DEFAULT_PREFIX, "qa.yml", HOME) == StageConfig.from_dict(MINIMAL, DEFAULT_PREFIX)
+    assert StageConfig.from_dict({**MINIMAL, "kms_key_arn": HOME_KEY}, DEFAULT_PREFIX, "qa.yml", HOME).kms_key_arn == HOME_KEY
+
+
+@pytest.mark.parametrize(
+    "placement, raw, message",
+    [
+        (
+            AWAY,
+            MINIMAL,
+            "qa.yml: stage 'qa' deploys in region us-east-1, not in the project's region eu-west-1, so input_s3_uri "
+            "and output_s3_uri are required: the default prefixes are under the project's artifact bucket "
+            "mlops-my-project-111111111111, in eu-west-1, and a SageMaker batch transform job reads its input and "
+            "writes its output in S3 of its own region only. Set input_s3_uri and output_s3_uri to prefixes of "
+            "buckets in us-east-1 that the stage's account 222222222222 may read and write",
+        ),
+        (AWAY, {**MINIMAL, "input_s3_uri": AWAY_DATA["input_s3_uri"]}, "so output_s3_uri is required: the default"),
+        (AWAY, {**MINIMAL, "output_s3_uri": AWAY_DATA["output_s3_uri"]}, "so input_s3_uri is required: the default"),
+        (
+            AWAY,
+            {**MINIMAL, **AWAY_DATA, "input_s3_uri": "s3://mlops-my-project-111111111111/batch/in"},
+            "qa.yml: stage 'qa' deploys in region us-east-1, not in the project's region eu-west-1, so input_s3_uri "
+            "s3://mlops-my-project-111111111111/batch/in/ cannot be in the project's artifact bucket "
+            "mlops-my-project-111111111111 (in eu-west-1): a SageMaker batch transform job reads and writes S3 of its "
+            "own region only. Use a bucket in us-east-1",
+        ),
+        (
+            AWAY,
+            {**MINIMAL, **AWAY_DATA, "kms_key_arn": PROJECT_KEY},
+            f"qa.yml: kms_key_arn '{PROJECT_KEY}' is a key of region eu-west-1, but stage 'qa' deploys in us-east-1: "
+            "a batch transform job uses keys of its own region only. Give a key of us-east-1 that the stage's "
+            "account 222222222222 may use",
+        ),
+        (HOME, {**MINIMAL, "kms_key_arn": AWAY_KEY}, "is a key of region us-east-1, but stage 'qa' deploys in eu-west-1"),
+        (
+            HOME,
+            {**MINIMAL, "kms_key_arn": PROJECT_KEY},
+            f"qa.yml: kms_key_arn '{PROJECT_KEY}' is the project's key, which the stage uses without this setting: remove it",
+        ),
+        (None, {**MINIMAL, "kms_key_arn": "alias/my-key"}, "kms_key_arn must be the ARN of a KMS key, such as arn:aws:kms:"),
+        (None, {**MINIMAL, "kms_key_arn": "arn:aws:kms:us-east-1:222222222222:alias/my-key"}, "(not an alias), got"),
+        (None, {**MINIMAL, "kms_key_arn": "arn:aws:kms:us-east-1:222222222222:key/k"}, "kms_key_arn must be the ARN"),
+        (None, {**MINIMAL, "kms_key_arn": 5}, "got 5"),
+    ],
+)
+def test_what_a_stage_cannot_use_where_it_deploys(placement, raw, message):
+    """Each error names the file, the setting and its value, the stage and regions, and what to do."""
+    with pytest.raises(StageConfigError) as raised:
+        StageConfig.from_dict(raw, DEFAULT_PREFIX, "qa.yml", placement)
+    assert message in str(raised.value)
+
+
+def test_the_stage_file_is_checked_for_where_the_stage_deploys(tmp_path):
+    (tmp_path / "qa.yml").write_text("instance_type: ml.m5.large\nschedule:\n  expression: rate(1 day)\n")
+    assert load_stage_config("qa", DEFAULT_PREFIX, tmp_path, HOME).input.bucket == DEFAULT_PREFIX.bucket
+    with pytest.raises(StageConfigError, match="^qa.yml: stage 'qa' deploys in region us-east-1"):
+        load_stage_config("qa", DEFAULT_PREFIX, tmp_path, AWAY)
