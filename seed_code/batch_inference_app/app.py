@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Entry point of ``cdk synth``: writes ``cdk.out/<stage>.template.json`` for every stage.
+"""Entry point of ``cdk synth``: writes ``cdk.out/<stage>.template.json`` for every stage
+(and ``<stage>.assets.json``, the model data to stage, for one in another region than the project's).
 
 Reads the project from environment variables (see batch_inference/settings.py),
 the newest approved model from the Model Registry, and each stage's account and
