@@ -70,7 +70,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.tsconfigDev.addInclude('.projenrc.ts');
 
 // The library reads its own version at run time (product version names follow it).
-project.package.addVersion('0.3.0');
+project.package.addVersion('0.4.0');
 
 for (const pattern of ['.ci/', 'cdk.out/', 'bench-results.json', '**/__pycache__/', '**/*.pyc', '**/.venv/', '**/.pytest_cache/', '**/cdk.out/']) {
   project.addPackageIgnore(pattern);

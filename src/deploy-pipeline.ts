@@ -14,7 +14,7 @@ import { DeploymentStage } from './deployment-stage';
 import { organizationCondition, validateDeploymentAccountRestrictions } from './private/deployment-accounts';
 import { validateApprovalStatuses, validatePascalNamesUnique, validateQualifier, validateSkipChecks } from './private/input-checks';
 import { reservedProjectNames } from './private/names';
-import { bootstrapRoleArns, pascalStageName } from './private/pipeline-deploy';
+import { bootstrapRoleArns, CDK_ASSETS_VERSION, pascalStageName } from './private/pipeline-deploy';
 import { modelPackageArns } from './private/pipeline-roles';
 import { OrderedStage, ProjectPipelineOpening, requireCodeCommitRepository } from './private/project-pipeline';
 import { deploysInAnotherRegion, keepDistinct, knownRegion, listedIf, PrincipalKey, ResolvedStage, resolveStages } from './private/stages';
@@ -163,12 +163,14 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
    * Where the model is deployed, in order; one pipeline stage each.
    *
    * A stage in the pipeline's region is deployed by a CloudFormation action assuming the CDK
-   * bootstrap roles of the stage's account. A stage whose region is fixed to another (or whose
-   * region synthesis cannot compare with the pipeline's) is deployed by a build in the pipeline's
-   * region (`stageDeploymentProject`) that reads the stage's template from the synth output and
-   * deploys it there, through the bootstrap roles of that account and region: a CloudFormation
-   * action in another region would need an artifact bucket there, which a Service Catalog product
-   * stack cannot create. A region entered at project creation must be the project's (a template rule).
+   * bootstrap roles of the stage's account. A stage whose region is fixed to another, entered at
+   * project creation, or otherwise unknown to synthesis is deployed by a build in the pipeline's
+   * region (`stageDeploymentProject`) the way `cdk deploy` does: it publishes the stage's file
+   * assets (`<stage>.assets.json` in the synth output, such as the model data the bundled deploy
+   * apps copy into the stage's region) through the bootstrap file publishing role of that account
+   * and region, then deploys `<stage>.template.json` there through its deploy and execution roles.
+   * A CloudFormation action in another region would need an artifact bucket there, which a Service
+   * Catalog product stack cannot create.
 
    * Stages may share an account, also through parameters that turn out equal: the artifact
    * bucket and key policies list each stage role once, under conditions where needed.
@@ -271,8 +273,11 @@ export class DeployPipeline extends Construct {
   public readonly securityScanProject?: codebuild.Project;
 
   /**
-   * The CodeBuild project that deploys the stages in other regions than the pipeline's (fixed
-   * regions, when the pipeline's is another or unknown): their `Deploy_CFN_<Stage>` actions.
+   * The CodeBuild project that deploys the stages whose region may be another than the
+   * pipeline's (fixed to another, entered at project creation, or unknown to synthesis): their
+   * `Deploy_CFN_<Stage>` actions. It may read the project's artifacts (the file assets it
+   * publishes are made from them) and assume each such stage's bootstrap deploy and file
+   * publishing roles.
    *
    * @default - undefined when every stage is in the pipeline's region
    */
@@ -333,7 +338,6 @@ export class DeployPipeline extends Construct {
     const qualifier = props.bootstrapQualifier ?? 'hnb659fds';
     validateQualifier(owner, qualifier);
     warnUnapprovedDefaultBootstrap(this, stages, qualifier);
-    warnStagesInAnotherRegion(this, stages);
     const approvalStatuses = props.modelApprovalStatuses ?? ['Approved', 'Rejected'];
     validateApprovalStatuses(owner, approvalStatuses);
     const scanner = securityScannerOf(owner, props);
@@ -391,6 +395,7 @@ export class DeployPipeline extends Construct {
         ARTIFACT_BUCKET: props.artifactBucket.bucketName,
         ARTIFACT_BUCKET_KMS_ID: artifactKey.keyArn,
         AWS_REGION: Aws.REGION,
+        BOOTSTRAP_QUALIFIER: qualifier,
         DEPLOYMENT_STAGES: stages.map(stage => stage.name).join(','),
         ...stageNetworksVariable(this, stages),
       }),
@@ -448,7 +453,9 @@ export class DeployPipeline extends Construct {
       }
       this.stageActions.set(stage.name, { actions: ordered, deployment: ordered.group('deployment') });
       if (deploysInAnotherRegion(stage, projectRegion)) {
-        ordered.add('deployment', this.remoteDeployment(stage, pascal, stackName, actionRoleArn, deploymentRoleArn, opening));
+        ordered.add('deployment', this.remoteDeployment(stage, pascal, stackName, {
+          actionRoleArn, deploymentRoleArn, filePublishingRoleArn: defaults.filePublishingRoleArn,
+        }, opening, { bucket: props.artifactBucket, key: artifactKey }));
         return deployStage;
       }
       const actionRole = iam.Role.fromRoleArn(this, `${pascal}ActionRole`, actionRoleArn, { mutable: false });
@@ -511,25 +518,36 @@ export class DeployPipeline extends Construct {
 
   /**
    * The deployment of a stage whose region may differ from the pipeline's: a CodeBuild action in
-   * the pipeline's region reads the stage's template from the synth output and deploys it the way
-   * `cdk deploy` does, through the stage account's bootstrap roles of the stage's region. A
-   * CloudFormation action would need an artifact bucket in that region, which a product stack
-   * cannot create (no support stack).
+   * the pipeline's region that does what `cdk deploy` does with the stage's part of the synth
+   * output, through the stage account's bootstrap roles of the stage's region. A CloudFormation
+   * action would need an artifact bucket in that region, which a product stack cannot create (no
+   * support stack).
    */
   private remoteDeployment(
-    stage: ResolvedStage, pascal: string, stackName: string, actionRoleArn: string, deploymentRoleArn: string, opening: ProjectPipelineOpening,
+    stage: ResolvedStage, pascal: string, stackName: string, roles: RemoteDeploymentRoles,
+    opening: ProjectPipelineOpening, modelArtifacts: { bucket: s3.IBucket; key: kms.IKey },
   ): codepipeline.IAction {
     if (!this.remoteDeploymentProject) {
       this.remoteDeploymentProject = new codebuild.PipelineProject(this, 'StageDeploymentProject', {
-        description: 'Deploys a stage template in its account and region through the CDK bootstrap roles there',
+        description: 'Publishes the file assets of a stage and deploys its template in its account and region through the CDK bootstrap roles there',
         buildSpec: remoteDeploymentBuildSpec(),
         environment: opening.buildEnvironment({}),
       });
       opening.placeInNetwork(this.remoteDeploymentProject);
+      // The commands of file assets run with the build's own role: the bundled deploy apps' fetch
+      // the approved model's data from the project's artifacts.
+      this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [modelArtifacts.bucket.arnForObjects('*')],
+      }));
+      this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [modelArtifacts.key.keyArn],
+      }));
     }
     this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sts:AssumeRole'],
-      resources: [actionRoleArn],
+      resources: [roles.actionRoleArn, roles.filePublishingRoleArn],
     }));
     const variable = (value: string) => ({ type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value });
     return new actions.CodeBuildAction({
@@ -540,8 +558,8 @@ export class DeployPipeline extends Construct {
         STAGE_NAME: variable(stage.name),
         STAGE_REGION: variable(stage.region),
         STACK_NAME: variable(stackName),
-        ACTION_ROLE_ARN: variable(actionRoleArn),
-        DEPLOYMENT_ROLE_ARN: variable(deploymentRoleArn),
+        ACTION_ROLE_ARN: variable(roles.actionRoleArn),
+        DEPLOYMENT_ROLE_ARN: variable(roles.deploymentRoleArn),
       },
     });
   }
@@ -621,24 +639,32 @@ export class DeployPipeline extends Construct {
 }
 
 /**
- * Deploys `<STAGE_NAME>.template.json` as `cdk deploy` does: with the credentials of the stage's
- * deploy role (`ACTION_ROLE_ARN`), a change set executed by its CloudFormation execution role
- * (`DEPLOYMENT_ROLE_ARN`), in `STAGE_REGION`. The template goes as its body (CloudFormation's
- * limit: 51,200 bytes), as the deploy role may not write the stage region's staging bucket. The
- * AWS CLI of the build image does it; nothing is installed.
+ * Deploys a stage as `cdk deploy` does. First the file assets of `<STAGE_NAME>.assets.json`, if
+ * the deploy app wrote one, are published with the CDK's own tool, which runs their commands with
+ * the build's credentials and uploads through the role the manifest names (the bootstrap file
+ * publishing role of the stage's account and region). Then, with the credentials of the stage's
+ * deploy role (`ACTION_ROLE_ARN`), `<STAGE_NAME>.template.json` is deployed in `STAGE_REGION` by
+ * a change set that its CloudFormation execution role (`DEPLOYMENT_ROLE_ARN`) executes. The
+ * template goes as its body (CloudFormation's limit: 51,200 bytes), as the deploy role may not
+ * write the stage region's staging bucket.
  */
 function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
   return codebuild.BuildSpec.fromObject({
     version: '0.2',
     env: { shell: 'bash' },
     phases: {
+      install: {
+        'runtime-versions': { nodejs: 20 },
+      },
       build: {
         commands: [
           [
             'set -euo pipefail',
             'template="${STAGE_NAME}.template.json"',
+            'assets="${STAGE_NAME}.assets.json"',
             'size=$(wc -c < "$template")',
-            'if [ "$size" -gt 51200 ]; then echo "$template has $size bytes; a stage in another region takes a template of at most 51,200 bytes" >&2; exit 1; fi',
+            'if [ "$size" -gt 51200 ]; then echo "$template has $size bytes; a stage deployed by this build takes a template of at most 51,200 bytes" >&2; exit 1; fi',
+            `if [ -f "$assets" ]; then npx --yes ${CDK_ASSETS_VERSION} --path "$assets" publish; fi`,
             'credentials=$(aws sts assume-role --role-arn "$ACTION_ROLE_ARN" --role-session-name "deploy-${STAGE_NAME}" '
               + '--query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text)',
             'read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<< "$credentials"',
@@ -650,6 +676,13 @@ function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
       },
     },
   });
+}
+
+/** The bootstrap roles a stage deployed by `stageDeploymentProject` is published and deployed through. */
+interface RemoteDeploymentRoles {
+  readonly actionRoleArn: string;
+  readonly deploymentRoleArn: string;
+  readonly filePublishingRoleArn: string;
 }
 
 /**
@@ -713,21 +746,6 @@ function validateCrossAccountBucket(owner: string, bucket: s3.IBucket, stages: R
   if (!bucket.encryptionKey || !(bucket.encryptionKey instanceof kms.Key)) {
     throw new Error(`${owner}: pipelineArtifactBucket '${bucket.node.path}' is not encrypted with a KMS key defined in this app, and ${why}; give a bucket with encryptionKey set to a kms.Key of this app, or leave pipelineArtifactBucket out`);
   }
-}
-
-/**
- * Warn when a stage deploys in another region: the pipeline deploys it there, but the bundled
- * deploy apps refuse such a stage when they synthesize (SageMaker creates a model only from a
- * package, image and model data of its own region), so the deploy repository must provide them.
- */
-function warnStagesInAnotherRegion(scope: Construct, stages: ResolvedStage[]): void {
-  const projectRegion = knownRegion(scope);
-  const remote = stages.filter(stage => deploysInAnotherRegion(stage, projectRegion));
-  if (remote.length === 0) return;
-  Annotations.of(scope).addWarningV2('cdk-sagemaker-project-templates:stageInAnotherRegion',
-    `${remote.map(stage => `Stage '${stage.name}' deploys in ${stage.region}`).join(', ')}, not in the project's region${projectRegion ? ` ${projectRegion}` : ''}. `
-    + 'The bundled deploy apps (deploy_app, batch_inference_app) refuse such a stage when they synthesize, as SageMaker creates a model only from a package, image and model data of its own region: '
-    + 'give the template deploySeedCode of your own that provides them in that region, or deploy the stage in the project\'s region.');
 }
 
 /**

@@ -32,10 +32,11 @@ export interface DeploymentStage {
 
   /**
    * The region to deploy to. A region other than the project's is deployed there: a build in
-   * the pipeline's region deploys the stage's template through that account's CDK bootstrap
-   * roles of that region (bootstrap each account and region of a stage, trusting the project's
-   * account). A template rule requires a region that synthesis takes for the project's (the
-   * portfolio stack's) to be the one the project is created in.
+   * the pipeline's region publishes the stage's file assets and deploys its template through
+   * that account's CDK bootstrap roles of that region (bootstrap each account and region of a
+   * stage, trusting the project's account). A region that synthesis takes for the project's (the
+   * portfolio stack's) is deployed by a CloudFormation action, and a template rule requires it to
+   * be the one the project is created in.
    *
    * @default - the project's own region, unless `regionParameterName` is set
    */
@@ -45,10 +46,8 @@ export interface DeploymentStage {
    * Name of a CloudFormation parameter that holds the region, entered when the project is
    * created. Stages that name the same parameter share it.
    *
-   * The region entered must be the one the project is created in: a template rule makes
-   * CloudFormation refuse any other value before it creates anything (fix `region` in the
-   * template for a stage in another region). The parameter still publishes the region for the
-   * deploy app.
+   * The stage is deployed in the region entered, the project's or another, by a build in the
+   * pipeline's region (see `region`), which the parameter also tells the deploy app.
    *
    * @default - no parameter
    */

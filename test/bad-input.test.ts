@@ -667,10 +667,12 @@ const rows: Row[] = [
       p.addTemplate(construct, { snapshotDirectory: tempDir('snap') });
       return construct;
     },
-    accept: 'a region typed at launch cannot be checked at synth: the template rule DeploymentRegionIsProjectRegion refuses any region but the project\'s before anything is created',
+    accept: 'a region typed at launch cannot be checked at synth: the parameter\'s pattern refuses what is not shaped like a region name before anything is created; '
+      + 'a well-shaped name of no region fails the stage\'s deployment build, which cannot reach CloudFormation there, before anything is deployed',
     check: (construct: MLOpsProjectTemplate) => {
-      const rule = productTemplate(construct).toJSON().Rules.DeploymentRegionIsProjectRegion;
-      expect(rule.Assertions[0].Assert).toEqual({ 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] });
+      const parameter = productTemplate(construct).toJSON().Parameters.DeploymentRegion;
+      expect(parameter.AllowedPattern).toBe('^[a-z]{2,4}(-[a-z]+)+-\\d{1,2}$');
+      expect(new RegExp(parameter.AllowedPattern).test('eu-west')).toBe(false);
     },
   },
 

@@ -31,6 +31,8 @@ const SYNTH_ENVIRONMENT = [
   'ARTIFACT_BUCKET',
   'ARTIFACT_BUCKET_KMS_ID',
   'AWS_REGION',
+  // Added to the original variables: names the staging bucket of a stage in another region.
+  'BOOTSTRAP_QUALIFIER',
   'DEPLOYMENT_STAGES',
   'MODEL_PACKAGE_GROUP_NAME',
   'PROJECT_ID',
@@ -42,7 +44,7 @@ const SYNTH_ENVIRONMENT = [
  * renders it: an `Fn::Sub` (which cfn-lint accepts for an action's `RoleArn`), pseudo parameters
  * inline, other parameters as variables.
  */
-function bootstrapRole(kind: 'deploy-role' | 'cfn-exec-role', account: string | { Ref: string }, qualifier = 'hnb659fds', region: string | { Ref: string } = { Ref: 'AWS::Region' }) {
+function bootstrapRole(kind: 'deploy-role' | 'cfn-exec-role' | 'file-publishing-role', account: string | { Ref: string }, qualifier = 'hnb659fds', region: string | { Ref: string } = { Ref: 'AWS::Region' }) {
   const variables: Record<string, { Ref: string }> = {};
   const part = (name: string, value: string | { Ref: string }) => {
     if (typeof value === 'string') return value;
@@ -157,7 +159,11 @@ describe('DeployPipeline with the original three stages', () => {
     for (const account of [{ Ref: 'AWS::AccountId' }, { Ref: 'ProdAccount' }]) {
       expect(assumable).toContainEqual(bootstrapRole('deploy-role', account));
     }
-    expect(assumable).toContainEqual(bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'eu-central-1'));
+    // The stage in another region: its deploy role and its file publishing role, by the stage deployment build.
+    expect(assumable).toContainEqual([
+      bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'eu-central-1'),
+      bootstrapRole('file-publishing-role', '222222222222', 'hnb659fds', 'eu-central-1'),
+    ]);
   });
 
   test('the stage roles may read the artifacts and decrypt them, also when the account is a parameter', () => {
@@ -352,14 +358,13 @@ describe('DeployPipeline in a Service Catalog product stack', () => {
     modelPackageGroupName: `${projectName}-${projectId}`,
     artifactBucket,
     seedCode: DEPLOY_SEED,
-    stages: [{ name: 'dev' }, { name: 'prod', account: prodAccount, regionParameterName: 'DeploymentRegion' }],
+    stages: [{ name: 'dev' }, { name: 'prod', account: prodAccount }],
   });
   const template = productTemplate(product);
   const pipeline = template.findResources('AWS::CodePipeline::Pipeline');
   const stages = (Object.values(pipeline)[0] as any).Properties.Stages;
 
   test('names come from the project parameters', () => {
-    template.hasParameter('DeploymentRegion', Match.objectLike({ Type: 'String' }));
     expect(stages[3].Actions[1].Configuration.StackName).toEqual({ 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-deploy-prod']] });
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/account_id']] },
@@ -367,14 +372,14 @@ describe('DeployPipeline in a Service Catalog product stack', () => {
     });
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
-      Value: { Ref: 'DeploymentRegion' },
+      Value: { Ref: 'AWS::Region' },
     });
     expect(deploy.deployStages).toHaveLength(2);
   });
 
   test('the parameter account\'s roles are assumed and may read the artifacts', () => {
-    const actionRole = bootstrapRole('deploy-role', { Ref: 'ProdAccount' }, 'hnb659fds', { Ref: 'DeploymentRegion' });
-    const deploymentRole = bootstrapRole('cfn-exec-role', { Ref: 'ProdAccount' }, 'hnb659fds', { Ref: 'DeploymentRegion' });
+    const actionRole = bootstrapRole('deploy-role', { Ref: 'ProdAccount' });
+    const deploymentRole = bootstrapRole('cfn-exec-role', { Ref: 'ProdAccount' });
     expect(stages[3].Actions[1].RoleArn).toEqual(actionRole);
     expect(stages[3].Actions[1].Configuration.RoleArn).toEqual(deploymentRole);
     for (const role of [actionRole, deploymentRole]) {
@@ -396,9 +401,9 @@ describe('DeployPipeline whose stage accounts may be the same when the project i
     seedCode: DEPLOY_SEED,
     stages: [
       { name: 'dev' },
-      { name: 'qa', account: '222222222222', regionParameterName: 'DeploymentRegion' },
-      { name: 'preprod', account: accountParameter('PreProdAccount'), regionParameterName: 'DeploymentRegion' },
-      { name: 'prod', account: accountParameter('ProdAccount'), regionParameterName: 'DeploymentRegion' },
+      { name: 'qa', account: '222222222222' },
+      { name: 'preprod', account: accountParameter('PreProdAccount') },
+      { name: 'prod', account: accountParameter('ProdAccount') },
     ],
   });
   const template = productTemplate(product).toJSON();
@@ -407,7 +412,6 @@ describe('DeployPipeline whose stage accounts may be the same when the project i
     ...accounts,
     'SageMakerProjectName': 'churn',
     'SageMakerProjectId': 'p-1',
-    'DeploymentRegion': 'eu-west-1',
     'AWS::AccountId': OWN,
     'AWS::Region': 'eu-west-1',
     'AWS::Partition': 'aws',
@@ -447,15 +451,8 @@ describe('DeployPipeline whose stage accounts may be the same when the project i
     }
   });
 
-  test('a template rule requires the region parameter to be the project\'s region', () => {
-    expect(template.Rules).toEqual({
-      DeploymentRegionIsProjectRegion: {
-        Assertions: [{
-          Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'qa', 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: only a region fixed in the template can be another one.",
-        }],
-      },
-    });
+  test('no template rule: every stage deploys in the project\'s region', () => {
+    expect(template.Rules).toBeUndefined();
   });
 });
 
@@ -490,47 +487,104 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
     }
   });
 
-  test('the deployment assumes the stage region\'s deploy role, executes with its execution role there, and installs nothing', () => {
+  test('the deployment publishes the stage\'s file assets with the pinned cdk-assets, then deploys with the stage region\'s roles', () => {
     const project = propertiesOf(template, deploy.stageDeploymentProject!);
-    const commands: string = JSON.parse(project.Source.BuildSpec).phases.build.commands.join('\n');
-    expect(commands).toContain('aws sts assume-role --role-arn "$ACTION_ROLE_ARN"');
-    expect(commands).toContain('aws cloudformation deploy --region "$STAGE_REGION" --stack-name "$STACK_NAME" --template-file "$template" --role-arn "$DEPLOYMENT_ROLE_ARN"');
+    const spec = JSON.parse(project.Source.BuildSpec);
+    expect(spec.phases.install['runtime-versions']).toEqual({ nodejs: 20 });
+    const commands: string = spec.phases.build.commands.join('\n');
+    const publish = 'if [ -f "$assets" ]; then npx --yes cdk-assets@4.7.3 --path "$assets" publish; fi';
+    const assume = 'aws sts assume-role --role-arn "$ACTION_ROLE_ARN"';
+    const deployCommand = 'aws cloudformation deploy --region "$STAGE_REGION" --stack-name "$STACK_NAME" --template-file "$template" --role-arn "$DEPLOYMENT_ROLE_ARN"';
+    expect(commands).toContain('assets="${STAGE_NAME}.assets.json"');
+    // Published with the build's own credentials (the asset commands read the project's artifacts), before the deploy role is assumed.
+    expect(commands.indexOf(publish)).toBeGreaterThan(0);
+    expect(commands.indexOf(publish)).toBeLessThan(commands.indexOf(assume));
+    expect(commands.indexOf(assume)).toBeLessThan(commands.indexOf(deployCommand));
     expect(commands).toContain('51200');
     expect(commands).not.toMatch(/pip install|npm install/);
-    const assume = iamStatements(template).filter(s => s.Action === 'sts:AssumeRole' && JSON.stringify(s.Resource).includes('us-east-1'));
-    expect(assume).toHaveLength(1);
-    expect(assume[0].Resource).toEqual(bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'us-east-1'));
-    expect(assume[0].policy).toContain('StageDeploymentProject');
+  });
+
+  test('the build may assume exactly that stage\'s deploy and file publishing roles, and read and decrypt the model artifacts', () => {
+    const assume = iamStatements(template).filter(s => s.Action === 'sts:AssumeRole' && s.policy.includes('StageDeploymentProject'));
+    expect(assume.map(s => s.Resource)).toEqual([[
+      bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'us-east-1'),
+      bootstrapRole('file-publishing-role', '222222222222', 'hnb659fds', 'us-east-1'),
+    ]]);
+    const reads = iamStatements(template).filter(s => s.policy.includes('StageDeploymentProject') && ['s3:GetObject', 'kms:Decrypt'].includes(String(s.Action)));
+    expect(reads.map(s => [s.Action, s.Resource])).toEqual([
+      ['s3:GetObject', { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(artifactBucket), 'Arn'] }, '/*']] }],
+      ['kms:Decrypt', { 'Fn::GetAtt': [logicalId(artifactBucket.encryptionKey!), 'Arn'] }],
+    ]);
+    expect(overlyBroadStatements(template)).toEqual([]);
+  });
+
+  test('the synth build learns the bootstrap qualifier that names the staging bucket and roles', () => {
+    expect(environmentValue(propertiesOf(template, deploy.synthProject), 'BOOTSTRAP_QUALIFIER')).toBe('hnb659fds');
   });
 
   test('only the pipeline region\'s stage roles read the pipeline artifacts; no template rule pins a fixed region', () => {
     expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'eu-west-1'), 's3:GetObject*')).toBe(true);
     expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', '222222222222', 'hnb659fds', 'us-east-1'), 's3:GetObject*')).toBe(false);
     // The stage in the pipeline's known region keeps a rule (a product may be launched elsewhere); the other none.
-    expect(Object.keys(template.toJSON().Rules ?? {}).filter(rule => rule.endsWith('IsProjectRegion'))).toEqual(['LocalStageRegionIsProjectRegion']);
-  });
-
-  test('a warning says the bundled deploy apps refuse such a stage, and what to do', () => {
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stageInAnotherRegion'));
-    expect(warnings).toHaveLength(1);
-    expect(JSON.stringify(warnings[0].entry.data)).toContain("Stage 'dr' deploys in us-east-1, not in the project's region eu-west-1");
-    expect(JSON.stringify(warnings[0].entry.data)).toContain('give the template deploySeedCode of your own');
-    const { stack: local } = newDeployPipeline({}, 'Local');
-    expect(Annotations.fromStack(local).findWarning('*', Match.stringLikeRegexp('stageInAnotherRegion'))).toHaveLength(0);
-  });
-
-  test('a stage region entered at project creation must still be the project\'s (template rule)', () => {
-    const { stack: other, artifactBucket: bucket } = projectStack('Entered');
-    new DeployPipeline(other, 'Deploy', {
-      projectName: 'churn',
-      projectId: 'p-1',
-      modelPackageGroupName: 'churn-p-1',
-      artifactBucket: bucket,
-      seedCode: DEPLOY_SEED,
-      stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' }],
+    const { CheckBootstrapVersion: _stackOwnRule, ...rules } = template.toJSON().Rules;
+    expect(rules).toEqual({
+      LocalStageRegionIsProjectRegion: {
+        Assertions: [{
+          Assert: { 'Fn::Equals': ['eu-west-1', { Ref: 'AWS::Region' }] },
+          AssertDescription: "Stage 'local' of this project deploys to region eu-west-1 by a CloudFormation action of the project's region, "
+            + "so the project must be created in eu-west-1: create it there, or leave the stage's region out (the project's own).",
+        }],
+      },
     });
-    expect(Template.fromStack(other).toJSON().Rules.DeploymentRegionIsProjectRegion.Assertions[0].Assert)
-      .toEqual({ 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] });
+  });
+
+  test('no warning: the bundled deploy apps deploy such a stage', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('InAnotherRegion'))).toHaveLength(0);
+  });
+});
+
+describe('DeployPipeline with a stage region entered at project creation (issue 18)', () => {
+  const { product, artifactBucket, projectName, projectId } = productStack();
+  const deploy = new DeployPipeline(product, 'Deploy', {
+    projectName,
+    projectId,
+    modelPackageGroupName: `${projectName}-${projectId}`,
+    artifactBucket,
+    seedCode: DEPLOY_SEED,
+    bootstrapQualifier: 'mlops',
+    stages: [{ name: 'dev' }, { name: 'prod', accountParameterName: 'ProdAccount', regionParameterName: 'DeploymentRegion' }],
+  });
+  const template = productTemplate(product);
+  const pipeline = (Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any).Properties;
+  const prod = pipeline.Stages.find((s: any) => s.Name === 'DeployProd').Actions.find((a: any) => a.Name === 'Deploy_CFN_Prod');
+
+  test('is deployed by the stage deployment build in the region entered, whichever it is: no template rule', () => {
+    template.hasParameter('DeploymentRegion', Match.objectLike({ Type: 'String' }));
+    expect(prod.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
+    expect(prod.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProject!) });
+    const variables = JSON.parse(JSON.stringify(prod.Configuration.EnvironmentVariables));
+    const rendered = JSON.stringify(variables);
+    expect(rendered).toContain('{\\"name\\":\\"STAGE_REGION\\",\\"type\\":\\"PLAINTEXT\\",\\"value\\":\\"');
+    expect(rendered).toContain('"Ref":"DeploymentRegion"');
+    expect(rendered).toContain('"Ref":"SageMakerProjectName"');
+    expect(template.toJSON().Rules).toBeUndefined();
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/mlops/', { Ref: 'SageMakerProjectName' }, '/prod/region']] },
+      Value: { Ref: 'DeploymentRegion' },
+    });
+  });
+
+  test('through the entered account\'s bootstrap roles of the entered region, of the given qualifier', () => {
+    const region = { Ref: 'DeploymentRegion' };
+    const account = { Ref: 'ProdAccount' };
+    const assume = iamStatements(template).filter(s => s.Action === 'sts:AssumeRole' && s.policy.includes('StageDeploymentProject'));
+    expect(assume.map(s => s.Resource)).toEqual([[
+      bootstrapRole('deploy-role', account, 'mlops', region),
+      bootstrapRole('file-publishing-role', account, 'mlops', region),
+    ]]);
+    // Those roles read nothing of the pipeline's: the build hands the template over.
+    expect(resourcePolicyAllows(template, 'AWS::S3::BucketPolicy', bootstrapRole('cfn-exec-role', account, 'mlops', region), 's3:GetObject*')).toBe(false);
+    expect(environmentValue(propertiesOf(template, deploy.synthProject), 'BOOTSTRAP_QUALIFIER')).toBe('mlops');
   });
 });
 

@@ -329,8 +329,9 @@ describe('stage accounts that turn out the same when the project is created', ()
       expect(accountLists.length).toBe(4 + Object.keys(template.findResources('AWS::ECR::Repository')).length);
       for (const list of accountLists) expect(list.sort()).toEqual([...deploymentAccounts].sort());
 
-      // The stage roles that read pipeline artifacts: the dev roles, and those of each other account once.
-      const stageRoles = [...new Set([OWN, accounts.PreProdAccount, accounts.ProdAccount])].flatMap(bootstrapRoles);
+      // The stage roles that read pipeline artifacts: the dev roles only. The stages of the entered
+      // region are deployed by the stage deployment build, which hands their templates over itself.
+      const stageRoles = bootstrapRoles(OWN);
       const roleLists = principalsOf(policies, /^DeploymentStageRoles/);
       expect(roleLists.length).toBe(2);
       for (const list of roleLists) expect(list.sort()).toEqual([...stageRoles].sort());
@@ -357,23 +358,25 @@ describe('stage accounts that turn out the same when the project is created', ()
 });
 
 describe('stage regions', () => {
-  test('a region parameter must be the region the project is created in (a template rule)', () => {
-    expect(dynamic.template.toJSON().Rules).toEqual({
-      DeploymentRegionIsProjectRegion: {
-        Assertions: [{
-          Assert: { 'Fn::Equals': [{ Ref: 'DeploymentRegion' }, { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to the region entered as DeploymentRegion, which must be the region the project is created in: only a region fixed in the template can be another one.",
-        }],
-      },
-    });
+  test('a region entered at creation is deployed there (issue 18): no rule, a deployment build for its stages', () => {
+    expect(dynamic.template.toJSON().Rules).toBeUndefined();
+    const stages = Object.values<any>(dynamic.template.findResources('AWS::CodePipeline::Pipeline'))
+      .find(p => JSON.stringify(p).includes('DeployPreProd')).Properties.Stages;
+    for (const name of ['DeployPreProd', 'DeployProd']) {
+      const deploy = stages.find((stage: any) => stage.Name === name).Actions.find((a: any) => a.Name.startsWith('Deploy_CFN_'));
+      expect(deploy.ActionTypeId.Provider).toBe('CodeBuild');
+      expect(JSON.stringify(deploy.Configuration)).toContain('"Ref":"DeploymentRegion"');
+    }
+    expect(dynamic.construct.deployPipeline.stageDeploymentProject).toBeDefined();
   });
 
-  test('so must a fixed region, also when it is the portfolio\'s (the product may be launched elsewhere)', () => {
+  test('a fixed region that is the portfolio\'s keeps the CloudFormation action, and a rule (the product may be launched elsewhere)', () => {
     expect(basic.template.toJSON().Rules).toEqual({
       PreProdStageRegionIsProjectRegion: {
         Assertions: [{
           Assert: { 'Fn::Equals': ['eu-west-1', { Ref: 'AWS::Region' }] },
-          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to region eu-west-1, which must be the region the project is created in: only a region fixed in the template can be another one.",
+          AssertDescription: "Stages 'preprod' and 'prod' of this project deploy to region eu-west-1 by a CloudFormation action of the project's region, "
+            + "so the project must be created in eu-west-1: create it there, or leave the stage's region out (the project's own).",
         }],
       },
     });
@@ -484,8 +487,9 @@ describe('the full resource set and the wiring of a built-in template', () => {
   };
   const expected: [string, Template, Record<string, number>][] = [
     ['basic', basic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],
-    ['dynamic accounts', dynamic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],
-    ['BYOC', byoc.template, { ...common, 'AWS::CodeBuild::Project': 4, 'AWS::IAM::Policy': 15, 'AWS::IAM::Role': 17, 'AWS::ECR::Repository': 1 }],
+    // The region entered at creation: a stage deployment build, its role and the two deploy actions' roles.
+    ['dynamic accounts', dynamic.template, { ...common, 'AWS::CodeBuild::Project': 4, 'AWS::IAM::Policy': 16, 'AWS::IAM::Role': 18 }],
+    ['BYOC', byoc.template, { ...common, 'AWS::CodeBuild::Project': 5, 'AWS::IAM::Policy': 18, 'AWS::IAM::Role': 20, 'AWS::ECR::Repository': 1 }],
   ];
   test.each(expected)('%s: exactly these resources', (_name, template, counts) => {
     const actual: Record<string, number> = {};
@@ -559,7 +563,10 @@ describe('the full resource set and the wiring of a built-in template', () => {
     expect(deploy.Properties.Stages.map((s: any) => s.Name)).toEqual(['Source', 'Build', 'DeployDev', 'DeployPreProd', 'DeployProd']);
     const prod = deploy.Properties.Stages.find((s: any) => s.Name === 'DeployProd');
     expect(prod.Actions.map((a: any) => a.Name)).toEqual(['Approve_Prod', 'Deploy_CFN_Prod']);
-    expect(prod.Actions[1].Configuration.StackName).toEqual({ 'Fn::Join': ['', [{ Ref: 'SageMakerProjectName' }, '-deploy-prod']] });
+    // Deployed by the stage deployment build (the region is entered): the stack name is one of its variables.
+    const variables = JSON.parse(JSON.stringify(prod.Actions[1].Configuration.EnvironmentVariables));
+    expect(variables['Fn::Join'][1]).toEqual(expect.arrayContaining([{ Ref: 'SageMakerProjectName' }]));
+    expect(JSON.stringify(variables)).toMatch(/STACK_NAME.*"Ref":"SageMakerProjectName"\},"-deploy-prod/);
   });
 });
 

@@ -447,7 +447,14 @@ function pipelineCalls(prefix: 'BuildPipeline' | 'DeployPipeline', actions: stri
     ],
   };
   for (const action of actions.filter(a => !a.includes('Approve'))) {
-    const project = { BuildSMPipeline: 'SageMakerPipelineProject', BuildDockerBuild: 'DockerBuildProject', BuildSynth: 'SynthProject', BuildSecurityScan: 'SecurityScanProject' }[action]!;
+    const project = {
+      BuildSMPipeline: 'SageMakerPipelineProject',
+      BuildDockerBuild: 'DockerBuildProject',
+      BuildSynth: 'SynthProject',
+      BuildSecurityScan: 'SecurityScanProject',
+      DeployPreProdDeployCFNPreProd: 'StageDeploymentProject',
+      DeployProdDeployCFNProd: 'StageDeploymentProject',
+    }[action]!;
     calls[`${prefix}${action}CodePipelineActionRole`] = ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'].map(a => ({
       site: `${action} action: run the CodeBuild project`, action: a, resource: arn('codebuild', `project/{${prefix}${project}}`),
     }));
@@ -455,8 +462,29 @@ function pipelineCalls(prefix: 'BuildPipeline' | 'DeployPipeline', actions: stri
   return calls;
 }
 
-/** The bootstrap roles a deploy stage's CloudFormation action uses. */
-const bootstrapRole = (kind: 'deploy-role' | 'cfn-exec-role', account: string) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-${account}-${REGION}`;
+/** The bootstrap roles a deploy stage's CloudFormation action, or the stage deployment build, uses. */
+const bootstrapRole = (kind: 'deploy-role' | 'cfn-exec-role' | 'file-publishing-role', account: string) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-${account}-${REGION}`;
+
+/** The model the build registers: its data, which the stage deployment build fetches for a stage in another region. */
+const MODEL_DATA = artifactObject(`${GROUP}/models/${job('TrainAbaloneModel')}/output/model.tar.gz`);
+
+/**
+ * CodeBuild project `StageDeploymentProject`: the deployment of the stages whose region is entered
+ * at creation. cdk-assets runs the model data asset's command with the build's role, then uploads
+ * through the stage's file publishing role; the template is deployed through its deploy role.
+ */
+function stageDeploymentBuild(stageAccounts: string[]): Call[] {
+  return [
+    ...codeBuildRun('DeployPipelineStageDeploymentProject', `${PROJECT_NAME}-deploy`)
+      .map(call => call.action === 's3:GetObject' ? { ...call, resource: pipelineObject(`${PROJECT_NAME}-deploy`, 'SynthOutput') } : call),
+    { site: 'cdk-assets publish: the model data asset\'s command (aws s3 cp)', action: 's3:GetObject', resource: MODEL_DATA },
+    { site: 'cdk-assets publish: the model data asset\'s command (aws s3 cp)', action: 'kms:Decrypt', resource: PROJECT_KEY },
+    ...stageAccounts.flatMap(account => [
+      { site: `cdk-assets publish to account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('file-publishing-role', account) },
+      { site: `aws cloudformation deploy in account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('deploy-role', account) },
+    ]),
+  ];
+}
 
 // ---------------------------------------------------------------------------------------------
 // The built-in templates.
@@ -475,6 +503,8 @@ interface BuiltIn {
   readonly byoc: boolean;
   /** Accounts of the stages after dev. */
   readonly stageAccounts: string[];
+  /** Whether the stages after dev have their region entered at creation (deployed by the stage deployment build). */
+  readonly regionEntered: boolean;
 }
 
 const BUILT_INS: Record<string, BuiltIn> = {
@@ -482,16 +512,19 @@ const BUILT_INS: Record<string, BuiltIn> = {
     template: synthesize(p => new BasicProjectTemplate(p, 'Basic', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: REGION })),
     byoc: false,
     stageAccounts: ['222222222222', '333333333333'],
+    regionEntered: false,
   },
   dynamicAccounts: {
     template: synthesize(p => new DynamicAccountsProjectTemplate(p, 'DynamicAccounts')),
     byoc: false,
     stageAccounts: [PARAMETERS.PreProdAccount, PARAMETERS.ProdAccount],
+    regionEntered: true,
   },
   byoc: {
     template: synthesize(p => new ByocProjectTemplate(p, 'Byoc')),
     byoc: true,
     stageAccounts: [PARAMETERS.PreProdAccount, PARAMETERS.ProdAccount],
+    regionEntered: true,
   },
 };
 // Accounts entered when the project is created may coincide, which the template's conditions handle.
@@ -500,18 +533,22 @@ BUILT_INS['dynamicAccounts, preprod and prod in one account'] = {
   template: new EvaluatedTemplate(dynamicJson, { ...PARAMETERS, ProdAccount: PARAMETERS.PreProdAccount }),
   byoc: false,
   stageAccounts: [PARAMETERS.PreProdAccount, PARAMETERS.PreProdAccount],
+  regionEntered: true,
 };
 BUILT_INS['dynamicAccounts, preprod in the DEV account'] = {
   template: new EvaluatedTemplate(dynamicJson, { ...PARAMETERS, PreProdAccount: ACCOUNT }),
   byoc: false,
   stageAccounts: [ACCOUNT, PARAMETERS.ProdAccount],
+  regionEntered: true,
 };
 
 /** Every role's calls in a built-in template, by the role's logical id prefix. */
 function callsByRole(builtIn: BuiltIn): Record<string, Call[]> {
   const buildActions = builtIn.byoc ? ['BuildDockerBuild', 'BuildSMPipeline'] : ['BuildSMPipeline'];
-  const deployPipeline = pipelineCalls('DeployPipeline', ['BuildSynth', 'BuildSecurityScan', 'DeployPreProdApprovePreProd', 'DeployProdApproveProd'], `${PROJECT_NAME}-deploy`);
-  deployPipeline.DeployPipelineRole.push(...[ACCOUNT, ...builtIn.stageAccounts].map(account => ({
+  const stageDeployments = builtIn.regionEntered ? ['DeployPreProdDeployCFNPreProd', 'DeployProdDeployCFNProd'] : [];
+  const deployPipeline = pipelineCalls('DeployPipeline', ['BuildSynth', 'BuildSecurityScan', 'DeployPreProdApprovePreProd', 'DeployProdApproveProd', ...stageDeployments], `${PROJECT_NAME}-deploy`);
+  // The CloudFormation actions: dev's, and the other stages' unless the stage deployment build deploys them.
+  deployPipeline.DeployPipelineRole.push(...[ACCOUNT, ...builtIn.regionEntered ? [] : builtIn.stageAccounts].map(account => ({
     site: `Deploy stage of account ${account}: CloudFormation action role (bootstrap deploy role)`, action: 'sts:AssumeRole', resource: bootstrapRole('deploy-role', account),
   })));
   return {
@@ -520,6 +557,7 @@ function callsByRole(builtIn: BuiltIn): Record<string, Call[]> {
     BuildPipelineSageMakerExecutionRole: sageMakerExecution(builtIn.byoc),
     DeployPipelineSynthProjectRole: SYNTH_BUILD,
     DeployPipelineSecurityScanProjectRole: SECURITY_SCAN_BUILD,
+    ...(builtIn.regionEntered ? { DeployPipelineStageDeploymentProjectRole: stageDeploymentBuild(builtIn.stageAccounts) } : {}),
     ...pipelineCalls('BuildPipeline', buildActions, `${PROJECT_NAME}-build`),
     ...deployPipeline,
     BuildPipelineEventsRole: [
@@ -630,7 +668,8 @@ describe.each(Object.entries(BUILT_INS))('built-in %s template', (_name, builtIn
     const key = template.resourceStatements(template.id('ProjectKey'));
     const object = pipelineObject(`${PROJECT_NAME}-deploy`, 'SynthOutput');
     const problems: string[] = [];
-    for (const account of [ACCOUNT, ...builtIn.stageAccounts]) {
+    // The stages deployed by CloudFormation actions; the stage deployment build reads the artifacts itself.
+    for (const account of [ACCOUNT, ...builtIn.regionEntered ? [] : builtIn.stageAccounts]) {
       for (const principal of [bootstrapRole('deploy-role', account), bootstrapRole('cfn-exec-role', account)]) {
         if (!allowed(bucket, { action: 's3:GetObject', resource: object, principal })) problems.push(`${principal} s3:GetObject`);
         if (!allowed(key, { action: 'kms:Decrypt', resource: '*', principal })) problems.push(`${principal} kms:Decrypt`);
@@ -643,7 +682,7 @@ describe.each(Object.entries(BUILT_INS))('built-in %s template', (_name, builtIn
   test('the endpoints in the stage accounts can use the model the build registered', () => {
     // deploy_endpoint/endpoint_stack.py: CloudFormation (cfn-exec role) creates the model from
     // the package; the endpoint's role reads model.tar.gz and pulls the image.
-    const modelData = artifactObject(`${GROUP}/models/${job('TrainAbaloneModel')}/output/model.tar.gz`);
+    const modelData = MODEL_DATA;
     const problems: string[] = [];
     for (const account of builtIn.stageAccounts) {
       const endpointRole = `arn:aws:iam::${account}:role/preprod-ModelExecutionRole-ABC`;

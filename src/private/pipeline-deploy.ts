@@ -11,13 +11,23 @@ export function pascalStageName(stageName: string): string {
     .join('');
 }
 
+/** The CDK bootstrap roles of a stage that the deploy pipeline uses. */
+export interface BootstrapRoleArns {
+  /** `deploy-role`: CloudFormation calls. */
+  readonly actionRoleArn: string;
+  /** `cfn-exec-role`: what CloudFormation deploys with. */
+  readonly deploymentRoleArn: string;
+  /** `file-publishing-role`: writes the stage's file assets into the bootstrap bucket. */
+  readonly filePublishingRoleArn: string;
+}
+
 /**
  * The CDK bootstrap roles of a stage's account and region.
  *
  * Rendered as `Fn::Sub`, which cfn-lint's schema accepts for a CloudFormation action's `RoleArn`
  * (CDK renders a string with tokens as `Fn::Join`).
  */
-export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { actionRoleArn: string; deploymentRoleArn: string } {
+export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): BootstrapRoleArns {
   const variables: Record<string, string> = {};
   const part = (name: string, value: string): string => {
     if (value === Aws.ACCOUNT_ID) return '${AWS::AccountId}';
@@ -34,6 +44,7 @@ export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { ac
   return {
     actionRoleArn: arn('deploy-role'),
     deploymentRoleArn: arn('cfn-exec-role'),
+    filePublishingRoleArn: arn('file-publishing-role'),
   };
 }
 
@@ -44,6 +55,12 @@ export function bootstrapRoleArns(stage: ResolvedStage, qualifier: string): { ac
  * deliberately; `.ci/seed-code-tests.sh` reads this line and scans the seed code with the same version.
  */
 export const CHECKOV_VERSION = 'checkov==3.3.30';
+
+/**
+ * The CDK tool that publishes a stage's file assets (`<stage>.assets.json`) into its account and
+ * region before the stage is deployed there, as `cdk deploy` does; pinned, as the scanner is.
+ */
+export const CDK_ASSETS_VERSION = 'cdk-assets@4.7.3';
 
 /**
  * What the scan runs before checkov: a copy of each template without the suppressions the deploy

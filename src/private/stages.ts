@@ -145,57 +145,48 @@ export function knownRegion(scope: Construct): string | undefined {
 }
 
 /**
- * Whether a stage is deployed from the pipeline's region into another (by a build that deploys
- * there, see `DeployPipeline`): its region is fixed, and the pipeline's is another or unknown.
- * A stage whose region is entered at creation (a parameter) is deployed by a CloudFormation
- * action in the pipeline's region, which a template rule requires it to be.
+ * Whether a stage may deploy in another region than the pipeline's, and so is deployed by a
+ * build that deploys there (see `DeployPipeline`): its region is entered at creation (a
+ * parameter) or otherwise unknown to synthesis, or it is fixed and the pipeline's is another or
+ * unknown.
  */
 export function deploysInAnotherRegion(stage: ResolvedStage, projectRegion: string | undefined): boolean {
-  if (stage.region === Aws.REGION || Token.isUnresolved(stage.region)) return false;
+  if (stage.region === Aws.REGION) return false;
+  if (Token.isUnresolved(stage.region)) return true;
   return stage.region !== projectRegion;
 }
 
 /**
  * One template rule per stage region that the pipeline's CloudFormation actions assume to be
- * the project's (a parameter, or a fixed region that is the one synthesis knows): the region
- * must be the one the stack is created in, else CloudFormation (and Service Catalog, which
- * launches products through it) refuses the launch before it creates anything. A product may be
- * launched elsewhere than its portfolio's region, and a CloudFormation action runs in the
- * pipeline's region, so the stage would deploy there under roles named for the other region.
+ * the project's (a fixed region that is the one synthesis knows): the region must be the one the
+ * stack is created in, else CloudFormation (and Service Catalog, which launches products through
+ * it) refuses the launch before it creates anything. A product may be launched elsewhere than its
+ * portfolio's region, and a CloudFormation action runs in the pipeline's region, so the stage
+ * would deploy there under roles named for the other region.
  *
  * Created once per stack and region: the template and its pipelines resolve the same stages.
  */
 function requireProjectRegion(scope: Construct, resolved: ResolvedStage[]): void {
   const stack = Stack.of(scope);
   const projectRegion = knownRegion(scope);
-  const groups = new Map<string, { parameter?: string; first: string; names: string[] }>();
+  const groups = new Map<string, string[]>();
   resolved.forEach(stage => {
     if (stage.region === Aws.REGION || deploysInAnotherRegion(stage, projectRegion)) return;
-    const group = groups.get(stage.region) ?? { parameter: referencedParameter(stack, stage.region), first: stage.name, names: [] };
-    group.names.push(`'${stage.name}'`);
-    groups.set(stage.region, group);
+    groups.set(stage.region, [...groups.get(stage.region) ?? [], stage.name]);
   });
-  for (const [region, { parameter, first, names }] of groups) {
-    const id = `${parameter ?? `${pascalStageName(first)}StageRegion`}IsProjectRegion`;
+  for (const [region, names] of groups) {
+    const id = `${pascalStageName(names[0])}StageRegionIsProjectRegion`;
     if (stack.node.tryFindChild(id)) continue;
-    const which = names.length === 1 ? `Stage ${names[0]}` : `Stages ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-    // The description is a plain string: a region given as a token is named by its stage only.
-    const given = parameter ? `the region entered as ${parameter}` : Token.isUnresolved(region) ? `a region given to ${names.length === 1 ? 'it' : 'them'}` : `region ${region}`;
+    const quoted = names.map(name => `'${name}'`);
+    const which = names.length === 1 ? `Stage ${quoted[0]}` : `Stages ${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
     new CfnRule(stack, id, {
       assertions: [{
         assert: Fn.conditionEquals(region, Aws.REGION),
-        assertDescription: `${which} of this project deploy${names.length === 1 ? 's' : ''} to ${given}, which must be the region the project is created in: `
-          + 'only a region fixed in the template can be another one.',
+        assertDescription: `${which} of this project deploy${names.length === 1 ? 's' : ''} to region ${region} by a CloudFormation action of the project's region, `
+          + `so the project must be created in ${region}: create it there, or leave the stage's region out (the project's own).`,
       }],
     });
   }
-}
-
-/** The logical id of the parameter `value` references, if it is a reference to one. */
-function referencedParameter(stack: Stack, value: string): string | undefined {
-  if (!Token.isUnresolved(value)) return undefined;
-  const resolved = stack.resolve(value);
-  return isReference(resolved) && !String(resolved.Ref).startsWith('AWS::') ? resolved.Ref : undefined;
 }
 
 function accountParameter(scope: Construct, name: string, stageName: string): CfnParameter {
