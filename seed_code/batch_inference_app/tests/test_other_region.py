@@ -199,6 +199,16 @@ def test_the_asset_manifest_stages_the_model_data_in_the_stages_bootstrap(other_
         ]
 
 
+# The newest cloud assembly schema major version that the deploy pipeline's cdk-assets (4.7.3) reads.
+CDK_ASSETS_SCHEMA_MAJOR = 54
+
+
+def test_the_pipelines_cdk_assets_reads_the_asset_manifests(other_region):
+    # requirements.txt keeps aws-cdk-lib on releases that write it (aws-cdk.cloud-assembly-schema).
+    for stage in OTHER_STAGES:
+        assert int(other_region.assets[stage]["version"].split(".")[0]) <= CDK_ASSETS_SCHEMA_MAJOR, stage
+
+
 def test_the_bootstrap_qualifier_names_the_staging_bucket(tmp_path):
     project = dataclasses.replace(PROJECT, stages=("prod",), bootstrap_qualifier="mlops")
     templates = synth_templates(
