@@ -323,6 +323,13 @@ function modelRoleBoundaryStatements(arn: ArnOf): iam.PolicyStatement[] {
       resources: [buckets, `${buckets}/*`],
     }),
     new iam.PolicyStatement({
+      sid: 'ReadStagedModelData',
+      // A stage in another region than its project's: the model data its deploy pipeline published
+      // into this account's CDK bootstrap bucket of this region (of any qualifier).
+      actions: ['s3:GetObject'],
+      resources: [`arn:${Aws.PARTITION}:s3:::cdk-*-assets-${Aws.ACCOUNT_ID}-${Aws.REGION}/*.tar.gz`],
+    }),
+    new iam.PolicyStatement({
       sid: 'WriteDataCapture',
       actions: ['s3:PutObject'],
       resources: [`${buckets}/${DATA_CAPTURE_PREFIX}*`],

@@ -213,6 +213,17 @@ describe('DeploymentTargetPolicy with its defaults', () => {
     expect(allows(boundary, 'sagemaker:InvokeEndpoint', 'arn:aws:sagemaker:eu-west-1:333333333333:endpoint/other')).toBe(false);
   });
 
+  test('a stage in another region than its project\'s: its roles read the model data staged in this account\'s bootstrap bucket of this region, only', () => {
+    const staged = (bucket: string) => `arn:aws:s3:::${bucket}/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0.tar.gz`;
+    expect(allows(boundary, 's3:GetObject', staged(`cdk-hnb659fds-assets-${ACCOUNT}-eu-west-1`))).toBe(true);
+    expect(allows(boundary, 's3:GetObject', staged(`cdk-mlops-assets-${ACCOUNT}-eu-west-1`))).toBe(true);
+    // Another account's or region's bootstrap bucket, the bucket's other assets, or writing: no.
+    expect(allows(boundary, 's3:GetObject', staged('cdk-hnb659fds-assets-333333333333-eu-west-1'))).toBe(false);
+    expect(allows(boundary, 's3:GetObject', staged(`cdk-hnb659fds-assets-${ACCOUNT}-us-east-1`))).toBe(false);
+    expect(allows(boundary, 's3:GetObject', `arn:aws:s3:::cdk-hnb659fds-assets-${ACCOUNT}-eu-west-1/0f1e2d3c.zip`)).toBe(false);
+    expect(allows(boundary, 's3:PutObject', staged(`cdk-hnb659fds-assets-${ACCOUNT}-eu-west-1`))).toBe(false);
+  });
+
   test('both policies stay within IAM\'s managed policy size (6,144 characters without white space)', () => {
     const { template } = synth();
     const longest = { ...REFS, 'AWS::Region': 'ap-southeast-5', 'AWS::Partition': 'aws-iso-b' };

@@ -18,7 +18,7 @@ import sys
 import cfnlint
 
 import iam_reference as iam
-from cfn import ACCOUNT, PRODUCT_STACK_NAME, S3_TEMPLATE_STACK_NAME, Template, arn, as_list, policy_documents, statements
+from cfn import ACCOUNT, PRODUCT_STACK_NAME, REGION, S3_TEMPLATE_STACK_NAME, Template, arn, as_list, policy_documents, statements
 
 SCHEMAS = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
 
@@ -554,6 +554,10 @@ def _monitoring_permissions():
     return {**app, "resourceTypes": monitoring["resourceTypes"], "modelRoleActions": monitoring["monitoringRoleActions"]}
 
 
+# A stage in another region than its project's: the bundled apps' model roles read the model data
+# that the deploy pipeline published into the stage account's CDK bootstrap bucket of that region.
+STAGED_MODEL_DATA_REQUEST = ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/{'0f1e2d3c' * 8}.tar.gz")
+
 # The bundled apps whose stage templates the target accounts deploy: (name, permissions file or
 # its content, role requests).
 DEPLOYMENT_APPS = [
@@ -664,6 +668,11 @@ def check_deployment_target(directories, problems):
                 checked += 1
                 if not iam.allows(boundary, iam.Request(action, resource, context)):
                     problems.append(f"{where}: the permissions boundary does not allow the {app_name}'s role {action} on {resource or '*'}" + (f" with {context}" if context else ""))
+            if boundary is not None and "s3:GetObject" in app["modelRoleActions"]:
+                action, resource = STAGED_MODEL_DATA_REQUEST
+                checked += 1
+                if not iam.allows(boundary, iam.Request(action, resource, {})):
+                    problems.append(f"{where}: the permissions boundary does not allow the {app_name}'s role, in a stage of another region, {action} on {resource}")
         # Short of an administrator: what a deploy repository must not be able to make CloudFormation do.
         outside_path = f"arn:aws:iam::{ACCOUNT}:role/admin"
         refused = [

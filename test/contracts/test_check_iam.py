@@ -186,6 +186,23 @@ def test_deployment_target_check_finds_an_administrator(tmp_path):
     assert any("CloudFormation may cloudformation:CreateStack" in p for p in problems)
 
 
+def test_deployment_target_check_finds_a_boundary_without_the_staged_model_data(tmp_path):
+    # A boundary named "b" that allows every S3 read but of the CDK bootstrap buckets.
+    write_deployment_target(tmp_path, [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    template_path = tmp_path / "DeploymentTarget.template.json"
+    template = json.loads(template_path.read_text())
+    template["Resources"]["Boundary"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"ManagedPolicyName": "b", "PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::cdk-*"},
+    ]}}}
+    template_path.write_text(json.dumps(template))
+    problems = []
+    check_iam.check_deployment_target([str(tmp_path)], problems)
+    staged = check_iam.STAGED_MODEL_DATA_REQUEST[1]
+    assert f"DeploymentTarget.template.json mlops-deployment-eu-west-1: the permissions boundary does not allow the deploy app's role, in a stage of another region, s3:GetObject on {staged}" in problems
+    assert f"DeploymentTarget.template.json mlops-deployment-eu-west-1: the permissions boundary does not allow the batch inference app's role, in a stage of another region, s3:GetObject on {staged}" in problems
+
+
 def test_deployment_target_check_needs_a_policy_to_check(tmp_path):
     problems = []
     check_iam.check_deployment_target([str(tmp_path)], problems)
