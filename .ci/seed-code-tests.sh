@@ -152,6 +152,36 @@ fi
 echo "checkov: no findings in ${#all_templates[@]} templates"
 
 echo
+echo "--- cdk-assets reads the asset manifests of stages in another region (the deploy pipeline publishes them)"
+# The same tool and version as DeployPipeline's stage deployment build (src/private/pipeline-deploy.ts).
+cdk_assets_pin=$(grep -oE "^export const CDK_ASSETS_VERSION = 'cdk-assets@[0-9][0-9.]*'" src/private/pipeline-deploy.ts | grep -oE "cdk-assets@[0-9.]+" || true)
+[ -n "$cdk_assets_pin" ] || { echo "No pinned CDK_ASSETS_VERSION ('cdk-assets@X.Y.Z') in src/private/pipeline-deploy.ts" >&2; exit 1; }
+manifests=0
+for app in "${CDK_APPS[@]}"; do
+  found=("$(templates_of "$app")"/*.assets.json)
+  if [ ! -f "${found[0]}" ]; then
+    echo "No <stage>.assets.json in $(templates_of "$app"): the $app tests did not write a stage in another region" >&2
+    exit 1
+  fi
+  for manifest in "${found[@]}"; do
+    # ls reads and validates the manifest (its schema version included) and lists its assets; it
+    # runs no asset command and calls no AWS service.
+    if ! listed=$(npx --yes "$cdk_assets_pin" --path "$manifest" ls 2>&1); then
+      echo "$listed" >&2
+      echo "$cdk_assets_pin cannot read $manifest" >&2
+      exit 1
+    fi
+    if ! grep -q "tar.gz" <<< "$listed"; then
+      echo "$listed" >&2
+      echo "$manifest lists no model data (*.tar.gz) asset" >&2
+      exit 1
+    fi
+    manifests=$((manifests + 1))
+  done
+done
+echo "$cdk_assets_pin: read $manifests asset manifests"
+
+echo
 echo "--- the security scan's own commands with this checkov: suppressions the deploy repository writes are ignored"
 # The install and build commands of DeployPipeline's SecurityScan (securityScanBuildSpec), with this
 # checkov, over the stage templates of each CDK app (must pass) and over a template whose finding
