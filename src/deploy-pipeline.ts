@@ -165,7 +165,7 @@ export interface DeployPipelineProps extends DeployPipelineOptions {
    * A stage in the pipeline's region is deployed by a CloudFormation action assuming the CDK
    * bootstrap roles of the stage's account. A stage whose region is fixed to another, entered at
    * project creation, or otherwise unknown to synthesis is deployed by a build in the pipeline's
-   * region (`stageDeploymentProject`) the way `cdk deploy` does: it publishes the stage's file
+   * region (`stageDeploymentProjects`) the way `cdk deploy` does: it publishes the stage's file
    * assets (`<stage>.assets.json` in the synth output, such as the model data the bundled deploy
    * apps copy into the stage's region) through the bootstrap file publishing role of that account
    * and region, then deploys `<stage>.template.json` there through its deploy and execution roles.
@@ -273,19 +273,31 @@ export class DeployPipeline extends Construct {
   public readonly securityScanProject?: codebuild.Project;
 
   /**
-   * The CodeBuild project that deploys the stages whose region may be another than the
-   * pipeline's (fixed to another, entered at project creation, or unknown to synthesis): their
-   * `Deploy_CFN_<Stage>` actions. It may read the project's artifacts (the file assets it
-   * publishes are made from them) and assume each such stage's bootstrap deploy and file
-   * publishing roles.
+   * The CodeBuild projects that deploy the stages whose region may be another than the
+   * pipeline's (fixed to another, entered at project creation, or unknown to synthesis), by
+   * stage name: their `Deploy_CFN_<Stage>` actions. One per stage, as the commands of a stage's
+   * file assets come from the deploy repository: each project's role may assume only its own
+   * stage's bootstrap deploy and file publishing roles, so that what runs in one stage's
+   * deployment cannot reach a later stage before its approval. Each may read the project's
+   * artifacts, which the bundled deploy apps' assets are made from.
    *
+   * @default - empty when every stage is in the pipeline's region
+   */
+  public get stageDeploymentProjects(): { [stageName: string]: codebuild.Project } {
+    return Object.fromEntries(this.remoteDeploymentProjects);
+  }
+
+  /**
+   * The project of the first stage in `stageDeploymentProjects`.
+   *
+   * @deprecated use `stageDeploymentProjects`: each such stage has its own project since 0.4.0
    * @default - undefined when every stage is in the pipeline's region
    */
   public get stageDeploymentProject(): codebuild.Project | undefined {
-    return this.remoteDeploymentProject;
+    return this.remoteDeploymentProjects.values().next().value;
   }
 
-  private remoteDeploymentProject?: codebuild.Project;
+  private readonly remoteDeploymentProjects = new Map<string, codebuild.Project>();
 
   /**
    * The CodeBuild project that tests each deployed stage (`Test_<Stage>`).
@@ -527,32 +539,31 @@ export class DeployPipeline extends Construct {
     stage: ResolvedStage, pascal: string, stackName: string, roles: RemoteDeploymentRoles,
     opening: ProjectPipelineOpening, modelArtifacts: { bucket: s3.IBucket; key: kms.IKey },
   ): codepipeline.IAction {
-    if (!this.remoteDeploymentProject) {
-      this.remoteDeploymentProject = new codebuild.PipelineProject(this, 'StageDeploymentProject', {
-        description: 'Publishes the file assets of a stage and deploys its template in its account and region through the CDK bootstrap roles there',
-        buildSpec: remoteDeploymentBuildSpec(),
-        environment: opening.buildEnvironment({}),
-      });
-      opening.placeInNetwork(this.remoteDeploymentProject);
-      // The commands of file assets run with the build's own role: the bundled deploy apps' fetch
-      // the approved model's data from the project's artifacts.
-      this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [modelArtifacts.bucket.arnForObjects('*')],
-      }));
-      this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [modelArtifacts.key.keyArn],
-      }));
-    }
-    this.remoteDeploymentProject.addToRolePolicy(new iam.PolicyStatement({
+    const project = new codebuild.PipelineProject(this, `StageDeploymentProject${pascal}`, {
+      description: `Publishes the file assets of stage ${stage.name} and deploys its template in its account and region through the CDK bootstrap roles there`,
+      buildSpec: remoteDeploymentBuildSpec(),
+      environment: opening.buildEnvironment({}),
+    });
+    opening.placeInNetwork(project);
+    this.remoteDeploymentProjects.set(stage.name, project);
+    // The commands of file assets run with the build's own role: the bundled deploy apps' fetch
+    // the approved model's data from the project's artifacts.
+    project.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [modelArtifacts.bucket.arnForObjects('*')],
+    }));
+    project.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['kms:Decrypt'],
+      resources: [modelArtifacts.key.keyArn],
+    }));
+    project.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sts:AssumeRole'],
       resources: [roles.actionRoleArn, roles.filePublishingRoleArn],
     }));
     const variable = (value: string) => ({ type: codebuild.BuildEnvironmentVariableType.PLAINTEXT, value });
     return new actions.CodeBuildAction({
       actionName: `Deploy_CFN_${pascal}`,
-      project: this.remoteDeploymentProject,
+      project,
       input: this.synthOutput,
       environmentVariables: {
         STAGE_NAME: variable(stage.name),
@@ -678,7 +689,7 @@ function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
   });
 }
 
-/** The bootstrap roles a stage deployed by `stageDeploymentProject` is published and deployed through. */
+/** The bootstrap roles a stage deployed by its stage deployment project is published and deployed through. */
 interface RemoteDeploymentRoles {
   readonly actionRoleArn: string;
   readonly deploymentRoleArn: string;

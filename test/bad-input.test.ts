@@ -636,7 +636,7 @@ const rows: Row[] = [
     value: 'us-east-1',
     make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'us-east-1' }),
     accept: 'documented: preprod and prod in another region than the portfolio\'s are deployed there',
-    check: (t: BasicProjectTemplate) => expect(t.deployPipeline.stageDeploymentProject).toBeDefined(),
+    check: (t: BasicProjectTemplate) => expect(Object.keys(t.deployPipeline.stageDeploymentProjects)).toEqual(['preprod', 'prod']),
   },
   { on: 'BasicProjectTemplate', prop: 'stages', value: '222222222222', make: () => new BasicProjectTemplate(portfolio(), 'B', { preProdAccount: '222222222222', prodAccount: '333333333333', deploymentRegion: 'eu-west-1', stages: [{ name: 'dev' }] }), error: /BasicProjectTemplate B: stages is given, which would replace the dev, preprod and prod stages that preProdAccount '222222222222'.*; leave stages out, or use MLOpsProjectTemplate/ },
   { on: 'ByocProjectTemplate', prop: 'bringYourOwnContainer', value: 'false', make: () => new ByocProjectTemplate(portfolio(), 'C', { bringYourOwnContainer: false }), error: /ByocProjectTemplate C: bringYourOwnContainer 'false' contradicts the template.*; leave it out, or use MLOpsProjectTemplate for a template without a container/ },

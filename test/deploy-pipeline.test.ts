@@ -478,7 +478,7 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
     expect(dr.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
     expect(dr.InputArtifacts).toEqual([{ Name: 'SynthOutput' }]);
     expect(dr.Region).toBeUndefined();
-    expect(dr.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProject!) });
+    expect(dr.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProjects.dr) });
     const variables = JSON.stringify(dr.Configuration.EnvironmentVariables);
     for (const expected of ['STAGE_NAME', '\\"dr\\"', 'STAGE_REGION', '\\"us-east-1\\"', 'STACK_NAME', 'churn-deploy-dr',
       'arn:${AWS::Partition}:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-us-east-1',
@@ -488,7 +488,7 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
   });
 
   test('the deployment publishes the stage\'s file assets with the pinned cdk-assets, then deploys with the stage region\'s roles', () => {
-    const project = propertiesOf(template, deploy.stageDeploymentProject!);
+    const project = propertiesOf(template, deploy.stageDeploymentProjects.dr);
     const spec = JSON.parse(project.Source.BuildSpec);
     expect(spec.phases.install['runtime-versions']).toEqual({ nodejs: 20 });
     const commands: string = spec.phases.build.commands.join('\n');
@@ -543,6 +543,51 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
   });
 });
 
+describe('DeployPipeline with two stages in other regions: one deployment build each', () => {
+  const app = testApp();
+  const stack = new Stack(app, 'Project', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const deploy = new DeployPipeline(stack, 'Deploy', {
+    projectName: 'churn',
+    projectId: 'p-1',
+    modelPackageGroupName: 'churn-p-1',
+    artifactBucket: projectArtifactBucket(stack),
+    seedCode: DEPLOY_SEED,
+    stages: [
+      { name: 'dev' },
+      { name: 'preprod', account: '222222222222', region: 'us-east-1' },
+      { name: 'prod', account: '333333333333', region: 'us-east-1' },
+    ],
+  });
+  const template = Template.fromStack(stack);
+  const pipeline = propertiesOf(template, deploy.pipeline);
+
+  test('each stage\'s action runs its own project', () => {
+    expect(Object.keys(deploy.stageDeploymentProjects)).toEqual(['preprod', 'prod']);
+    for (const [stage, name] of [['DeployPreProd', 'preprod'], ['DeployProd', 'prod']]) {
+      const action = pipeline.Stages.find((s: any) => s.Name === stage).Actions.find((a: any) => a.Name.startsWith('Deploy_CFN_'));
+      expect(action.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProjects[name]) });
+    }
+    // The deprecated single project is the first stage's.
+    expect(deploy.stageDeploymentProject).toBe(deploy.stageDeploymentProjects.preprod);
+  });
+
+  test('what runs in PREPROD\'s deployment (the deploy repository\'s asset commands) cannot assume PROD\'s roles, which only follow PROD\'s approval', () => {
+    const assumable = (stage: string) => iamStatements(template)
+      .filter(s => s.Action === 'sts:AssumeRole' && s.policy.startsWith(`DeployStageDeploymentProject${stage}`))
+      .map(s => s.Resource);
+    expect(assumable('PreProd')).toEqual([[
+      bootstrapRole('deploy-role', '222222222222', 'hnb659fds', 'us-east-1'),
+      bootstrapRole('file-publishing-role', '222222222222', 'hnb659fds', 'us-east-1'),
+    ]]);
+    expect(assumable('Prod')).toEqual([[
+      bootstrapRole('deploy-role', '333333333333', 'hnb659fds', 'us-east-1'),
+      bootstrapRole('file-publishing-role', '333333333333', 'hnb659fds', 'us-east-1'),
+    ]]);
+    const prodAction = pipeline.Stages.find((s: any) => s.Name === 'DeployProd').Actions;
+    expect(prodAction.map((a: any) => [a.Name, a.RunOrder])).toEqual([['Approve_Prod', 1], ['Deploy_CFN_Prod', 2]]);
+  });
+});
+
 describe('DeployPipeline with a stage region entered at project creation (issue 18)', () => {
   const { product, artifactBucket, projectName, projectId } = productStack();
   const deploy = new DeployPipeline(product, 'Deploy', {
@@ -561,7 +606,7 @@ describe('DeployPipeline with a stage region entered at project creation (issue 
   test('is deployed by the stage deployment build in the region entered, whichever it is: no template rule', () => {
     template.hasParameter('DeploymentRegion', Match.objectLike({ Type: 'String' }));
     expect(prod.ActionTypeId).toMatchObject({ Category: 'Build', Provider: 'CodeBuild' });
-    expect(prod.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProject!) });
+    expect(prod.Configuration.ProjectName).toEqual({ Ref: logicalId(deploy.stageDeploymentProjects.prod) });
     const variables = JSON.parse(JSON.stringify(prod.Configuration.EnvironmentVariables));
     const rendered = JSON.stringify(variables);
     expect(rendered).toContain('{\\"name\\":\\"STAGE_REGION\\",\\"type\\":\\"PLAINTEXT\\",\\"value\\":\\"');

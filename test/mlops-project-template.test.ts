@@ -367,7 +367,7 @@ describe('stage regions', () => {
       expect(deploy.ActionTypeId.Provider).toBe('CodeBuild');
       expect(JSON.stringify(deploy.Configuration)).toContain('"Ref":"DeploymentRegion"');
     }
-    expect(dynamic.construct.deployPipeline.stageDeploymentProject).toBeDefined();
+    expect(Object.keys(dynamic.construct.deployPipeline.stageDeploymentProjects)).toEqual(['preprod', 'prod']);
   });
 
   test('a fixed region that is the portfolio\'s keeps the CloudFormation action, and a rule (the product may be launched elsewhere)', () => {
@@ -397,7 +397,7 @@ describe('stage regions', () => {
       expect(deploy.ActionTypeId.Provider).toBe('CodeBuild');
       expect(JSON.stringify(deploy.Configuration)).toContain('-us-east-1');
     }
-    expect(construct.deployPipeline.stageDeploymentProject).toBeDefined();
+    expect(Object.keys(construct.deployPipeline.stageDeploymentProjects)).toEqual(['preprod', 'prod']);
     // The SSM parameters the deploy app reads keep their names and hold the stage's region.
     template.hasResourceProperties('AWS::SSM::Parameter', { Value: 'us-east-1' });
   });
@@ -487,9 +487,9 @@ describe('the full resource set and the wiring of a built-in template', () => {
   };
   const expected: [string, Template, Record<string, number>][] = [
     ['basic', basic.template, { ...common, 'AWS::CodeBuild::Project': 3, 'AWS::IAM::Policy': 13, 'AWS::IAM::Role': 15 }],
-    // The region entered at creation: a stage deployment build, its role and the two deploy actions' roles.
-    ['dynamic accounts', dynamic.template, { ...common, 'AWS::CodeBuild::Project': 4, 'AWS::IAM::Policy': 16, 'AWS::IAM::Role': 18 }],
-    ['BYOC', byoc.template, { ...common, 'AWS::CodeBuild::Project': 5, 'AWS::IAM::Policy': 18, 'AWS::IAM::Role': 20, 'AWS::ECR::Repository': 1 }],
+    // The region entered at creation: a deployment build per stage, with its role, and the two deploy actions' roles.
+    ['dynamic accounts', dynamic.template, { ...common, 'AWS::CodeBuild::Project': 5, 'AWS::IAM::Policy': 17, 'AWS::IAM::Role': 19 }],
+    ['BYOC', byoc.template, { ...common, 'AWS::CodeBuild::Project': 6, 'AWS::IAM::Policy': 19, 'AWS::IAM::Role': 21, 'AWS::ECR::Repository': 1 }],
   ];
   test.each(expected)('%s: exactly these resources', (_name, template, counts) => {
     const actual: Record<string, number> = {};

@@ -452,8 +452,8 @@ function pipelineCalls(prefix: 'BuildPipeline' | 'DeployPipeline', actions: stri
       BuildDockerBuild: 'DockerBuildProject',
       BuildSynth: 'SynthProject',
       BuildSecurityScan: 'SecurityScanProject',
-      DeployPreProdDeployCFNPreProd: 'StageDeploymentProject',
-      DeployProdDeployCFNProd: 'StageDeploymentProject',
+      DeployPreProdDeployCFNPreProd: 'StageDeploymentProjectPreProd',
+      DeployProdDeployCFNProd: 'StageDeploymentProjectProd',
     }[action]!;
     calls[`${prefix}${action}CodePipelineActionRole`] = ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'].map(a => ({
       site: `${action} action: run the CodeBuild project`, action: a, resource: arn('codebuild', `project/{${prefix}${project}}`),
@@ -469,20 +469,18 @@ const bootstrapRole = (kind: 'deploy-role' | 'cfn-exec-role' | 'file-publishing-
 const MODEL_DATA = artifactObject(`${GROUP}/models/${job('TrainAbaloneModel')}/output/model.tar.gz`);
 
 /**
- * CodeBuild project `StageDeploymentProject`: the deployment of the stages whose region is entered
- * at creation. cdk-assets runs the model data asset's command with the build's role, then uploads
- * through the stage's file publishing role; the template is deployed through its deploy role.
+ * CodeBuild project `StageDeploymentProject<Stage>`: the deployment of a stage whose region is
+ * entered at creation. cdk-assets runs the model data asset's command with the build's role, then
+ * uploads through the stage's file publishing role; the template is deployed through its deploy role.
  */
-function stageDeploymentBuild(stageAccounts: string[]): Call[] {
+function stageDeploymentBuild(stage: string, account: string): Call[] {
   return [
-    ...codeBuildRun('DeployPipelineStageDeploymentProject', `${PROJECT_NAME}-deploy`)
+    ...codeBuildRun(`DeployPipelineStageDeploymentProject${stage}`, `${PROJECT_NAME}-deploy`)
       .map(call => call.action === 's3:GetObject' ? { ...call, resource: pipelineObject(`${PROJECT_NAME}-deploy`, 'SynthOutput') } : call),
     { site: 'cdk-assets publish: the model data asset\'s command (aws s3 cp)', action: 's3:GetObject', resource: MODEL_DATA },
     { site: 'cdk-assets publish: the model data asset\'s command (aws s3 cp)', action: 'kms:Decrypt', resource: PROJECT_KEY },
-    ...stageAccounts.flatMap(account => [
-      { site: `cdk-assets publish to account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('file-publishing-role', account) },
-      { site: `aws cloudformation deploy in account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('deploy-role', account) },
-    ]),
+    { site: `cdk-assets publish to account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('file-publishing-role', account) },
+    { site: `aws cloudformation deploy in account ${account}`, action: 'sts:AssumeRole', resource: bootstrapRole('deploy-role', account) },
   ];
 }
 
@@ -557,7 +555,10 @@ function callsByRole(builtIn: BuiltIn): Record<string, Call[]> {
     BuildPipelineSageMakerExecutionRole: sageMakerExecution(builtIn.byoc),
     DeployPipelineSynthProjectRole: SYNTH_BUILD,
     DeployPipelineSecurityScanProjectRole: SECURITY_SCAN_BUILD,
-    ...(builtIn.regionEntered ? { DeployPipelineStageDeploymentProjectRole: stageDeploymentBuild(builtIn.stageAccounts) } : {}),
+    ...(builtIn.regionEntered ? {
+      DeployPipelineStageDeploymentProjectPreProdRole: stageDeploymentBuild('PreProd', builtIn.stageAccounts[0]),
+      DeployPipelineStageDeploymentProjectProdRole: stageDeploymentBuild('Prod', builtIn.stageAccounts[1]),
+    } : {}),
     ...pipelineCalls('BuildPipeline', buildActions, `${PROJECT_NAME}-build`),
     ...deployPipeline,
     BuildPipelineEventsRole: [
