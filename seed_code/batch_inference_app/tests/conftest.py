@@ -135,16 +135,17 @@ def vpc_templates(tmp_path_factory) -> Dict[str, dict]:
 OTHER_REGION = "us-east-1"
 # A key of the PREPROD account in OTHER_REGION, which PREPROD's YAML names as its kms_key_arn.
 STAGE_KEY_ARN = f"arn:aws:kms:{OTHER_REGION}:{STAGE_ACCOUNTS['preprod']}:key/mrk-0123456789abcdef0123456789abcdef"
-# What the shipped YAML of a stage in another region must add: its input and output in that region.
+# What the shipped YAML of a stage in another region must add: its input and output in that region
+# (in mlops-* buckets, output under batch/: what the default boundary of the target accounts allows).
 OTHER_REGION_SETTINGS = {
     "preprod": {
-        "input_s3_uri": "s3://scoring-preprod-us-east-1/batch/input/",
-        "output_s3_uri": "s3://scoring-preprod-us-east-1/batch/output/",
+        "input_s3_uri": "s3://mlops-scoring-preprod-us-east-1/batch/input/",
+        "output_s3_uri": "s3://mlops-scoring-preprod-us-east-1/batch/output/",
         "kms_key_arn": STAGE_KEY_ARN,
     },
     "prod": {
-        "input_s3_uri": "s3://scoring-prod-us-east-1/batch/input/",
-        "output_s3_uri": "s3://scoring-prod-us-east-1/batch/output/",
+        "input_s3_uri": "s3://mlops-scoring-prod-us-east-1/batch/input/",
+        "output_s3_uri": "s3://mlops-scoring-prod-us-east-1/batch/output/",
     },
 }
 
