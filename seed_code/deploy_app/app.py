@@ -3,7 +3,9 @@
 
 Reads the project from environment variables (see deploy_endpoint/settings.py),
 the newest approved model from the Model Registry, and each stage's account and
-region from SSM, all in the DEV account.
+region from SSM, all in the DEV account. A stage in another region than the
+project's also gets ``cdk.out/<stage>.assets.json`` (its model data, which the
+deploy pipeline publishes before it deploys the template).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Optional
 
 import boto3
 
-from deploy_endpoint.app_builder import CrossRegionStageError, build_app
+from mlops_deploy.regions import CrossRegionError
+
+from deploy_endpoint.app_builder import build_app
 from deploy_endpoint.aws_lookups import (
     MissingBaselineError,
     MissingStageParameterError,
@@ -25,7 +29,7 @@ from deploy_endpoint.settings import ProjectSettings, SettingsError
 from deploy_endpoint.stage_config import StageConfigError
 
 # Errors whose message says what to do; anything else keeps its traceback.
-EXPECTED_ERRORS = (CrossRegionStageError, NoApprovedModelError, MissingBaselineError, MissingStageParameterError, SettingsError, StageConfigError)
+EXPECTED_ERRORS = (CrossRegionError, NoApprovedModelError, MissingBaselineError, MissingStageParameterError, SettingsError, StageConfigError)
 
 
 def main(outdir: Optional[str] = None) -> int:

@@ -7,10 +7,12 @@ from typing import Dict, Optional
 
 from aws_cdk import App
 
+from mlops_deploy.regions import CrossRegionError, in_project_region
+
 from deploy_endpoint.aws_lookups import ApprovedModel, MissingBaselineError, ModelRegistry, StageLocation, StageLocator
 from deploy_endpoint.endpoint_stack import EndpointStack
 from deploy_endpoint.settings import ProjectSettings
-from deploy_endpoint.stage_config import CONFIG_DIR, load_stage_config
+from deploy_endpoint.stage_config import CONFIG_DIR, KMS_KEY_ARN, StageConfig, StageConfigError, load_stage_config
 
 
 def build_app(
@@ -24,17 +26,19 @@ def build_app(
     """Look up the model and stages, then define one stack per stage (nothing is written yet).
 
     All stages deploy the *same* approved package: a model reaches PROD only
-    after it went through DEV and PREPROD in the same pipeline run.
+    after it went through DEV and PREPROD in the same pipeline run. A stage in another
+    region than the project's serves the package's image and model data in its own region
+    (see EndpointStack).
     """
     model = registry.latest_approved(project.model_package_group_name)
     # Read every stage's settings first so one typo fails before any stack is made.
     configs = {stage: load_stage_config(stage, config_dir) for stage in project.stages}
+    locations = {stage: locator.locate(project.project_name, stage) for stage in project.stages}
+    # First what no model can fix (a stage's settings that its region cannot serve), then the model.
+    _check_regions(project, configs, locations)
     monitored = [stage for stage, config in configs.items() if config.monitored(project.model_monitoring)]
     if monitored:
         _check_baseline(model, monitored)
-
-    locations = {stage: locator.locate(project.project_name, stage) for stage in project.stages}
-    _check_regions(project, model, locations)
 
     # No CDKMetadata resource: the templates are deployed by CloudFormation directly.
     app = App(outdir=outdir, analytics_reporting=False)
@@ -50,40 +54,51 @@ def build_app(
     return app
 
 
-class CrossRegionStageError(RuntimeError):
-    """A stage deploys to another region than the project's, which this app cannot serve the model in."""
+def _check_regions(
+    project: ProjectSettings, configs: Dict[str, StageConfig], locations: Dict[str, StageLocation]
+) -> None:
+    """Stop before any stack if a stage's settings cannot be served in its region.
 
-
-def _check_regions(project: ProjectSettings, model: ApprovedModel, locations: Dict[str, StageLocation]) -> None:
-    """Stop before any stack if a stage is in another region than the project (the model registry).
-
-    SageMaker creates a model only from a model package, an image and model data of the model's own
-    region. Serving the package in another region needs its model data copied into that region at
-    deploy time, which needs a Lambda-backed custom resource in the stage template: CDK's
-    AwsCustomResource is a file asset, which these bootstrapless templates cannot carry ("Cannot add
-    assets to a Stack that uses the BootstraplessSynthesizer"), and an inline function fails the
-    deploy pipeline's security scan (checkov 3.3.30: CKV_AWS_116, no dead-letter queue; CKV_AWS_117,
-    not in a VPC). So such stages are refused, with what to do instead.
+    SageMaker reads and writes S3 only in the endpoint's own region: a stage in another region than
+    the project's (where the artifact bucket is) must capture data into a bucket of its region, and
+    cannot be monitored (its baseline is in the artifact bucket). A data capture key must be of the
+    stage's region in any case.
     """
-    other = {stage: location.region for stage, location in locations.items() if location.region != project.region}
-    if not other:
-        return
-    model_data = model.model_data_url or "the package's ModelDataUrl"
-    listed = ", ".join(f"{stage} ({region})" for stage, region in other.items())
-    raise CrossRegionStageError(
-        f"Stage(s) {listed} deploy to another region than the project ({project.region}), and this app "
-        "can only deploy a stage in the project's region. SageMaker creates a model only in the region of "
-        f"its model package ({model.model_package_arn}), its container image ({model.image_uri}) and its "
-        f"model data ({model_data}); a model package cannot be "
-        "used from another region. What is needed: deploy the stage in the project's region (change its "
-        "region in the project's stages; the SSM parameter /mlops/<project>/<stage>/region follows), or "
-        "extend deploy_endpoint/endpoint_stack.py to create the stage's model from the package's container "
-        "with the image of the stage's region and the model data copied into a bucket of that region (a "
-        "Lambda-backed custom resource: the stage template can carry it only as inline code, which must "
-        "pass the deploy pipeline's security scan (a dead-letter queue and a VPC for the function), and "
-        "the target accounts must allow Lambda functions and S3 buckets). See README.md, "
-        "'Stages in another region'."
-    )
+    for stage, config in configs.items():
+        location = locations[stage]
+        file = f"config/{stage}.yml"
+        capture = config.data_capture
+        if capture.kms_key_arn:
+            key_region = KMS_KEY_ARN.match(capture.kms_key_arn).group("region")
+            if key_region != location.region:
+                raise StageConfigError(
+                    f"{file}: data_capture.kms_key_arn {capture.kms_key_arn} is a key of {key_region}, but stage "
+                    f"'{stage}' deploys to {location.region}, and SageMaker encrypts captures only with a key of "
+                    f"the endpoint's region: name a key of {location.region}, or remove data_capture.kms_key_arn "
+                    "to use the bucket's default encryption"
+                )
+        if in_project_region(project.region, location):
+            continue
+        if capture.enabled and not capture.destination_s3_uri:
+            raise CrossRegionError(
+                f"Stage '{stage}' deploys to {location.region}, another region than the project's ({project.region}), "
+                f"and captures data ({file}: data_capture.enabled: true), but SageMaker writes captured data only to "
+                f"a bucket of the endpoint's region, and the project's artifact bucket ({project.artifact_bucket}) "
+                f"is in {project.region}. Set data_capture.destination_s3_uri in {file} to an S3 prefix "
+                f"(s3://<bucket>/<prefix>) of a bucket in account {location.account} and region {location.region} "
+                "(and data_capture.kms_key_arn to its KMS key, if its default encryption is a customer managed "
+                f"key), or set data_capture.enabled: false in {file}, or deploy the stage in {project.region}."
+            )
+        if config.monitored(project.model_monitoring):
+            raise CrossRegionError(
+                f"Stage '{stage}' deploys to {location.region}, another region than the project's ({project.region}), "
+                "and model monitoring is on for it (MODEL_MONITORING of the synth build, or monitoring.enabled in "
+                f"{file}), which this app cannot set up there: the monitoring jobs would read the model's baseline "
+                f"and write their reports in the project's artifact bucket ({project.artifact_bucket}, in "
+                f"{project.region}), and SageMaker reads and writes S3 only in the endpoint's region. Set "
+                f"monitoring.enabled: false in {file} (its endpoint still captures data), or deploy the stage in "
+                f"{project.region}. See README.md, 'Stages in another region'."
+            )
 
 
 def _check_baseline(model: ApprovedModel, monitored_stages: list) -> None:

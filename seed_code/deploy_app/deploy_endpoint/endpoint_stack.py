@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import List, Optional
 from urllib.parse import urlparse
 
 from aws_cdk import (
-    BootstraplessSynthesizer,
     Duration,
     Environment,
     Stack,
@@ -21,6 +21,14 @@ from aws_cdk import (
 from constructs import Construct
 
 from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
+from mlops_deploy.regions import (
+    CrossRegionError,
+    StagedModelData,
+    in_project_region,
+    regional_image_uri,
+    stage_model_data,
+    stage_synthesizer,
+)
 from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
     DESCRIBE_NETWORK_ACTIONS,
     NETWORK_INTERFACE_ACTIONS,
@@ -110,6 +118,24 @@ def stage_test_role_name(project_id: str, stage: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class CaptureDestination:
+    """Where the endpoint writes captured requests: a prefix of a bucket, and the key it encrypts them
+    with (None: the bucket's default encryption)."""
+
+    bucket: str
+    prefix: str
+    kms_key_arn: Optional[str]
+
+    @property
+    def s3_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def objects_arn(self, partition: str) -> str:
+        """The objects under the prefix (SageMaker adds <endpoint>/<variant>/<date>/ to it)."""
+        return f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*" if self.prefix else f"arn:{partition}:s3:::{self.bucket}/*"
+
+
 def s3_object_arn(partition: str, s3_uri: str) -> str:
     """``s3://bucket/key`` as ``arn:<partition>:s3:::bucket/key``."""
     parsed = urlparse(s3_uri)
@@ -121,9 +147,13 @@ def s3_object_arn(partition: str, s3_uri: str) -> str:
 class EndpointStack(Stack):
     """Serves ``model`` on a real-time endpoint named ``<project>-<stage>``.
 
-    The template must deploy through CloudFormation alone (the deploy pipeline
-    does not run ``cdk deploy``), so it uses the ``BootstraplessSynthesizer``:
-    no bootstrap version check and no assets.
+    In the project's region the template deploys through CloudFormation alone (the deploy
+    pipeline does not run ``cdk deploy``), so it uses the ``BootstraplessSynthesizer``: no
+    bootstrap version check and no assets, and the model is created from the approved package.
+    In another region SageMaker cannot use the package (nor its image and model data, which are
+    in the project's region): the stack uses the CDK bootstrap of the stage's account and region,
+    whose staging bucket receives the model data (an asset the pipeline publishes before it
+    deploys), and the model runs the image of the stage's region (mlops_deploy/regions.py).
     """
 
     def __init__(
@@ -140,28 +170,38 @@ class EndpointStack(Stack):
             scope,
             stage,  # the construct id names the template: <stage>.template.json
             env=Environment(account=location.account, region=location.region),
-            synthesizer=BootstraplessSynthesizer(),
+            synthesizer=stage_synthesizer(project.region, project.bootstrap_qualifier, location),
             description=f"SageMaker endpoint of project {project.project_name} ({stage})",
         )
         self.endpoint_name = f"{project.project_name}-{stage}"
         capture_prefix = f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
+        # app_builder stops before any stack if a stage in another region captures data without a
+        # destination of its own region, or is monitored.
+        self.in_project_region = in_project_region(project.region, location)
+        capture = self._capture_destination(project, config, capture_prefix)
 
         self._boundary = self._permissions_boundary(project)
         network = project.stage_networks.get(stage)
         self._vpc = vpc_placement(self, network, "the endpoint's model") if network else None
-        role, policy = self._execution_role(
-            project, model, capture_prefix if config.data_capture.enabled else None
-        )
+        if self.in_project_region:
+            # Creating the model from the package (not from its image and data)
+            # keeps the lineage from endpoint back to registry entry.
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model.model_package_arn)
+            image_uri, staged = model.image_uri, None
+        else:
+            image_uri, staged = self._regional_container(project, model, stage)
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri,
+                model_data_url=staged.s3_uri if staged else None,
+                environment=dict(model.environment) or None,
+            )
+        role, policy = self._execution_role(project, image_uri, staged, capture)
 
         cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=role.role_arn,
-            # Creating the model from the package (not from its image and data)
-            # keeps the lineage from endpoint back to registry entry.
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                model_package_name=model.model_package_arn,
-            ),
+            primary_container=container,
             # The serving container needs no network: SageMaker fetches the model data
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
@@ -189,7 +229,7 @@ class EndpointStack(Stack):
                     initial_variant_weight=config.variant_weight,
                 )
             ],
-            data_capture_config=self._data_capture(project, config, capture_prefix),
+            data_capture_config=self._data_capture(config, capture),
         )
 
         endpoint = sagemaker.CfnEndpoint(
@@ -206,9 +246,10 @@ class EndpointStack(Stack):
             self._stage_test_role(project, stage)
 
         if config.monitored(project.model_monitoring):
-            # app_builder stops before any stack if the package has no baseline.
-            assert model.data_quality_baseline is not None
-            self._data_quality_monitoring(project, model, config, endpoint, capture_prefix)
+            # app_builder stops before any stack if the package has no baseline, or if the stage is in
+            # another region (the baseline and the reports are in the project's region).
+            assert model.data_quality_baseline is not None and self.in_project_region and capture is not None
+            self._data_quality_monitoring(project, model, config, endpoint, capture)
 
         for key, value in {
             "sagemaker:project-name": project.project_name,
@@ -217,29 +258,82 @@ class EndpointStack(Stack):
         }.items():
             Tags.of(self).add(key, value)
 
+    def _regional_container(
+        self, project: ProjectSettings, model: ApprovedModel, stage: str
+    ) -> tuple[str, Optional[StagedModelData]]:
+        """The image of the stage's region, and the package's model data staged into that region."""
+        if model.container_count > 1 or model.model_data_source:
+            what = (
+                f"{model.container_count} containers (a serial inference pipeline)"
+                if model.container_count > 1
+                else "a ModelDataSource (uncompressed model data) instead of a ModelDataUrl"
+            )
+            raise CrossRegionError(
+                f"Stage '{stage}' deploys to {self.region}, another region than the project's ({project.region}), "
+                f"where this app creates the model from the package's container and its model.tar.gz (ModelDataUrl), "
+                f"but the approved package {model.model_package_arn} has {what}. Register the model with one "
+                f"container and a ModelDataUrl, or deploy the stage in {project.region}."
+            )
+        image_uri = regional_image_uri(model.image_uri, project.region, self.region)
+        staged = stage_model_data(self, model.model_data_url) if model.model_data_url else None
+        return image_uri, staged
+
+    def _capture_destination(
+        self, project: ProjectSettings, config: StageConfig, capture_prefix: str
+    ) -> Optional[CaptureDestination]:
+        """Where captured requests go, if the endpoint captures: data_capture.destination_s3_uri of the
+        stage's YAML, else datacapture/<endpoint>/ of the artifact bucket with the project's key."""
+        capture = config.data_capture
+        if not capture.enabled:
+            return None
+        if capture.destination_s3_uri:
+            return CaptureDestination(capture.destination_bucket, capture.destination_prefix, capture.kms_key_arn)
+        assert self.in_project_region
+        return CaptureDestination(project.artifact_bucket, capture_prefix, project.artifact_bucket_kms_key_arn)
+
     def _execution_role(
-        self, project: ProjectSettings, model: ApprovedModel, capture_prefix: str | None
+        self,
+        project: ProjectSettings,
+        image_uri: str,
+        staged: Optional[StagedModelData],
+        capture: Optional[CaptureDestination],
     ) -> tuple[iam.Role, iam.Policy]:
         """A role that can read the model, pull its image and write its logs, and little else."""
         bucket_arn = f"arn:{self.partition}:s3:::{project.artifact_bucket}"
-        statements = [
-            iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
-            iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
-        ]
+        statements: List[iam.PolicyStatement] = []
+        if self.in_project_region:
+            statements += [
+                iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
+                iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
+            ]
+        elif staged:
+            # The model data staged into the bootstrap's bucket of the stage's region: that object only.
+            # (The default bootstrap encrypts the bucket with the AWS managed key aws/s3, which principals
+            # of the account may use through S3 without a KMS permission.)
+            statements.append(
+                iam.PolicyStatement(sid="ReadModelData", actions=["s3:GetObject"], resources=[staged.object_arn(self.partition)])
+            )
         # The artifact bucket (in DEV) is encrypted with the DEV account's key.
         key_actions = ["kms:Decrypt", "kms:DescribeKey"]
-        if capture_prefix:
-            # Captured requests are written back to the artifact bucket, under one prefix only.
+        if capture:
+            # Captured requests are written under one prefix only: of the artifact bucket (the only
+            # one the project lets the stage's account write), or of the stage's YAML destination.
             statements.append(
-                iam.PolicyStatement(
-                    sid="WriteDataCapture", actions=["s3:PutObject"], resources=[f"{bucket_arn}/{capture_prefix}/*"]
-                )
+                iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture.objects_arn(self.partition)])
             )
-            key_actions += ["kms:Encrypt", "kms:GenerateDataKey"]
-        statements.append(
-            iam.PolicyStatement(sid="UseArtifactKey", actions=key_actions, resources=[project.artifact_bucket_kms_key_arn])
-        )
-        repository = EcrRepository.from_image_uri(model.image_uri)
+            if capture.kms_key_arn == project.artifact_bucket_kms_key_arn:
+                key_actions += ["kms:Encrypt", "kms:GenerateDataKey"]
+            elif capture.kms_key_arn:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="UseDataCaptureKey", actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=[capture.kms_key_arn]
+                    )
+                )
+        if self.in_project_region:
+            statements.append(
+                iam.PolicyStatement(sid="UseArtifactKey", actions=key_actions, resources=[project.artifact_bucket_kms_key_arn])
+            )
+        repository = EcrRepository.from_image_uri(image_uri)
         statements.append(
             iam.PolicyStatement(
                 sid="PullModelImage",
@@ -322,13 +416,13 @@ class EndpointStack(Stack):
         model: ApprovedModel,
         config: StageConfig,
         endpoint: sagemaker.CfnEndpoint,
-        capture_prefix: str,
+        capture: CaptureDestination,
     ) -> None:
         """A schedule that compares the captured requests with the model's data-quality baseline."""
         baseline = model.data_quality_baseline
         assert baseline is not None
         output_prefix = f"{MONITORING_PREFIX}{self.endpoint_name}"
-        role, policy = self._monitoring_role(project, baseline, capture_prefix, output_prefix)
+        role, policy = self._monitoring_role(project, baseline, capture, output_prefix)
         key = project.artifact_bucket_kms_key_arn
         properties = dict(
             data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
@@ -436,7 +530,7 @@ class EndpointStack(Stack):
         return f"{self.endpoint_name[:49].rstrip('-')}-dq-{digest}"
 
     def _monitoring_role(
-        self, project: ProjectSettings, baseline: DataQualityBaseline, capture_prefix: str, output_prefix: str
+        self, project: ProjectSettings, baseline: DataQualityBaseline, capture: CaptureDestination, output_prefix: str
     ) -> tuple[iam.Role, iam.Policy]:
         """A role that reads the captured requests and the baseline, and writes the reports, and little else."""
         bucket_arn = f"arn:{self.partition}:s3:::{project.artifact_bucket}"
@@ -446,14 +540,18 @@ class EndpointStack(Stack):
         ]
         log_group_arn = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{PROCESSING_LOG_GROUP}"
         statements = [
-            iam.PolicyStatement(
-                sid="ReadCapturedData", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{capture_prefix}/*"]
-            ),
+            iam.PolicyStatement(sid="ReadCapturedData", actions=["s3:GetObject"], resources=[capture.objects_arn(self.partition)]),
             iam.PolicyStatement(
                 sid="ListCapturedData",
                 actions=["s3:ListBucket"],
-                resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [capture_prefix, f"{capture_prefix}/*"]}},
+                resources=[f"arn:{self.partition}:s3:::{capture.bucket}"],
+                conditions={"StringLike": {"s3:prefix": [capture.prefix, f"{capture.prefix}/*"]}} if capture.prefix else None,
+            ),
+            # Captured requests under a destination of the stage's YAML, encrypted with its own key.
+            *(
+                [iam.PolicyStatement(sid="ReadCapturedDataKey", actions=["kms:Decrypt"], resources=[capture.kms_key_arn])]
+                if capture.kms_key_arn and capture.kms_key_arn != project.artifact_bucket_kms_key_arn
+                else []
             ),
             iam.PolicyStatement(sid="ReadBaseline", actions=["s3:GetObject"], resources=baseline_objects),
             iam.PolicyStatement(
@@ -508,15 +606,16 @@ class EndpointStack(Stack):
 
     @staticmethod
     def _data_capture(
-        project: ProjectSettings, config: StageConfig, capture_prefix: str
+        config: StageConfig, capture: Optional[CaptureDestination]
     ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
-        if not config.data_capture.enabled:
+        if capture is None:
             return None
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=True,
             initial_sampling_percentage=config.data_capture.sampling_percentage,
-            destination_s3_uri=f"s3://{project.artifact_bucket}/{capture_prefix}",
-            kms_key_id=project.artifact_bucket_kms_key_arn,
+            destination_s3_uri=capture.s3_uri,
+            # None: the destination bucket's default encryption.
+            kms_key_id=capture.kms_key_arn,
             capture_options=[
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),

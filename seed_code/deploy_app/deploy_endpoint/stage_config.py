@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
-
-import re
 
 import yaml
 
@@ -19,10 +18,41 @@ class StageConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataCapture:
-    """Whether the endpoint records requests/responses to S3, and for what share of them."""
+    """Whether the endpoint records requests/responses to S3, for what share of them, and where.
+
+    ``destination_s3_uri`` ``None`` writes to the project's artifact bucket (in the project's
+    region); a stage in another region must name a bucket of its own region, as SageMaker writes
+    captures only to a bucket of the endpoint's region. ``kms_key_arn`` ``None`` with a destination:
+    the bucket's default encryption.
+    """
 
     enabled: bool = False
     sampling_percentage: int = 100
+    destination_s3_uri: Optional[str] = None
+    kms_key_arn: Optional[str] = None
+
+    @property
+    def destination_bucket(self) -> Optional[str]:
+        """The bucket of ``destination_s3_uri``."""
+        return _S3_PREFIX.match(self.destination_s3_uri).group("bucket") if self.destination_s3_uri else None
+
+    @property
+    def destination_prefix(self) -> Optional[str]:
+        """The key prefix of ``destination_s3_uri`` (no trailing slash; empty for the whole bucket)."""
+        if not self.destination_s3_uri:
+            return None
+        return _S3_PREFIX.match(self.destination_s3_uri).group("prefix") or ""
+
+
+# An S3 bucket (names of 3-63 lowercase letters, digits, dots and hyphens) and an optional key prefix of
+# plain characters: no wildcards (* ?) or policy variables ($), since the role's policy names the prefix.
+_S3_PREFIX = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[\w!'().=+-]+(?:/[\w!'().=+-]+)*))?$",
+    re.ASCII,
+)
+# A KMS key (not an alias, which IAM policies cannot name as a resource), e.g. of a multi-Region key mrk-...
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/[A-Za-z0-9-]+$")
+DATA_CAPTURE_SETTINGS = {"enabled", "sampling_percentage", "destination_s3_uri", "kms_key_arn"}
 
 
 # Hourly, at the start of the hour: what SageMaker's data-quality schedules most often run.
@@ -93,13 +123,8 @@ class StageConfig:
         if isinstance(variant_weight, bool) or not isinstance(variant_weight, (int, float)) or variant_weight <= 0:
             raise fail(f"variant_weight must be a number > 0, got {variant_weight!r}")
 
-        capture_raw = raw.get("data_capture") or {}
-        enabled = capture_raw.get("enabled", False)
-        if not isinstance(enabled, bool):
-            raise fail(f"data_capture.enabled must be true or false, got {enabled!r}")
-        sampling = _positive_int(capture_raw.get("sampling_percentage", 100), "data_capture.sampling_percentage", fail)
-        if sampling > 100:
-            raise fail(f"data_capture.sampling_percentage must be 1-100, got {sampling}")
+        data_capture = _data_capture(raw.get("data_capture"), fail)
+        enabled = data_capture.enabled
 
         autoscaling = None
         scaling_raw = raw.get("autoscaling")
@@ -125,10 +150,49 @@ class StageConfig:
             instance_type=instance_type,
             instance_count=instance_count,
             variant_weight=float(variant_weight),
-            data_capture=DataCapture(enabled=enabled, sampling_percentage=sampling),
+            data_capture=data_capture,
             autoscaling=autoscaling,
             monitoring=monitoring,
         )
+
+
+def _data_capture(raw: Any, fail) -> DataCapture:
+    if raw is None:
+        return DataCapture()
+    if not isinstance(raw, dict):
+        raise fail(f"data_capture must be a mapping ({', '.join(sorted(DATA_CAPTURE_SETTINGS))}), got {raw!r}")
+    unknown = set(raw) - DATA_CAPTURE_SETTINGS
+    if unknown:
+        raise fail(f"unknown data_capture setting(s) {sorted(unknown)}; expected some of {sorted(DATA_CAPTURE_SETTINGS)}")
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise fail(f"data_capture.enabled must be true or false, got {enabled!r}")
+    sampling = _positive_int(raw.get("sampling_percentage", 100), "data_capture.sampling_percentage", fail)
+    if sampling > 100:
+        raise fail(f"data_capture.sampling_percentage must be 1-100, got {sampling}")
+    destination = raw.get("destination_s3_uri")
+    if destination is not None:
+        if isinstance(destination, str):
+            destination = destination.rstrip("/")
+        if not isinstance(destination, str) or not _S3_PREFIX.match(destination):
+            raise fail(
+                "data_capture.destination_s3_uri must be an S3 prefix s3://<bucket>/<prefix> or a bucket s3://<bucket> (of the "
+                "stage's account and region; a prefix of letters, digits and !'()._=+- separated by /), "
+                f"got {raw.get('destination_s3_uri')!r}"
+            )
+    key = raw.get("kms_key_arn")
+    if key is not None:
+        if not isinstance(key, str) or not KMS_KEY_ARN.match(key):
+            raise fail(
+                "data_capture.kms_key_arn must be the ARN of a KMS key of the stage's region "
+                f"(arn:aws:kms:<region>:<account>:key/<key id>; not an alias), got {key!r}"
+            )
+        if destination is None:
+            raise fail(
+                "data_capture.kms_key_arn needs data_capture.destination_s3_uri: it is the key of that bucket "
+                "(without a destination the captures go to the project's artifact bucket, with the project's key)"
+            )
+    return DataCapture(enabled=enabled, sampling_percentage=sampling, destination_s3_uri=destination, kms_key_arn=key)
 
 
 def _monitoring(raw: Any, *, capture: bool, fail) -> Monitoring:

@@ -119,3 +119,51 @@ def test_invalid_monitoring_settings_are_rejected(monitoring, message):
 def test_monitoring_a_stage_without_data_capture_is_rejected():
     with pytest.raises(StageConfigError, match="monitoring.enabled: true needs data_capture.enabled: true"):
         StageConfig.from_dict({"instance_type": "ml.m5.large", "monitoring": {"enabled": True}}, source="dev.yml")
+
+
+# --- Data capture destination (a stage in another region, or a bucket of the stage's own) ---------
+
+KEY = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "uri, bucket, prefix",
+    [
+        ("s3://my-captures/datacapture/my-project-prod", "my-captures", "datacapture/my-project-prod"),
+        ("s3://my-captures/datacapture/", "my-captures", "datacapture"),
+        ("s3://my.captures-1", "my.captures-1", ""),
+    ],
+)
+def test_a_capture_destination_is_a_bucket_and_prefix(uri, bucket, prefix):
+    config = StageConfig.from_dict({**CAPTURING, "data_capture": {"enabled": True, "destination_s3_uri": uri, "kms_key_arn": KEY}})
+    capture = config.data_capture
+    assert (capture.destination_s3_uri, capture.destination_bucket, capture.destination_prefix, capture.kms_key_arn) == (
+        uri.rstrip("/"), bucket, prefix, KEY,
+    )
+
+
+def test_no_capture_destination_by_default():
+    capture = StageConfig.from_dict(CAPTURING).data_capture
+    assert (capture.destination_s3_uri, capture.destination_bucket, capture.destination_prefix, capture.kms_key_arn) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    "data_capture, message",
+    [
+        ({"destination_s3_uri": "my-captures/prefix"}, "data_capture.destination_s3_uri must be an S3 prefix s3://<bucket>/<prefix>"),
+        ({"destination_s3_uri": "s3://My_Bucket/prefix"}, "destination_s3_uri must be"),
+        ({"destination_s3_uri": "s3://my-captures/pre*fix"}, "destination_s3_uri must be"),
+        ({"destination_s3_uri": "s3://my-captures/a//b"}, "destination_s3_uri must be"),
+        ({"destination_s3_uri": 42}, "destination_s3_uri must be"),
+        (
+            {"destination_s3_uri": "s3://my-captures/p", "kms_key_arn": "arn:aws:kms:us-east-1:333333333333:alias/captures"},
+            r"data_capture.kms_key_arn must be the ARN of a KMS key of the stage's region .*not an alias",
+        ),
+        ({"kms_key_arn": KEY}, "data_capture.kms_key_arn needs data_capture.destination_s3_uri"),
+        ({"destination_s3_url": "s3://my-captures/p"}, r"unknown data_capture setting\(s\) \['destination_s3_url'\]"),
+    ],
+)
+def test_invalid_capture_destinations_are_rejected_with_the_file_name(data_capture, message):
+    with pytest.raises(StageConfigError, match=message) as raised:
+        StageConfig.from_dict({**CAPTURING, "data_capture": {"enabled": True, **data_capture}}, source="prod.yml")
+    assert str(raised.value).startswith("prod.yml: ")
