@@ -15,14 +15,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
-from mlops_deploy.regions import (
-    CrossRegionError,
-    StagedModelData,
-    in_project_region,
-    regional_image_uri,
-    stage_model_data,
-    stage_synthesizer,
-)
+from mlops_deploy.regions import StagedModelData, in_project_region, stage_model, stage_synthesizer
 from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
     DESCRIBE_NETWORK_ACTIONS,
     NETWORK_INTERFACE_ACTIONS,
@@ -67,9 +60,9 @@ class BatchInferenceStack(Stack):
     EventBridge rule of the same name that starts the pipeline. Like the endpoint deploy app, a
     stage in the project's region uses the ``BootstraplessSynthesizer``: CloudFormation deploys the
     template directly. A stage in another region cannot use the package (SageMaker uses no model
-    package, model data or image of another region): its model is made from the image of its
-    region and the model data, which the deploy pipeline publishes to the stage's CDK bootstrap
-    staging bucket as a file asset (mlops_deploy/regions.py).
+    package, model data or image of another region): its model is made from the package's container,
+    with the image of its region and the model data, which the deploy pipeline publishes to the
+    stage's CDK bootstrap staging bucket as a file asset (mlops_deploy/regions.py, stage_model).
     """
 
     def __init__(
@@ -103,28 +96,21 @@ class BatchInferenceStack(Stack):
         network = project.stage_networks.get(stage)
         self._vpc = vpc_placement(self, network, "the batch transform jobs") if network else None
 
-        if self.in_project_region:
-            # Creating the model from the package (not from its image and data) keeps the
-            # lineage from the batch jobs back to the registry entry.
-            container = sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model.model_package_arn)
-            image_uri, model_data = model.image_uri, None
-        else:
-            image_uri, model_data = self._regional_model(project, model, stage)
-            container = sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri, model_data_url=model_data.s3_uri
-            )
-
+        # From the package in the project's region, from its container in another one.
+        made_of = stage_model(
+            self, stage=stage, project_name=project.project_name, project_region=project.region, package=model
+        )
         model_role, model_policy = self._role(
             "ModelExecutionRole",
             "sagemaker.amazonaws.com",
             f"Runs the batch transform jobs of {self.batch_name}",
-            self._model_statements(project, image_uri, model_data, config, key_arn),
+            self._model_statements(project, made_of.image_uri, made_of.staged_model_data, config, key_arn),
         )
         cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=model_role.role_arn,
-            primary_container=container,
+            primary_container=made_of.container,
             # The container needs no network: SageMaker fetches the model data and the input
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
@@ -211,18 +197,6 @@ class BatchInferenceStack(Stack):
         # directly, as the newer ones render them (sorted by key).
         rule.add_property_override("Tags", [{"Key": key, "Value": tags[key]} for key in sorted(tags)])
 
-    def _regional_model(self, project: ProjectSettings, model: ApprovedModel, stage: str) -> tuple[str, StagedModelData]:
-        """The image of the stage's region and the model data staged there, for a stage in another region."""
-        if not model.model_data_url:
-            raise CrossRegionError(
-                f"Stage '{stage}' is in region {self.region}, not in the project's region {project.region}, so its "
-                f"model is created from the image and the model data of the approved package {model.model_package_arn} "
-                "(SageMaker uses no model package of another region); but the package names no ModelDataUrl. "
-                "Register packages with their model data (ModelDataUrl, an S3 URI in the project's artifact bucket), "
-                f"or set the SSM parameter /mlops/{project.project_name}/{stage}/region to {project.region}"
-            )
-        return regional_image_uri(model.image_uri, project.region, self.region), stage_model_data(self, model.model_data_url)
-
     def _model_statements(
         self,
         project: ProjectSettings,
@@ -233,27 +207,29 @@ class BatchInferenceStack(Stack):
     ) -> List[iam.PolicyStatement]:
         """Read the model and the input, write the output, pull the image, write the job logs.
 
-        With ``model_data`` (a stage in another region), the model is that one staged object, and
-        neither the project's bucket nor its key (both in the project's region) are needed.
+        In another region than the project's, the model data is the one staged object ``model_data``
+        (or none at all), and neither the project's bucket nor its key (both in the project's region)
+        are needed.
         """
         partition = self.partition
         bucket_arn = f"arn:{partition}:s3:::{project.artifact_bucket}"
         input_bucket_arn = f"arn:{partition}:s3:::{config.input.bucket}"
         repository = EcrRepository.from_image_uri(image_uri)
         log_group_arn = f"arn:{partition}:logs:{self.region}:{self.account}:log-group:{TRANSFORM_LOG_GROUP}"
-        if model_data is None:
+        model_statements: List[iam.PolicyStatement] = []
+        if self.in_project_region:
             model_statements = [
                 iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
                 iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
             ]
-        else:
+        elif model_data:
             model_statements = [
                 iam.PolicyStatement(
                     sid="ReadStagedModelData", actions=["s3:GetObject"], resources=[model_data.object_arn(partition)]
                 )
             ]
         key_statements = []
-        if model_data is None:
+        if self.in_project_region:
             # The project's key encrypts the artifact bucket (model data and default input) and, unless
             # the stage names its own key, the output. GenerateDataKey and Decrypt cover S3 uploads,
             # multipart ones included.

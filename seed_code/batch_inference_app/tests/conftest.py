@@ -50,9 +50,14 @@ PROJECT = ProjectSettings(
 MODEL_DATA_URL = f"s3://{PROJECT.artifact_bucket}/m.tar.gz"
 
 
-def stub_registry(approved: bool = True, image_uri: str = IMAGE_URI) -> tuple[ModelRegistry, Stubber]:
-    """A ModelRegistry whose client answers like a group with (or without) an approved package."""
-    return stub_model_registry(ModelRegistry, MODEL_DATA_URL, approved, image_uri)
+def stub_registry(
+    approved: bool = True, image_uri: str = IMAGE_URI, package_extra: Optional[dict] = None
+) -> tuple[ModelRegistry, Stubber]:
+    """A ModelRegistry whose client answers like a group with (or without) an approved package.
+
+    ``package_extra``: more fields of the package's description (e.g. its InferenceSpecification).
+    """
+    return stub_model_registry(ModelRegistry, MODEL_DATA_URL, approved, image_uri, package_extra)
 
 
 def render(value):
@@ -70,12 +75,14 @@ def synth_templates(
     project: ProjectSettings = PROJECT,
     config_dir: Optional[Path] = None,
     regions: Optional[Dict[str, str]] = None,
+    package_extra: Optional[dict] = None,
 ) -> Dict[str, dict]:
     """Synthesize the app with stubbed AWS lookups; return the templates by file stem.
 
-    ``regions``: the stages in another region than the project's (REGION), and their region.
+    ``regions``: the stages in another region than the project's (REGION), and their region;
+    ``package_extra``: more fields of the approved package's description.
     """
-    registry, registry_stub = stub_registry()
+    registry, registry_stub = stub_registry(package_extra=package_extra)
     locator, locator_stub = stub_locator(project.stages, project.project_name, regions=regions)
     kwargs = {"config_dir": config_dir} if config_dir else {}
     build_app(project, registry, locator, outdir=str(outdir), **kwargs).synth()

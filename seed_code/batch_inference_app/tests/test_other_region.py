@@ -1,8 +1,9 @@
-"""A stage in another region than the project's: its model is made from the image of its region and
-the model data staged there through its CDK bootstrap (``<stage>.assets.json``), its input and output
-are in its region, and neither the project's bucket nor its key (both in the project's region) are
-in its template. Stages in the project's region are unchanged. (What regions.py does alike for both
-deploy apps: tests/test_deploy_regions.py, shared.)"""
+"""A stage in another region than the project's: its model is made from the package's container, with
+the image of its region and the model data staged there through its CDK bootstrap
+(``<stage>.assets.json``), its input and output are in its region, and neither the project's bucket
+nor its key (both in the project's region) are in its template. Stages in the project's region are
+unchanged. (What regions.py does alike for both deploy apps, what a stage's model is made of among
+it: tests/test_deploy_regions.py, shared.)"""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ import json
 import pytest
 
 from batch_inference.app_builder import build_app
-from batch_inference.aws_lookups import ApprovedModel
 from batch_inference.stage_config import StageConfigError
-from mlops_deploy.regions import MODEL_DATA_FETCH_COMMAND, CrossRegionError
+from mlops_deploy.regions import MODEL_DATA_FETCH_COMMAND
 
 from .conftest import (
     DEV_ACCOUNT,
@@ -262,40 +262,60 @@ def test_the_other_region_templates_hold_only_what_the_target_accounts_allow(oth
             assert found["Properties"]["Path"] == ALLOWED["rolePath"]
 
 
-# --- What stops the synth ------------------------------------------------------------------------
+# --- What the package's container gives the model (mlops_deploy/regions.py, stage_model) ----------
 
 
-class FixedRegistry:
-    """Stands in for ModelRegistry: the approved model is ``model``."""
-
-    def __init__(self, model: ApprovedModel):
-        self.model = model
-
-    def latest_approved(self, model_package_group_name: str) -> ApprovedModel:
-        return self.model
-
-
-def test_the_registry_reads_the_model_data_of_the_package():
-    registry, _ = stub_registry()
-    model = registry.latest_approved(PROJECT.model_package_group_name)
-    assert model == ApprovedModel(model_package_arn=PACKAGE_ARN, image_uri=IMAGE_URI, model_data_url=MODEL_DATA_URL)
+def package_of(container: dict) -> dict:
+    """An approved package's InferenceSpecification of the one ``container``, for stub_registry."""
+    return {
+        "InferenceSpecification": {
+            "Containers": [container], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+        }
+    }
 
 
-def test_a_package_without_model_data_cannot_serve_another_region(tmp_path):
+def test_the_packages_container_environment_is_kept(tmp_path):
+    # A framework model (scikit-learn, ...) serves only with what its container's environment names.
+    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
     project = dataclasses.replace(PROJECT, stages=("dev", "prod"))
-    registry = FixedRegistry(ApprovedModel(model_package_arn=PACKAGE_ARN, image_uri=IMAGE_URI))
-    locator, _ = stub_locator(project.stages, regions={"prod": OTHER_REGION})
-    with pytest.raises(CrossRegionError) as raised:
-        build_app(project, registry, locator, config_dir=other_region_config(tmp_path / "config"), outdir=str(tmp_path))
-    message = str(raised.value)
-    assert f"Stage 'prod' is in region {OTHER_REGION}, not in the project's region {REGION}" in message
-    assert f"package {PACKAGE_ARN}" in message and "names no ModelDataUrl" in message
-    assert f"/mlops/my-project/prod/region to {REGION}" in message
-    # The project's region needs no model data of its own: the package serves it.
-    locator, _ = stub_locator(["dev"])
-    dev_only = dataclasses.replace(project, stages=("dev",))
-    build_app(dev_only, registry, locator, outdir=str(tmp_path / "dev")).synth()
-    assert (tmp_path / "dev" / "dev.template.json").exists()
+    templates = synth_templates(
+        tmp_path / "out",
+        project,
+        other_region_config(tmp_path / "config"),
+        regions={"prod": OTHER_REGION},
+        package_extra=package_of({"Image": IMAGE_URI, "ModelDataUrl": MODEL_DATA_URL, "Environment": environment}),
+    )
+    assert only(templates["prod"], "AWS::SageMaker::Model")["PrimaryContainer"] == {
+        "Image": REGIONAL_IMAGE,
+        "ModelDataUrl": f"s3://{staging_bucket('prod')}/{STAGED_KEY}",
+        "Environment": environment,
+    }
+    # In the project's region the model comes from the package, which holds its environment itself.
+    assert only(templates["dev"], "AWS::SageMaker::Model")["PrimaryContainer"] == {"ModelPackageName": PACKAGE_ARN}
+
+
+def test_a_package_without_model_data_serves_another_region_with_its_image_alone(tmp_path):
+    project = dataclasses.replace(PROJECT, stages=("prod",))
+    out = tmp_path / "out"
+    templates = synth_templates(
+        out,
+        project,
+        other_region_config(tmp_path / "config"),
+        regions={"prod": OTHER_REGION},
+        package_extra=package_of({"Image": IMAGE_URI}),
+    )
+    assert only(templates["prod"], "AWS::SageMaker::Model")["PrimaryContainer"] == {"Image": REGIONAL_IMAGE}
+    # The model's role reads no model data: neither a staged object nor the artifact bucket.
+    expected = expected_model_statements("prod")
+    del expected["ReadStagedModelData"]
+    statements = role(templates["prod"], "ModelExecutionRole")["statements"]
+    assert list(statements) == list(expected)
+    assert statements == expected
+    manifest = json.loads((out / "prod.assets.json").read_text())
+    assert [key for key in manifest["files"] if key.endswith(".tar.gz")] == []
+
+
+# --- What stops the synth ------------------------------------------------------------------------
 
 
 def test_a_stage_in_another_region_without_its_own_input_and_output_stops_the_synth(tmp_path):

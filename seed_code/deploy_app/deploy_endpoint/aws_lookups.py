@@ -7,13 +7,15 @@ Each class takes a boto3 client, so tests pass clients wrapped in a botocore
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 from mlops_deploy import aws_lookups as shared
 from mlops_deploy.aws_lookups import (  # noqa: F401 (the app's names for them)
+    ApprovedPackage,
     MissingStageParameterError,
     NoApprovedModelError,
+    PackageContainer,
     StageLocation,
     StageLocator,
 )
@@ -43,36 +45,19 @@ class DataQualityBaseline:
 
 
 @dataclass(frozen=True)
-class ApprovedModel:
-    """The model package to deploy, the container image it runs in, and its data-quality baseline."""
+class ApprovedModel(ApprovedPackage):
+    """The model package to deploy, its container and its data-quality baseline."""
 
-    model_package_arn: str
-    image_uri: str
     # None if the model build did not register one (MODEL_MONITORING unset there).
     data_quality_baseline: Optional[DataQualityBaseline] = None
-    # S3 URI of the model artifact (InferenceSpecification.Containers[0].ModelDataUrl), if the package has one.
-    model_data_url: Optional[str] = None
-    # The container's environment variables: a stage in another region creates its model from the
-    # container (not the package), so it sets them itself.
-    environment: Mapping[str, str] = field(default_factory=dict)
-    # The container's ModelDataSource (uncompressed model data), if it has one instead of a ModelDataUrl.
-    model_data_source: Optional[Mapping[str, Any]] = None
-    # How many containers the package's inference specification has (more than one: a serial pipeline).
-    container_count: int = 1
 
 
 class ModelRegistry(shared.ModelRegistry[ApprovedModel]):
     """Reads the SageMaker Model Registry in the DEV account."""
 
     def approved_model(self, model_package_arn: str, package: dict) -> ApprovedModel:
-        containers = package["InferenceSpecification"]["Containers"]
-        container = containers[0]
         return ApprovedModel(
             model_package_arn=model_package_arn,
-            image_uri=container["Image"],
-            model_data_url=container.get("ModelDataUrl"),
-            environment=dict(container.get("Environment") or {}),
-            model_data_source=container.get("ModelDataSource"),
-            container_count=len(containers),
+            container=PackageContainer.of_package(package),
             data_quality_baseline=DataQualityBaseline.of_package(package),
         )

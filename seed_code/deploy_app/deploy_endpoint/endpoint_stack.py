@@ -21,14 +21,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
-from mlops_deploy.regions import (
-    CrossRegionError,
-    StagedModelData,
-    in_project_region,
-    regional_image_uri,
-    stage_model_data,
-    stage_synthesizer,
-)
+from mlops_deploy.regions import StagedModelData, in_project_region, stage_model, stage_synthesizer
 from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
     DESCRIBE_NETWORK_ACTIONS,
     NETWORK_INTERFACE_ACTIONS,
@@ -153,7 +146,7 @@ class EndpointStack(Stack):
     In another region SageMaker cannot use the package (nor its image and model data, which are
     in the project's region): the stack uses the CDK bootstrap of the stage's account and region,
     whose staging bucket receives the model data (an asset the pipeline publishes before it
-    deploys), and the model runs the image of the stage's region (mlops_deploy/regions.py).
+    deploys), and the model runs the image of the stage's region (mlops_deploy/regions.py, stage_model).
     """
 
     def __init__(
@@ -183,25 +176,17 @@ class EndpointStack(Stack):
         self._boundary = self._permissions_boundary(project)
         network = project.stage_networks.get(stage)
         self._vpc = vpc_placement(self, network, "the endpoint's model") if network else None
-        if self.in_project_region:
-            # Creating the model from the package (not from its image and data)
-            # keeps the lineage from endpoint back to registry entry.
-            container = sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model.model_package_arn)
-            image_uri, staged = model.image_uri, None
-        else:
-            image_uri, staged = self._regional_container(project, model, stage)
-            container = sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri,
-                model_data_url=staged.s3_uri if staged else None,
-                environment=dict(model.environment) or None,
-            )
-        role, policy = self._execution_role(project, image_uri, staged, capture)
+        # From the package in the project's region, from its container in another one.
+        made_of = stage_model(
+            self, stage=stage, project_name=project.project_name, project_region=project.region, package=model
+        )
+        role, policy = self._execution_role(project, made_of.image_uri, made_of.staged_model_data, capture)
 
         cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=role.role_arn,
-            primary_container=container,
+            primary_container=made_of.container,
             # The serving container needs no network: SageMaker fetches the model data
             # before it starts. The deploy pipeline's security scan (checkov) requires this.
             enable_network_isolation=True,
@@ -257,26 +242,6 @@ class EndpointStack(Stack):
             "sagemaker:deployment-stage": stage,
         }.items():
             Tags.of(self).add(key, value)
-
-    def _regional_container(
-        self, project: ProjectSettings, model: ApprovedModel, stage: str
-    ) -> tuple[str, Optional[StagedModelData]]:
-        """The image of the stage's region, and the package's model data staged into that region."""
-        if model.container_count > 1 or model.model_data_source:
-            what = (
-                f"{model.container_count} containers (a serial inference pipeline)"
-                if model.container_count > 1
-                else "a ModelDataSource (uncompressed model data) instead of a ModelDataUrl"
-            )
-            raise CrossRegionError(
-                f"Stage '{stage}' deploys to {self.region}, another region than the project's ({project.region}), "
-                f"where this app creates the model from the package's container and its model.tar.gz (ModelDataUrl), "
-                f"but the approved package {model.model_package_arn} has {what}. Register the model with one "
-                f"container and a ModelDataUrl, or deploy the stage in {project.region}."
-            )
-        image_uri = regional_image_uri(model.image_uri, project.region, self.region)
-        staged = stage_model_data(self, model.model_data_url) if model.model_data_url else None
-        return image_uri, staged
 
     def _capture_destination(
         self, project: ProjectSettings, config: StageConfig, capture_prefix: str

@@ -1,6 +1,8 @@
 """A stage in another region than the project's: its model runs the image of its region and the model
 data the deploy pipeline stages into its CDK bootstrap bucket (<stage>.assets.json); data capture goes
-to a bucket of its region; monitoring is refused; stages in the project's region are unchanged."""
+to a bucket of its region; monitoring is refused; stages in the project's region are unchanged. (What
+a stage's model is made of, and which packages cannot serve another region: tests/test_deploy_regions.py,
+shared with the batch inference app.)"""
 
 from __future__ import annotations
 
@@ -380,10 +382,11 @@ def test_a_region_without_a_known_framework_image_stops_synth(tmp_path):
         build_app(project, registry, locator, outdir=str(tmp_path))
 
 
-def package_with(container: dict, *more: dict) -> dict:
+def package_with(container: dict) -> dict:
+    """An approved package's InferenceSpecification of the one ``container``, for stub_registry."""
     return {
         "InferenceSpecification": {
-            "Containers": [container, *more], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+            "Containers": [container], "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
         }
     }
 
@@ -406,39 +409,11 @@ def test_a_model_without_model_data_runs_its_image_alone(tmp_path):
     assert only(template, "AWS::SageMaker::Model")["PrimaryContainer"] == {
         "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
     }
-    assert "ReadModelData" not in statements(template)
+    # The endpoint's role reads no model data (dev captures nothing): no S3 at all.
+    found = statements(template)
+    assert "ReadModelData" not in found
+    assert [sid for sid, s in found.items() if "s3:" in json.dumps(s["Action"])] == []
     assert [key for key in read(tmp_path, "dev", "assets")["files"] if key.endswith(".tar.gz")] == []
-
-
-@pytest.mark.parametrize(
-    "extra, what",
-    [
-        (
-            package_with({"Image": IMAGE_URI, "ModelDataUrl": StubbedRegistryModel.MODEL_DATA_URL}, {"Image": IMAGE_URI}),
-            "has 2 containers",
-        ),
-        (
-            package_with({"Image": IMAGE_URI, "ModelDataSource": {"S3DataSource": {
-                "S3Uri": f"s3://{PROJECT.artifact_bucket}/model/", "S3DataType": "S3Prefix", "CompressionType": "None"}}}),
-            "has a ModelDataSource",
-        ),
-    ],
-)
-def test_packages_this_app_cannot_copy_stop_synth(tmp_path, extra, what):
-    project = dataclasses.replace(PROJECT, stages=("dev",))
-    registry, _ = stub_registry(package_extra=extra)
-    locator, _ = stub_locator(project.stages, regions={"dev": "us-east-1"})
-    with pytest.raises(CrossRegionError, match=f"the approved package {PACKAGE_ARN} {what}"):
-        build_app(project, registry, locator, outdir=str(tmp_path))
-
-
-def test_the_lookup_records_the_packages_container(tmp_path):
-    registry, stubber = stub_registry()
-    model = registry.latest_approved(PROJECT.model_package_group_name)
-    assert (model.image_uri, model.model_data_url, model.environment, model.model_data_source, model.container_count) == (
-        IMAGE_URI, StubbedRegistryModel.MODEL_DATA_URL, {}, None, 1,
-    )
-    stubber.assert_no_pending_responses()
 
 
 def test_app_main_writes_the_asset_manifest_of_a_stage_in_another_region(monkeypatch, tmp_path):

@@ -6,8 +6,8 @@ Each class takes a boto3 client, so tests pass clients wrapped in a botocore
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Dict, Generic, Mapping, Optional, TypeVar
 
 
 class NoApprovedModelError(RuntimeError):
@@ -18,7 +18,52 @@ class MissingStageParameterError(RuntimeError):
     """The SSM parameters that locate a stage's account/region do not exist."""
 
 
-Model = TypeVar("Model")
+@dataclass(frozen=True)
+class PackageContainer:
+    """The first container of a model package's inference specification, as DescribeModelPackage gives it.
+
+    A stage in the project's region creates its model from the package itself; one in another region
+    cannot (SageMaker uses no model package of another region), so it creates the model from this
+    container instead (mlops_deploy/regions.py, ``stage_model``), which needs all of it.
+    """
+
+    image_uri: str
+    # S3 URI of the model data (model.tar.gz) in the project's region; None: the container has none,
+    # which SageMaker allows (an image that holds its model, or fetches nothing).
+    model_data_url: Optional[str] = None
+    # Its environment variables (a framework model's SAGEMAKER_PROGRAM, ...), which a model created from
+    # the container must set itself.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    # Whether it names its model data as a ModelDataSource (uncompressed, an S3 prefix) instead.
+    has_model_data_source: bool = False
+    # How many containers the inference specification has (more than one: a serial inference pipeline).
+    container_count: int = 1
+
+    @classmethod
+    def of_package(cls, package: Mapping[str, Any]) -> "PackageContainer":
+        """The first container of ``package`` (DescribeModelPackage's answer), and how many there are."""
+        containers = package["InferenceSpecification"]["Containers"]
+        container = containers[0]
+        return cls(
+            image_uri=container["Image"],
+            model_data_url=container.get("ModelDataUrl") or None,
+            environment=dict(container.get("Environment") or {}),
+            has_model_data_source=bool(container.get("ModelDataSource")),
+            container_count=len(containers),
+        )
+
+
+@dataclass(frozen=True)
+class ApprovedPackage:
+    """What every deploy app takes of the approved model package: its ARN (a stage in the project's
+    region creates its model from it) and its container (one in another region, from that). Each
+    app's ``ApprovedModel`` is one, with what else the app takes."""
+
+    model_package_arn: str
+    container: PackageContainer
+
+
+Model = TypeVar("Model", bound=ApprovedPackage)
 
 
 class ModelRegistry(Generic[Model]):

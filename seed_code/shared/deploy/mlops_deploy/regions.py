@@ -5,7 +5,8 @@ use a model package of another region. So such a stage's stack is synthesized fo
 of its account and region (``stage_synthesizer``): the deploy pipeline publishes its
 ``<stage>.assets.json`` before it deploys the template, which copies the approved model data into
 that bootstrap's staging bucket (``stage_model_data``), and the model runs the image of the stage's
-region (``regional_image_uri``). Stages in the project's region keep their bootstrapless templates.
+region (``regional_image_uri``). ``stage_model`` decides, for both deploy apps, what a stage's model
+is made of in either case. Stages in the project's region keep their bootstrapless templates.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import aws_cdk
+from aws_cdk import aws_sagemaker as sagemaker
 
-from mlops_deploy.aws_lookups import StageLocation
+from mlops_deploy.aws_lookups import ApprovedPackage, StageLocation, StageLocator
 from mlops_deploy.ecr import EcrRepository
 
 # The AWS account that holds SageMaker's framework images (sagemaker-xgboost, sagemaker-scikit-learn)
@@ -211,3 +213,66 @@ def stage_model_data(stack: aws_cdk.Stack, model_data_url: str) -> StagedModelDa
         display_name=f"model data {model_data_url}",
     )
     return StagedModelData(bucket=location.bucket_name, key=location.object_key)
+
+
+@dataclass(frozen=True)
+class StageModel:
+    """What a stage's SageMaker model is made of, and what its execution role needs for it."""
+
+    # The model's PrimaryContainer.
+    container: sagemaker.CfnModel.ContainerDefinitionProperty
+    # The image the model runs, which its role pulls: the package's, or its copy in the stage's region.
+    image_uri: str
+    # The model data staged into the stage's region, the only object its role reads there. None in the
+    # project's region (the package's model data, in the artifact bucket) and for a container without any.
+    staged_model_data: Optional[StagedModelData]
+
+
+def stage_model(
+    stack: aws_cdk.Stack, *, stage: str, project_name: str, project_region: str, package: ApprovedPackage
+) -> StageModel:
+    """The model of ``stage`` (whose stack is ``stack``, made with ``stage_synthesizer``) for ``package``.
+
+    In the project's region: the package itself (``ModelPackageName``), which keeps the lineage from
+    the model back to its registry entry. In another region: the package's container, as that region
+    has it: the image of the region, the model data staged there (none if the container has none) and
+    the container's environment.
+
+    Raises:
+        CrossRegionError: in another region, the package has several containers (a serial inference
+            pipeline) or a ModelDataSource, which this cannot copy; or its image or model data
+            cannot be had there (``regional_image_uri``, ``stage_model_data``).
+    """
+    container = package.container
+    if stack.region == project_region:
+        return StageModel(
+            container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package.model_package_arn),
+            image_uri=container.image_uri,
+            staged_model_data=None,
+        )
+    uncopyable = []
+    if container.container_count > 1:
+        uncopyable.append(f"{container.container_count} containers (a serial inference pipeline)")
+    if container.has_model_data_source:
+        uncopyable.append("a ModelDataSource (uncompressed model data) instead of a ModelDataUrl")
+    if uncopyable:
+        _, region_parameter = StageLocator.parameter_names(project_name, stage)
+        raise CrossRegionError(
+            f"Stage '{stage}' deploys to {stack.region}, another region than the project's ({project_region}), "
+            f"where SageMaker cannot use the approved package {package.model_package_arn}, so the stage's model "
+            f"is created from the package's container, its image and model.tar.gz (ModelDataUrl, if any) copied "
+            f"into {stack.region}; but the package has {' and '.join(uncopyable)}, which cannot be copied. "
+            "Register the model with one container and its model data as a ModelDataUrl (or none), or deploy "
+            f"the stage in {project_region} (set the SSM parameter {region_parameter} to {project_region})."
+        )
+    image_uri = regional_image_uri(container.image_uri, project_region, stack.region)
+    staged = stage_model_data(stack, container.model_data_url) if container.model_data_url else None
+    return StageModel(
+        container=sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=image_uri,
+            model_data_url=staged.s3_uri if staged else None,
+            environment=dict(container.environment) or None,
+        ),
+        image_uri=image_uri,
+        staged_model_data=staged,
+    )

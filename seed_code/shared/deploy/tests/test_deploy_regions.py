@@ -1,6 +1,8 @@
 """A stage in another region than the project's (mlops_deploy/regions.py): the image of the stage's
 region, the synthesizer of its stack, the model data it stages through its CDK bootstrap (the
-``<stage>.assets.json`` the deploy pipeline publishes) and the command that fetches that data."""
+``<stage>.assets.json`` the deploy pipeline publishes), the command that fetches that data, and what
+a stage's model is made of in either region (``stage_model``, from the approved package's container
+that each app's registry reads)."""
 
 from __future__ import annotations
 
@@ -13,20 +15,23 @@ from pathlib import Path
 import aws_cdk
 import pytest
 
-from mlops_deploy.aws_lookups import StageLocation
+from mlops_deploy.aws_lookups import ApprovedPackage, PackageContainer, StageLocation
 from mlops_deploy.regions import (
     MODEL_DATA_FETCH_COMMAND,
     SAGEMAKER_FRAMEWORK_IMAGE_ACCOUNTS,
     CrossRegionError,
     StagedModelData,
+    StageModel,
     in_project_region,
     partition_of,
     regional_image_uri,
+    stage_model,
     stage_model_data,
     stage_synthesizer,
 )
 
-from .deploy_stubs import ARTIFACT_BUCKET, IMAGE_URI, REGION, STAGE_ACCOUNTS
+from .conftest import stub_registry
+from .deploy_stubs import ARTIFACT_BUCKET, GROUP, IMAGE_URI, PACKAGE_ARN, PROJECT_NAME, REGION, STAGE_ACCOUNTS
 
 OTHER_REGION = "us-east-1"
 PROD = StageLocation(account=STAGE_ACCOUNTS["prod"], region=OTHER_REGION)
@@ -236,3 +241,153 @@ def test_a_failed_fetch_prints_no_path_and_fails(tmp_path):
     assert result.returncode == 3
     assert result.stdout == ""
     assert not (out / argv[-1]).exists()
+
+
+# --- What a stage's model is made of (stage_model) -----------------------------------------------
+
+# The stubbed package's image (SageMaker's xgboost, of the project's region) as OTHER_REGION has it.
+REGIONAL_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+# What a framework model (scikit-learn, ...) registers: its container needs these to serve.
+ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+MODEL_DATA_SOURCE = {
+    "S3DataSource": {"S3Uri": f"s3://{ARTIFACT_BUCKET}/model/", "S3DataType": "S3Prefix", "CompressionType": "None"}
+}
+DEV = StageLocation(account=STAGE_ACCOUNTS["dev"], region=REGION)
+
+
+def described(*containers: dict) -> dict:
+    """The part of DescribeModelPackage's answer that PackageContainer reads."""
+    return {
+        "InferenceSpecification": {
+            "Containers": list(containers),
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        }
+    }
+
+
+def package(**container) -> ApprovedPackage:
+    """The approved package, of IMAGE_URI and MODEL_DATA_URL unless ``container`` says otherwise."""
+    fields = {"image_uri": IMAGE_URI, "model_data_url": MODEL_DATA_URL, **container}
+    return ApprovedPackage(model_package_arn=PACKAGE_ARN, container=PackageContainer(**fields))
+
+
+def synth_model(tmp_path: Path, location: StageLocation, approved: ApprovedPackage) -> tuple[StageModel, dict, dict]:
+    """A stage stack in ``location`` whose SageMaker model is ``stage_model``'s: what it gave, the model's
+    PrimaryContainer as synthesized, and the stage's file assets by key ({} without an asset manifest)."""
+    app, stack = stage_stack(tmp_path, location)
+    made_of = stage_model(stack, stage="prod", project_name=PROJECT_NAME, project_region=REGION, package=approved)
+    aws_cdk.aws_sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn=f"arn:aws:iam::{location.account}:role/model",
+        primary_container=made_of.container,
+    )
+    app.synth()
+    template = json.loads((tmp_path / "prod.template.json").read_text())
+    manifest = tmp_path / "prod.assets.json"
+    files = json.loads(manifest.read_text())["files"] if manifest.exists() else {}
+    return made_of, template["Resources"]["Model"]["Properties"]["PrimaryContainer"], files
+
+
+def test_the_package_container_is_the_first_of_the_packages_description():
+    full = PackageContainer.of_package(described({"Image": IMAGE_URI, "ModelDataUrl": MODEL_DATA_URL, "Environment": ENVIRONMENT}))
+    assert full == PackageContainer(
+        image_uri=IMAGE_URI, model_data_url=MODEL_DATA_URL, environment=ENVIRONMENT, has_model_data_source=False, container_count=1
+    )
+    # An image alone: no model data and no environment.
+    assert PackageContainer.of_package(described({"Image": IMAGE_URI})) == PackageContainer(
+        image_uri=IMAGE_URI, model_data_url=None, environment={}, has_model_data_source=False, container_count=1
+    )
+    pipeline = PackageContainer.of_package(
+        described({"Image": IMAGE_URI, "ModelDataSource": MODEL_DATA_SOURCE}, {"Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/post:1"})
+    )
+    assert (pipeline.image_uri, pipeline.model_data_url, pipeline.has_model_data_source, pipeline.container_count) == (
+        IMAGE_URI, None, True, 2,
+    )
+
+
+def test_the_apps_registry_takes_the_packages_container():
+    # Each app's ApprovedModel is an ApprovedPackage, whatever else it takes of the package.
+    registry, stubber = stub_registry(
+        package_extra=described({"Image": IMAGE_URI, "ModelDataUrl": MODEL_DATA_URL, "Environment": ENVIRONMENT})
+    )
+    model = registry.latest_approved(GROUP)
+    stubber.assert_no_pending_responses()
+    assert isinstance(model, ApprovedPackage)
+    assert (model.model_package_arn, model.container) == (
+        PACKAGE_ARN, PackageContainer(image_uri=IMAGE_URI, model_data_url=MODEL_DATA_URL, environment=ENVIRONMENT),
+    )
+
+
+def test_in_the_projects_region_the_model_is_the_package(tmp_path):
+    # Whatever its container holds: SageMaker takes all of it from the package, which keeps the model's
+    # lineage back to its registry entry.
+    approved = package(environment=ENVIRONMENT, has_model_data_source=True, container_count=2)
+    made_of, container, files = synth_model(tmp_path, DEV, approved)
+    assert container == {"ModelPackageName": PACKAGE_ARN}
+    assert (made_of.image_uri, made_of.staged_model_data) == (IMAGE_URI, None)
+    assert files == {}
+
+
+def test_in_another_region_the_model_is_the_packages_container_as_that_region_has_it(tmp_path):
+    made_of, container, files = synth_model(tmp_path, PROD, package(environment=ENVIRONMENT))
+    staged = made_of.staged_model_data
+    assert staged is not None and staged.bucket == f"cdk-{QUALIFIER}-assets-{PROD.account}-{PROD.region}"
+    # The image of the stage's region, the staged model data and the container's environment.
+    assert container == {"Image": REGIONAL_IMAGE, "ModelDataUrl": staged.s3_uri, "Environment": ENVIRONMENT}
+    assert made_of.image_uri == REGIONAL_IMAGE
+    assert files[staged.key]["source"]["executable"][-2:] == [MODEL_DATA_URL, f"model-data-{staged.key}"]
+
+
+def test_in_another_region_a_container_without_model_data_or_environment_is_its_image_alone(tmp_path):
+    # SageMaker creates such a model (an image that holds its model): nothing to stage, nothing to read.
+    made_of, container, files = synth_model(tmp_path, PROD, package(model_data_url=None))
+    assert container == {"Image": REGIONAL_IMAGE}
+    assert (made_of.image_uri, made_of.staged_model_data) == (REGIONAL_IMAGE, None)
+    assert [key for key in files if key.endswith(".tar.gz")] == []
+
+
+@pytest.mark.parametrize(
+    "container, what",
+    [
+        ({"container_count": 2}, "2 containers (a serial inference pipeline), which"),
+        (
+            {"model_data_url": None, "has_model_data_source": True},
+            "a ModelDataSource (uncompressed model data) instead of a ModelDataUrl, which",
+        ),
+        (
+            {"container_count": 3, "has_model_data_source": True},
+            "3 containers (a serial inference pipeline) and a ModelDataSource (uncompressed model data)",
+        ),
+    ],
+)
+def test_in_another_region_a_package_that_cannot_be_copied_is_an_error_with_what_to_do(tmp_path, container, what):
+    app, stack = stage_stack(tmp_path, PROD)
+    with pytest.raises(CrossRegionError) as raised:
+        stage_model(stack, stage="prod", project_name=PROJECT_NAME, project_region=REGION, package=package(**container))
+    message = str(raised.value)
+    assert message.startswith(
+        f"Stage 'prod' deploys to {OTHER_REGION}, another region than the project's ({REGION}), where SageMaker "
+        f"cannot use the approved package {PACKAGE_ARN}"
+    )
+    assert f"but the package has {what}" in message
+    assert "Register the model with one container and its model data as a ModelDataUrl" in message
+    assert message.endswith(f"deploy the stage in {REGION} (set the SSM parameter /mlops/{PROJECT_NAME}/prod/region to {REGION}).")
+    # Refused before anything is staged.
+    aws_cdk.CfnWaitConditionHandle(stack, "Nothing")
+    app.synth()
+    files = json.loads((tmp_path / "prod.assets.json").read_text())["files"]
+    assert [key for key in files if key.endswith(".tar.gz")] == []
+
+
+def test_in_another_region_an_image_or_model_data_it_cannot_have_is_an_error(tmp_path):
+    _, stack = stage_stack(tmp_path, PROD)
+    with pytest.raises(CrossRegionError, match="is not an ECR image"):
+        stage_model(
+            stack, stage="prod", project_name=PROJECT_NAME, project_region=REGION, package=package(image_uri="docker.io/library/python:3.11")
+        )
+    with pytest.raises(CrossRegionError, match="is not an S3 object"):
+        stage_model(
+            stack, stage="prod", project_name=PROJECT_NAME, project_region=REGION, package=package(model_data_url="https://example.com/m.tar.gz")
+        )
