@@ -32,8 +32,10 @@ from .deploy_stubs import (  # noqa: F401 (the tests import them from here)
     SUBNETS_PARAMETER,
     fake_client,
     no_aws_calls,
+    render,
     stub_locator,
     stub_model_registry,
+    synth_environment,
 )
 
 PROJECT = ProjectSettings(
@@ -59,15 +61,6 @@ def stub_registry(
     """
     return stub_model_registry(ModelRegistry, MODEL_DATA_URL, approved, image_uri, package_extra)
 
-
-def render(value):
-    """Resolve ``{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}`` to a string (partition "aws")."""
-    if isinstance(value, list):
-        return [render(v) for v in value]
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
-    return value
 
 
 def synth_templates(
@@ -97,15 +90,7 @@ def synth_templates(
 @pytest.fixture
 def project_env(monkeypatch):
     """The environment of the deploy pipeline's synth build, for app.main()."""
-    for name, value in {
-        "PROJECT_NAME": PROJECT.project_name,
-        "PROJECT_ID": PROJECT.project_id,
-        "MODEL_PACKAGE_GROUP_NAME": GROUP,
-        "ARTIFACT_BUCKET": PROJECT.artifact_bucket,
-        "ARTIFACT_BUCKET_KMS_ID": KMS_KEY_ARN,
-        "AWS_REGION": PROJECT.region,
-        "DEPLOYMENT_STAGES": "dev,preprod,prod",
-    }.items():
+    for name, value in synth_environment(PROJECT).items():
         monkeypatch.setenv(name, value)
 
 

@@ -32,8 +32,10 @@ from .deploy_stubs import (  # noqa: F401 (the tests import them from here)
     SUBNETS_PARAMETER,
     fake_client,
     no_aws_calls,
+    render,
     stub_locator,
     stub_model_registry,
+    synth_environment,
 )
 
 PROJECT = ProjectSettings(
@@ -171,3 +173,10 @@ def vpc_templates(tmp_path_factory) -> Dict[str, dict]:
         for stage in project.stages:
             shutil.copy(out / f"{stage}.template.json", Path(outdir) / f"{stage}-vpc.template.json")
     return templates
+
+
+@pytest.fixture
+def project_env(monkeypatch):
+    """The environment of the deploy pipeline's synth build, for app.main()."""
+    for name, value in synth_environment(PROJECT).items():
+        monkeypatch.setenv(name, value)

@@ -17,6 +17,7 @@ from .conftest import (
     PACKAGE_ARN,
     PROJECT,
     STAGE_ACCOUNTS,
+    render,
     stub_locator,
     stub_registry,
 )
@@ -100,15 +101,6 @@ def test_autoscaling_only_where_configured(default_templates):
     assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
 
 
-def render(value):
-    """Resolve the partition in ``{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}`` to "aws"."""
-    if isinstance(value, list):
-        return [render(v) for v in value]
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
-    return value
-
 
 def policy_statements(template: dict) -> dict:
     (policy,) = resources(template, "AWS::IAM::Policy")
@@ -175,19 +167,6 @@ class StubbedSession:
     def client(self, service):
         return self.clients[service]
 
-
-@pytest.fixture
-def project_env(monkeypatch):
-    for name, value in {
-        "PROJECT_NAME": PROJECT.project_name,
-        "PROJECT_ID": PROJECT.project_id,
-        "MODEL_PACKAGE_GROUP_NAME": GROUP,
-        "ARTIFACT_BUCKET": PROJECT.artifact_bucket,
-        "ARTIFACT_BUCKET_KMS_ID": KMS_KEY_ARN,
-        "AWS_REGION": PROJECT.region,
-        "DEPLOYMENT_STAGES": "dev,preprod,prod",
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 def test_app_main_exits_non_zero_without_approved_model(project_env, monkeypatch, capsys):

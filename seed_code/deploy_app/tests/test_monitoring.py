@@ -26,7 +26,8 @@ from .conftest import (
     stub_registry,
     synth_templates,
 )
-from .test_app import only, render, resources
+from .conftest import render
+from .test_app import only, resources
 
 MONITORED = dataclasses.replace(PROJECT, model_monitoring=True)
 WITH_BASELINE = {"DriftCheckBaselines": BASELINE, "ModelMetrics": BASELINE}

@@ -21,7 +21,8 @@ from .conftest import (
     SUBNETS,
     synth_templates,
 )
-from .test_app import only, render
+from .conftest import render
+from .test_app import only
 
 NETWORK_ACTIONS = set(NETWORK_INTERFACE_ACTIONS) | set(DESCRIBE_NETWORK_ACTIONS)
 ALLOWED = json.loads((Path(__file__).parent / "target_account_permissions.json").read_text())

@@ -31,6 +31,7 @@ from .conftest import (
     STAGE_NETWORKS,
     STAGE_TEST_PRINCIPAL_ARN,
     StubbedRegistryModel,
+    render,
     stub_locator,
     stub_registry,
 )
@@ -60,15 +61,6 @@ def only(template: dict, resource_type: str) -> dict:
     (found,) = resources(template, resource_type)
     return found
 
-
-def render(value):
-    """Resolve the partition in ``{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}`` to "aws"."""
-    if isinstance(value, list):
-        return [render(v) for v in value]
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
-    return value
 
 
 def statements(template: dict, policy_id_prefix: str = "ModelExecutionPolicy") -> Dict[str, dict]:

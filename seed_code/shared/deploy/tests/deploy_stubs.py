@@ -154,3 +154,26 @@ def stub_locator(
         )
     stubber.activate()
     return StageLocator(client), stubber
+
+
+def render(value):
+    """Resolve the partition in ``{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}`` to "aws"."""
+    if isinstance(value, list):
+        return [render(v) for v in value]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
+    return value
+
+
+def synth_environment(project) -> Dict[str, str]:
+    """The variables the deploy pipeline's synth build sets for ``project`` (an app's ProjectSettings)."""
+    return {
+        "PROJECT_NAME": project.project_name,
+        "PROJECT_ID": project.project_id,
+        "MODEL_PACKAGE_GROUP_NAME": project.model_package_group_name,
+        "ARTIFACT_BUCKET": project.artifact_bucket,
+        "ARTIFACT_BUCKET_KMS_ID": project.artifact_bucket_kms_key_arn,
+        "AWS_REGION": project.region,
+        "DEPLOYMENT_STAGES": ",".join(project.stages),
+    }
