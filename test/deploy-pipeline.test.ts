@@ -504,6 +504,74 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
     expect(commands).not.toMatch(/pip install|npm install/);
   });
 
+  describe('its commands, run with stub aws and npx commands that record their calls', () => {
+    const spec = JSON.parse(propertiesOf(template, deploy.stageDeploymentProjects.dr).Source.BuildSpec);
+    const variables = { STAGE_NAME: 'dr', STAGE_REGION: 'us-east-1', STACK_NAME: 'churn-deploy-dr', ACTION_ROLE_ARN: 'arn:aws:iam::222222222222:role/deploy', DEPLOYMENT_ROLE_ARN: 'arn:aws:iam::222222222222:role/exec' };
+    /** Each call: the command, its arguments, and the access key it ran with. */
+    const STUB = '#!/usr/bin/env bash\nprintf \'%s\\t%s\\t%s\\n\' "$(basename "$0")" "$*" "${AWS_ACCESS_KEY_ID:-build role}" >> "$CALLS"\n'
+      + 'if [ "$1 $2" = "sts assume-role" ]; then printf \'AKIA\\tsecret\\ttoken\\n\'; fi\n';
+    function run(files: Record<string, string>): { status: number | null; stderr: string; calls: string[][] } {
+      const dir = tempDir('stage-deployment');
+      const bin = path.join(dir, 'bin');
+      fs.mkdirSync(bin);
+      for (const command of ['aws', 'npx']) fs.writeFileSync(path.join(bin, command), STUB, { mode: 0o755 });
+      const work = path.join(dir, 'artifact');
+      fs.mkdirSync(work);
+      for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(work, name), content);
+      const calls = path.join(dir, 'calls.tsv');
+      // stdin not a socket (Node's default pipe), which bash would take for a remote shell and read ~/.bashrc.
+      const result = spawnSync('bash', ['-c', spec.phases.build.commands.join('\n')], {
+        cwd: work,
+        encoding: 'utf-8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, CALLS: calls, ...variables },
+      });
+      const recorded = fs.existsSync(calls) ? fs.readFileSync(calls, 'utf-8').trim().split('\n').map(line => line.split('\t')) : [];
+      return { status: result.status, stderr: result.stderr, calls: recorded };
+    }
+
+    test('with an asset manifest: publish with the build\'s role, then deploy with the stage\'s deploy role', () => {
+      const { status, stderr, calls } = run({ 'dr.template.json': '{"Resources":{}}', 'dr.assets.json': '{"version":"54.0.0","files":{}}' });
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      expect(calls).toEqual([
+        ['npx', '--yes cdk-assets@4.7.3 --path dr.assets.json publish', 'build role'],
+        ['aws', 'sts assume-role --role-arn arn:aws:iam::222222222222:role/deploy --role-session-name deploy-dr --query Credentials.[AccessKeyId,SecretAccessKey,SessionToken] --output text', 'build role'],
+        ['aws', 'cloudformation deploy --region us-east-1 --stack-name churn-deploy-dr --template-file dr.template.json --role-arn arn:aws:iam::222222222222:role/exec '
+          + '--capabilities CAPABILITY_AUTO_EXPAND CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset', 'AKIA'],
+      ]);
+    });
+
+    test('without one (a stage the deploy app synthesizes without assets): nothing is published', () => {
+      const { status, calls } = run({ 'dr.template.json': '{"Resources":{}}' });
+      expect(status).toBe(0);
+      expect(calls.map(call => call[1].split(' ').slice(0, 2).join(' '))).toEqual(['sts assume-role', 'cloudformation deploy']);
+    });
+
+    test('a template over CloudFormation\'s 51,200 bytes for a body stops the build before anything is published or deployed', () => {
+      const { status, stderr, calls } = run({ 'dr.template.json': `{"Description":"${'x'.repeat(51200)}"}`, 'dr.assets.json': '{}' });
+      expect(status).toBe(1);
+      expect(stderr).toContain('dr.template.json has 51218 bytes; a stage deployed by this build takes a template of at most 51,200 bytes');
+      expect(calls).toEqual([]);
+    });
+
+    test('a failed publication stops the build before the deployment', () => {
+      const failing = path.join(tempDir('failing-npx'), 'npx');
+      fs.writeFileSync(failing, '#!/usr/bin/env bash\nexit 3\n', { mode: 0o755 });
+      const dir = path.dirname(failing);
+      const work = tempDir('artifact');
+      fs.writeFileSync(path.join(work, 'dr.template.json'), '{}');
+      fs.writeFileSync(path.join(work, 'dr.assets.json'), '{}');
+      const aws = path.join(dir, 'aws');
+      fs.writeFileSync(aws, '#!/usr/bin/env bash\necho called >> "$CALLS"\n', { mode: 0o755 });
+      const calls = path.join(dir, 'calls');
+      const result = spawnSync('bash', ['-c', spec.phases.build.commands.join('\n')], {
+        cwd: work, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, CALLS: calls, ...variables },
+      });
+      expect(result.status).toBe(3);
+      expect(fs.existsSync(calls)).toBe(false);
+    });
+  });
+
   test('the build may assume exactly that stage\'s deploy and file publishing roles, and read and decrypt the model artifacts', () => {
     const assume = iamStatements(template).filter(s => s.Action === 'sts:AssumeRole' && s.policy.includes('StageDeploymentProject'));
     expect(assume.map(s => s.Resource)).toEqual([[
