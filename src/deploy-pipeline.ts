@@ -674,7 +674,9 @@ function remoteDeploymentBuildSpec(): codebuild.BuildSpec {
             'template="${STAGE_NAME}.template.json"',
             'assets="${STAGE_NAME}.assets.json"',
             'size=$(wc -c < "$template")',
-            'if [ "$size" -gt 51200 ]; then echo "$template has $size bytes; a stage deployed by this build takes a template of at most 51,200 bytes" >&2; exit 1; fi',
+            'if [ "$size" -gt 51200 ]; then echo "$template has $size bytes; a stage deployed by this build takes a template of at most 51,200 bytes '
+              + '(CloudFormation\'s limit for a template body): split the stage\'s stack or make it smaller, or deploy the stage in the project\'s region '
+              + '(leave its region out), where a CloudFormation action deploys templates of up to 1 MB" >&2; exit 1; fi',
             `if [ -f "$assets" ]; then npx --yes ${CDK_ASSETS_VERSION} --path "$assets" publish; fi`,
             'credentials=$(aws sts assume-role --role-arn "$ACTION_ROLE_ARN" --role-session-name "deploy-${STAGE_NAME}" '
               + '--query "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]" --output text)',

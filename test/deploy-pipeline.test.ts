@@ -551,6 +551,7 @@ describe('DeployPipeline with a stage in another region (issue 18)', () => {
       const { status, stderr, calls } = run({ 'dr.template.json': `{"Description":"${'x'.repeat(51200)}"}`, 'dr.assets.json': '{}' });
       expect(status).toBe(1);
       expect(stderr).toContain('dr.template.json has 51218 bytes; a stage deployed by this build takes a template of at most 51,200 bytes');
+      expect(stderr).toContain('split the stage\'s stack or make it smaller, or deploy the stage in the project\'s region (leave its region out)');
       expect(calls).toEqual([]);
     });
 
