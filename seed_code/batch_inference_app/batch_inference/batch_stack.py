@@ -14,28 +14,15 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
-from mlops_deploy.regions import StagedModelData, in_project_region, stage_model, stage_synthesizer
-from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
-    DESCRIBE_NETWORK_ACTIONS,
-    NETWORK_INTERFACE_ACTIONS,
-    network_statements,
-    vpc_placement,
-)
+from mlops_deploy.model import pull_image_statements, read_model_statements, sagemaker_model
+from mlops_deploy.regions import StageModel, in_project_region, stage_model, stage_synthesizer
+from mlops_deploy.stage_roles import permissions_boundary, service_role, stage_test_role
+from mlops_deploy.vpc import network_statements, vpc_placement
 
 from batch_inference.aws_lookups import ApprovedModel, StageLocation
 from batch_inference.pipeline_definition import transform_pipeline_definition
 from batch_inference.settings import ProjectSettings
 from batch_inference.stage_config import S3Prefix, StageConfig
-
-# Roles go under this path: the target accounts' CloudFormation execution policy (the library's
-# DeploymentTargetPolicy) lets deployments create, change and pass roles under it only.
-ROLE_PATH = "/mlops-deployment/"
-
-# The role of the deploy pipeline's stage tests (buildspec-test.yml), named as the pipeline expects:
-# mlops-<project id>-<stage>-tests under ROLE_PATH. IAM role names take at most 64 characters.
-TEST_ROLE_NAME = "mlops-{project_id}-{stage}-tests"
-MAX_ROLE_NAME = 64
 
 # Default input and output go under batch/<project name>-<stage>/ of the artifact bucket.
 BATCH_PREFIX = "batch/"
@@ -88,7 +75,7 @@ class BatchInferenceStack(Stack):
         self.batch_name = f"{project.project_name}-{stage}-batch".lower()
         self.pipeline_arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:pipeline/{self.batch_name}"
         self.rule_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.batch_name}"
-        self._boundary = self._permissions_boundary(project)
+        self._boundary = permissions_boundary(self, project.role_permissions_boundary)
         self.in_project_region = in_project_region(project.region, location)
         # The key that encrypts the output and the jobs' volumes: the stage's own (kms_key_arn), else
         # the project's in its region; none in another region, where the project's key cannot serve.
@@ -100,36 +87,23 @@ class BatchInferenceStack(Stack):
         made_of = stage_model(
             self, stage=stage, project_name=project.project_name, project_region=project.region, package=model
         )
-        model_role, model_policy = self._role(
-            "ModelExecutionRole",
-            "sagemaker.amazonaws.com",
-            f"Runs the batch transform jobs of {self.batch_name}",
-            self._model_statements(project, made_of.image_uri, made_of.staged_model_data, config, key_arn),
-        )
-        cfn_model = sagemaker.CfnModel(
+        model_role, model_policy = service_role(
             self,
-            "Model",
-            execution_role_arn=model_role.role_arn,
-            primary_container=made_of.container,
-            # The container needs no network: SageMaker fetches the model data and the input
-            # before it starts. The deploy pipeline's security scan (checkov) requires this.
-            enable_network_isolation=True,
-            # With a stage network, SageMaker attaches the containers of the model's transform jobs
-            # to its subnets (for the VPC endpoints or NAT they reach S3, ECR and CloudWatch Logs through).
-            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                subnets=self._vpc.subnets, security_group_ids=self._vpc.security_group_ids
-            )
-            if self._vpc
-            else None,
+            "ModelExecutionRole",
+            service="sagemaker.amazonaws.com",
+            description=f"Runs the batch transform jobs of {self.batch_name}",
+            statements=self._model_statements(project, made_of, config, key_arn),
+            boundary=self._boundary,
         )
-        # SageMaker checks the role's access to the model data when it creates the model.
-        cfn_model.node.add_dependency(model_policy)
+        cfn_model = sagemaker_model(self, made_of, role=model_role, policy=model_policy, vpc=self._vpc)
 
-        pipeline_role, pipeline_policy = self._role(
+        pipeline_role, pipeline_policy = service_role(
+            self,
             "PipelineExecutionRole",
-            "sagemaker.amazonaws.com",
-            f"Runs the steps of the {self.batch_name} SageMaker pipeline",
-            self._pipeline_statements(key_arn, project.artifact_bucket_kms_key_arn),
+            service="sagemaker.amazonaws.com",
+            description=f"Runs the steps of the {self.batch_name} SageMaker pipeline",
+            statements=self._pipeline_statements(key_arn, project.artifact_bucket_kms_key_arn),
+            boundary=self._boundary,
         )
         definition = transform_pipeline_definition(cfn_model.attr_model_name, config, key_arn)
         pipeline = sagemaker.CfnPipeline(
@@ -146,15 +120,17 @@ class BatchInferenceStack(Stack):
         )
         pipeline.node.add_dependency(pipeline_policy)
 
-        schedule_role, schedule_policy = self._role(
+        schedule_role, schedule_policy = service_role(
+            self,
             "ScheduleRole",
-            "events.amazonaws.com",
-            f"Lets the {self.batch_name} EventBridge rule start its SageMaker pipeline",
-            [
+            service="events.amazonaws.com",
+            description=f"Lets the {self.batch_name} EventBridge rule start its SageMaker pipeline",
+            statements=[
                 iam.PolicyStatement(
                     sid="StartBatchPipeline", actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
                 )
             ],
+            boundary=self._boundary,
             # Only this account's rule of this name may use the role (confused deputy protection).
             conditions={"StringEquals": {"aws:SourceAccount": self.account, "aws:SourceArn": self.rule_arn}},
         )
@@ -198,36 +174,16 @@ class BatchInferenceStack(Stack):
         rule.add_property_override("Tags", [{"Key": key, "Value": tags[key]} for key in sorted(tags)])
 
     def _model_statements(
-        self,
-        project: ProjectSettings,
-        image_uri: str,
-        model_data: Optional[StagedModelData],
-        config: StageConfig,
-        key_arn: Optional[str],
+        self, project: ProjectSettings, made_of: StageModel, config: StageConfig, key_arn: Optional[str]
     ) -> List[iam.PolicyStatement]:
         """Read the model and the input, write the output, pull the image, write the job logs.
 
-        In another region than the project's, the model data is the one staged object ``model_data``
-        (or none at all), and neither the project's bucket nor its key (both in the project's region)
-        are needed.
+        In another region than the project's, the model data is the one staged object (or none at
+        all), and neither the project's bucket nor its key (both in the project's region) are needed.
         """
         partition = self.partition
-        bucket_arn = f"arn:{partition}:s3:::{project.artifact_bucket}"
         input_bucket_arn = f"arn:{partition}:s3:::{config.input.bucket}"
-        repository = EcrRepository.from_image_uri(image_uri)
         log_group_arn = f"arn:{partition}:logs:{self.region}:{self.account}:log-group:{TRANSFORM_LOG_GROUP}"
-        model_statements: List[iam.PolicyStatement] = []
-        if self.in_project_region:
-            model_statements = [
-                iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
-                iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
-            ]
-        elif model_data:
-            model_statements = [
-                iam.PolicyStatement(
-                    sid="ReadStagedModelData", actions=["s3:GetObject"], resources=[model_data.object_arn(partition)]
-                )
-            ]
         key_statements = []
         if self.in_project_region:
             # The project's key encrypts the artifact bucket (model data and default input) and, unless
@@ -252,7 +208,9 @@ class BatchInferenceStack(Stack):
         if key_arn:
             key_statements.append(self._volume_key_grant(key_arn))
         statements = [
-            *model_statements,
+            *read_model_statements(
+                self, made_of, artifact_bucket=project.artifact_bucket, in_project_region=self.in_project_region
+            ),
             iam.PolicyStatement(
                 sid="ReadBatchInput", actions=["s3:GetObject"], resources=[f"{input_bucket_arn}/{config.input.key}*"]
             ),
@@ -268,24 +226,14 @@ class BatchInferenceStack(Stack):
                 resources=[f"arn:{partition}:s3:::{config.output.bucket}/{config.output.key}*"],
             ),
             *key_statements,
-            iam.PolicyStatement(
-                sid="PullModelImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[repository.arn(partition)],
-            ),
-            # ECR has no resource to scope the login token to.
-            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            *pull_image_statements(self, made_of.image_uri),
             iam.PolicyStatement(
                 sid="WriteTransformLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:{PIPELINE_JOB_PREFIX}*"],
             ),
         ]
-        return statements + self._network_statements()
-
-    def _network_statements(self) -> List[iam.PolicyStatement]:
-        """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
-        return network_statements(self, self._vpc)
+        return statements + network_statements(self, self._vpc)
 
     def _pipeline_statements(self, key_arn: Optional[str], project_key_arn: str) -> List[iam.PolicyStatement]:
         """Start, watch and stop the transform jobs of this pipeline (their names start with pipelines-),
@@ -326,25 +274,13 @@ class BatchInferenceStack(Stack):
         Trusted by that build's role only, it may read this stage's pipeline and its runs, nothing
         else: the tests start no transform job (one costs money, and the input may not be there).
         """
-        name = TEST_ROLE_NAME.format(project_id=project.project_id, stage=stage)
-        if len(name) > MAX_ROLE_NAME:
-            raise ValueError(
-                f"The stage test role name {name!r} has {len(name)} characters, more than IAM's {MAX_ROLE_NAME}: "
-                "use a shorter stage name"
-            )
-        role = iam.Role(
+        assert project.stage_test_principal_arn
+        return stage_test_role(
             self,
-            "StageTestRole",
-            role_name=name,
-            assumed_by=iam.ArnPrincipal(project.stage_test_principal_arn),
+            project_id=project.project_id,
+            stage=stage,
+            principal_arn=project.stage_test_principal_arn,
             description=f"Lets the deploy pipeline's tests read the {self.batch_name} SageMaker pipeline",
-            path=ROLE_PATH,
-            permissions_boundary=self._boundary,
-        )
-        iam.Policy(
-            self,
-            "StageTestPolicy",
-            roles=[role],
             statements=[
                 iam.PolicyStatement(
                     sid="ReadBatchPipeline",
@@ -352,34 +288,5 @@ class BatchInferenceStack(Stack):
                     resources=[self.pipeline_arn],
                 )
             ],
+            boundary=self._boundary,
         )
-        return role
-
-    def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
-        if not project.role_permissions_boundary:
-            return None
-        return iam.ManagedPolicy.from_managed_policy_arn(
-            self,
-            "PermissionsBoundary",
-            f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
-        )
-
-    def _role(
-        self,
-        construct_id: str,
-        service: str,
-        description: str,
-        statements: List[iam.PolicyStatement],
-        conditions: Optional[dict] = None,
-    ) -> tuple[iam.Role, iam.Policy]:
-        """A role that ``service`` assumes, with ``statements`` as its only (inline) policy."""
-        role = iam.Role(
-            self,
-            construct_id,
-            assumed_by=iam.ServicePrincipal(service, conditions=conditions),
-            description=description,
-            path=ROLE_PATH,
-            permissions_boundary=self._boundary,
-        )
-        policy = iam.Policy(self, construct_id.replace("Role", "Policy"), roles=[role], statements=statements)
-        return role, policy

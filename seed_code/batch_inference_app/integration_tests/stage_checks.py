@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional
 
-# As batch_inference/pipeline_definition.py and batch_stack.py name them.
+# As batch_inference/pipeline_definition.py and mlops_deploy/stage_roles.py name them.
 STEP_NAME = "BatchTransform"
 ROLE_PATH = "/mlops-deployment/"
 

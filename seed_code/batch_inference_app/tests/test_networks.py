@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 
-from batch_inference.batch_stack import (
-    DESCRIBE_NETWORK_ACTIONS,
-    NETWORK_INTERFACE_ACTIONS,
-)
+from mlops_deploy.vpc import DESCRIBE_NETWORK_ACTIONS, NETWORK_INTERFACE_ACTIONS
+
 from batch_inference.settings import STAGE_NETWORKS_VARIABLE
 
 from .conftest import (

@@ -13,7 +13,10 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
+from mlops_deploy import stage_roles
+
 from batch_inference.settings import STAGE_TEST_PRINCIPAL_VARIABLE, ProjectSettings, SettingsError
+from integration_tests import stage_checks
 from integration_tests.stage_checks import StageEnvironmentError, StageUnderTest, check_stage, pipeline_problems
 
 from .conftest import PROJECT, REGION, STAGE_ACCOUNTS, fake_client, synth_templates
@@ -116,12 +119,6 @@ def test_the_principal_is_read_from_the_environment_and_checked():
             ProjectSettings.from_env({**env, STAGE_TEST_PRINCIPAL_VARIABLE: bad})
 
 
-def test_a_too_long_test_role_name_fails_synth(tmp_path):
-    project = dataclasses.replace(TESTED_PROJECT, project_id="p-" + "x" * 60, stages=("dev",))
-    with pytest.raises(ValueError, match="stage test role name .* more than IAM's 64"):
-        synth_templates(tmp_path, project)
-
-
 # --- buildspec-test.yml ----------------------------------------------------------------------------
 
 
@@ -150,6 +147,11 @@ def test_pytest_without_arguments_collects_only_the_unit_tests():
 
 STAGE = StageUnderTest(project_name="My-Project", stage="dev", region=REGION, account=STAGE_ACCOUNTS["dev"])
 PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{STAGE_ACCOUNTS['dev']}:pipeline/my-project-dev-batch"
+
+
+def test_the_smoke_test_checks_the_path_the_stage_roles_go_under():
+    # integration_tests/ imports nothing of the app: it keeps its own copy of the path.
+    assert stage_checks.ROLE_PATH == stage_roles.ROLE_PATH
 
 
 def definition(model_name="Model-a1B2c3D4e5F6"):

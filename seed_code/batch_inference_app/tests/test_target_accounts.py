@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from batch_inference.batch_stack import BATCH_PREFIX, ROLE_PATH
+from mlops_deploy.stage_roles import ROLE_PATH
+
+from batch_inference.batch_stack import BATCH_PREFIX
 from batch_inference.settings import PERMISSIONS_BOUNDARY_VARIABLE, ProjectSettings, SettingsError
 
 from .conftest import PROJECT, STAGE_ACCOUNTS, render, synth_templates

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Optional
 from urllib.parse import urlparse
 
 from aws_cdk import (
@@ -20,24 +20,16 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from mlops_deploy.ecr import EcrRepository  # noqa: F401 (the app's name for it)
-from mlops_deploy.regions import StagedModelData, in_project_region, stage_model, stage_synthesizer
-from mlops_deploy.vpc import (  # noqa: F401 (the app's names for them)
-    DESCRIBE_NETWORK_ACTIONS,
-    NETWORK_INTERFACE_ACTIONS,
-    network_statements,
-    vpc_placement,
-)
+from mlops_deploy.model import pull_image_statements, read_model_statements, sagemaker_model
+from mlops_deploy.regions import StageModel, in_project_region, stage_model, stage_synthesizer
+from mlops_deploy.stage_roles import permissions_boundary, service_role, stage_test_role
+from mlops_deploy.vpc import network_statements, vpc_placement
 
 from deploy_endpoint.aws_lookups import ApprovedModel, DataQualityBaseline, StageLocation
 from deploy_endpoint.settings import ProjectSettings
 from deploy_endpoint.stage_config import StageConfig
 
 VARIANT_NAME = "AllTraffic"
-
-# Roles go under this path: the target accounts' CloudFormation execution policy (the library's
-# DeploymentTargetPolicy) lets deployments create, change and pass roles under it only.
-ROLE_PATH = "/mlops-deployment/"
 
 # Captured requests go under this prefix of the artifact bucket, the only part of it that the
 # project lets deployment accounts write: datacapture/<project name>-<stage>/.
@@ -103,14 +95,6 @@ def model_monitor_image_uri(region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}/sagemaker-model-monitor-analyzer"
 
 
-def stage_test_role_name(project_id: str, stage: str) -> str:
-    """``mlops-<project id>-<stage>-tests``: the name the deploy pipeline's stage tests assume."""
-    name = f"mlops-{project_id}-{stage}-tests"
-    if len(name) > 64:
-        raise ValueError(f"Stage test role name {name!r} is longer than IAM's 64 characters: use a shorter stage name")
-    return name
-
-
 @dataclass(frozen=True)
 class CaptureDestination:
     """Where the endpoint writes captured requests: a prefix of a bucket, and the key it encrypts them
@@ -173,34 +157,15 @@ class EndpointStack(Stack):
         self.in_project_region = in_project_region(project.region, location)
         capture = self._capture_destination(project, config, capture_prefix)
 
-        self._boundary = self._permissions_boundary(project)
+        self._boundary = permissions_boundary(self, project.role_permissions_boundary)
         network = project.stage_networks.get(stage)
         self._vpc = vpc_placement(self, network, "the endpoint's model") if network else None
         # From the package in the project's region, from its container in another one.
         made_of = stage_model(
             self, stage=stage, project_name=project.project_name, project_region=project.region, package=model
         )
-        role, policy = self._execution_role(project, made_of.image_uri, made_of.staged_model_data, capture)
-
-        cfn_model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=role.role_arn,
-            primary_container=made_of.container,
-            # The serving container needs no network: SageMaker fetches the model data
-            # before it starts. The deploy pipeline's security scan (checkov) requires this.
-            enable_network_isolation=True,
-            # With a stage network, SageMaker attaches the model's containers to its subnets (for
-            # the VPC endpoints or NAT they reach S3, ECR and CloudWatch Logs through).
-            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                subnets=self._vpc.subnets, security_group_ids=self._vpc.security_group_ids
-            )
-            if self._vpc
-            else None,
-        )
-        # SageMaker checks the role's access to the model data when it creates the
-        # model, so wait for the role's policy too (the role ARN only orders the role).
-        cfn_model.node.add_dependency(policy)
+        role, policy = self._execution_role(project, made_of, capture)
+        cfn_model = sagemaker_model(self, made_of, role=role, policy=policy, vpc=self._vpc)
 
         endpoint_config = sagemaker.CfnEndpointConfig(
             self,
@@ -257,27 +222,12 @@ class EndpointStack(Stack):
         return CaptureDestination(project.artifact_bucket, capture_prefix, project.artifact_bucket_kms_key_arn)
 
     def _execution_role(
-        self,
-        project: ProjectSettings,
-        image_uri: str,
-        staged: Optional[StagedModelData],
-        capture: Optional[CaptureDestination],
+        self, project: ProjectSettings, made_of: StageModel, capture: Optional[CaptureDestination]
     ) -> tuple[iam.Role, iam.Policy]:
         """A role that can read the model, pull its image and write its logs, and little else."""
-        bucket_arn = f"arn:{self.partition}:s3:::{project.artifact_bucket}"
-        statements: List[iam.PolicyStatement] = []
-        if self.in_project_region:
-            statements += [
-                iam.PolicyStatement(sid="ReadModelArtifacts", actions=["s3:GetObject"], resources=[f"{bucket_arn}/*"]),
-                iam.PolicyStatement(sid="ListArtifactBucket", actions=["s3:ListBucket"], resources=[bucket_arn]),
-            ]
-        elif staged:
-            # The model data staged into the bootstrap's bucket of the stage's region: that object only.
-            # (The default bootstrap encrypts the bucket with the AWS managed key aws/s3, which principals
-            # of the account may use through S3 without a KMS permission.)
-            statements.append(
-                iam.PolicyStatement(sid="ReadModelData", actions=["s3:GetObject"], resources=[staged.object_arn(self.partition)])
-            )
+        statements = read_model_statements(
+            self, made_of, artifact_bucket=project.artifact_bucket, in_project_region=self.in_project_region
+        )
         # The artifact bucket (in DEV) is encrypted with the DEV account's key.
         key_actions = ["kms:Decrypt", "kms:DescribeKey"]
         if capture:
@@ -298,16 +248,7 @@ class EndpointStack(Stack):
             statements.append(
                 iam.PolicyStatement(sid="UseArtifactKey", actions=key_actions, resources=[project.artifact_bucket_kms_key_arn])
             )
-        repository = EcrRepository.from_image_uri(image_uri)
-        statements.append(
-            iam.PolicyStatement(
-                sid="PullModelImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[repository.arn(self.partition)],
-            )
-        )
-        # ECR has no resource to scope the login token to.
-        statements.append(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        statements += pull_image_statements(self, made_of.image_uri)
         log_group_arn = (
             f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
         )
@@ -318,39 +259,28 @@ class EndpointStack(Stack):
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             )
         )
-        statements += self._network_statements()
-        role = iam.Role(
+        statements += network_statements(self, self._vpc)
+        return service_role(
             self,
             "ModelExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            service="sagemaker.amazonaws.com",
             description=f"Runs the {self.endpoint_name} SageMaker endpoint",
-            path=ROLE_PATH,
-            permissions_boundary=self._boundary,
+            statements=statements,
+            boundary=self._boundary,
         )
-        policy = iam.Policy(self, "ModelExecutionPolicy", roles=[role], statements=statements)
-        return role, policy
 
     def _stage_test_role(self, project: ProjectSettings, stage: str) -> iam.Role:
         """The role the deploy pipeline's stage tests (buildspec-test.yml) act through: its test
         project's role alone may assume it, and it may only describe and invoke this endpoint."""
         assert project.stage_test_principal_arn
-        name = stage_test_role_name(project.project_id, stage)
-        role = iam.Role(
-            self,
-            "StageTestRole",
-            role_name=name,
-            assumed_by=iam.ArnPrincipal(project.stage_test_principal_arn),
-            description=f"Integration tests of the {self.endpoint_name} SageMaker endpoint (deploy pipeline)",
-            path=ROLE_PATH,
-            permissions_boundary=self._boundary,
-            max_session_duration=Duration.hours(1),
-        )
         # SageMaker endpoint ARNs hold the endpoint's name in lower case.
         endpoint_arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{self.endpoint_name.lower()}"
-        iam.Policy(
+        return stage_test_role(
             self,
-            "StageTestPolicy",
-            roles=[role],
+            project_id=project.project_id,
+            stage=stage,
+            principal_arn=project.stage_test_principal_arn,
+            description=f"Integration tests of the {self.endpoint_name} SageMaker endpoint (deploy pipeline)",
             statements=[
                 iam.PolicyStatement(
                     sid="TestEndpoint",
@@ -358,21 +288,9 @@ class EndpointStack(Stack):
                     resources=[endpoint_arn],
                 )
             ],
-        )
-        return role
-
-    def _network_statements(self) -> List[iam.PolicyStatement]:
-        """What SageMaker needs of a role whose model or job runs in the stage's subnets (none if not in a VPC)."""
-        return network_statements(self, self._vpc)
-
-    def _permissions_boundary(self, project: ProjectSettings) -> Optional[iam.IManagedPolicy]:
-        """The boundary every role of the stage carries, if the project names one."""
-        if not project.role_permissions_boundary:
-            return None
-        return iam.ManagedPolicy.from_managed_policy_arn(
-            self,
-            "PermissionsBoundary",
-            f"arn:{self.partition}:iam::{self.account}:policy/{project.role_permissions_boundary}",
+            boundary=self._boundary,
+            # buildspec-test.yml asks for sessions of an hour (--duration-seconds 3600).
+            max_session_duration=Duration.hours(1),
         )
 
     def _data_quality_monitoring(
@@ -536,13 +454,7 @@ class EndpointStack(Stack):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
             # The analyzer image, in the AWS account that holds it in this region.
-            iam.PolicyStatement(
-                sid="PullAnalyzerImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[EcrRepository.from_image_uri(model_monitor_image_uri(self.region)).arn(self.partition)],
-            ),
-            # ECR has no resource to scope the login token to.
-            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            *pull_image_statements(self, model_monitor_image_uri(self.region), sid="PullAnalyzerImage"),
             # The job publishes its drift metrics; PutMetricData has no resource, only the namespace.
             iam.PolicyStatement(
                 sid="PublishDataQualityMetrics",
@@ -556,18 +468,16 @@ class EndpointStack(Stack):
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
             ),
             # The jobs run in the stage's subnets too, if it has a network.
-            *self._network_statements(),
+            *network_statements(self, self._vpc),
         ]
-        role = iam.Role(
+        return service_role(
             self,
             "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            service="sagemaker.amazonaws.com",
             description=f"Runs the data-quality monitoring jobs of the {self.endpoint_name} SageMaker endpoint",
-            path=ROLE_PATH,
-            permissions_boundary=self._boundary,
+            statements=statements,
+            boundary=self._boundary,
         )
-        policy = iam.Policy(self, "MonitoringPolicy", roles=[role], statements=statements)
-        return role, policy
 
     @staticmethod
     def _data_capture(

@@ -7,10 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from deploy_endpoint.endpoint_stack import (
-    DESCRIBE_NETWORK_ACTIONS,
-    NETWORK_INTERFACE_ACTIONS,
-)
+from mlops_deploy.vpc import DESCRIBE_NETWORK_ACTIONS, NETWORK_INTERFACE_ACTIONS
 
 from .conftest import (
     BASELINE,

@@ -220,8 +220,8 @@ def test_the_model_role_reads_only_the_staged_object_and_pulls_only_the_regional
         template = read(other_region, stage)
         found = statements(template)
         bucket = f"cdk-hnb659fds-assets-{STAGE_ACCOUNTS[stage]}-{region}"
-        assert found["ReadModelData"] == {
-            "Sid": "ReadModelData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/{STAGED_KEY}",
+        assert found["ReadStagedModelData"] == {
+            "Sid": "ReadStagedModelData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/{STAGED_KEY}",
         }
         account = {"us-east-1": "683313688378", "us-west-2": "246618743249"}[region]
         assert found["PullModelImage"]["Resource"] == f"arn:aws:ecr:{region}:{account}:repository/sagemaker-xgboost"
@@ -232,7 +232,7 @@ def test_the_model_role_reads_only_the_staged_object_and_pulls_only_the_regional
             assert absent not in text, f"{stage}: {absent}"
         # S3 only on the staged object and the capture destination.
         s3 = {sid for sid, s in found.items() if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))}
-        assert s3 == ({"ReadModelData", "WriteDataCapture"} if stage in CAPTURE else {"ReadModelData"})
+        assert s3 == ({"ReadStagedModelData", "WriteDataCapture"} if stage in CAPTURE else {"ReadStagedModelData"})
 
 
 def test_data_capture_goes_to_the_bucket_of_the_stages_region(other_region):
@@ -403,7 +403,7 @@ def test_a_model_without_model_data_runs_its_image_alone(tmp_path):
     }
     # The endpoint's role reads no model data (dev captures nothing): no S3 at all.
     found = statements(template)
-    assert "ReadModelData" not in found
+    assert "ReadStagedModelData" not in found
     assert [sid for sid, s in found.items() if "s3:" in json.dumps(s["Action"])] == []
     assert [key for key in read(tmp_path, "dev", "assets")["files"] if key.endswith(".tar.gz")] == []
 

@@ -3,7 +3,6 @@ checks of the integration tests' helpers (integration_tests/ itself runs only ag
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -14,7 +13,8 @@ import yaml
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from deploy_endpoint.endpoint_stack import ROLE_PATH, stage_test_role_name
+from mlops_deploy.stage_roles import ROLE_PATH
+
 from deploy_endpoint.settings import STAGE_TEST_PRINCIPAL_VARIABLE, ProjectSettings, SettingsError
 from integration_tests.endpoint_checks import (
     SAMPLE_ROW,
@@ -77,16 +77,6 @@ def test_each_stage_gets_its_test_role(stage_test_templates):
                 },
             }
         ]
-
-
-def test_the_test_role_matches_the_arn_the_pipeline_assumes(stage_test_templates):
-    # The pipeline's Test_<Stage> action assumes arn:<partition>:iam::<account>:role/mlops-deployment/mlops-<id>-<stage>-tests.
-    for stage in stage_test_templates:
-        assert f"role{ROLE_PATH}{stage_test_role_name(PROJECT.project_id, stage)}" == (
-            f"role/mlops-deployment/mlops-{PROJECT.project_id}-{stage}-tests"
-        )
-    with pytest.raises(ValueError, match="longer than IAM's 64 characters"):
-        stage_test_role_name(PROJECT.project_id, "s" * 50)
 
 
 def test_the_test_principal_is_read_from_the_environment_and_checked():

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy_endpoint.endpoint_stack import DATA_CAPTURE_PREFIX, ROLE_PATH
+from mlops_deploy.stage_roles import ROLE_PATH
+
+from deploy_endpoint.endpoint_stack import DATA_CAPTURE_PREFIX
 from deploy_endpoint.settings import PERMISSIONS_BOUNDARY_VARIABLE, ProjectSettings, SettingsError
 
 from .conftest import PROJECT, STAGE_ACCOUNTS, synth_templates
