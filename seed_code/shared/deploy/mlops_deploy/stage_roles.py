@@ -60,7 +60,7 @@ def stage_test_role_name(project_id: str, stage: str) -> str:
     if len(name) > MAX_ROLE_NAME_LENGTH:
         raise ValueError(
             f"The stage test role name {name!r} is longer than IAM's {MAX_ROLE_NAME_LENGTH} characters ({len(name)}, "
-            f"{len(name) - MAX_ROLE_NAME_LENGTH} more than IAM's {MAX_ROLE_NAME_LENGTH} allow): use a shorter stage name"
+            f"{len(name) - MAX_ROLE_NAME_LENGTH} too many): use a stage name shorter by as many"
         )
     return name
 

@@ -50,13 +50,13 @@ def test_the_test_role_name_may_have_64_characters_and_no_more():
     # mlops- and -tests take 12 characters; the stage name is what the project can shorten.
     longest = "s" * (MAX_ROLE_NAME_LENGTH - len("mlops-") - len(PROJECT.project_id) - len("-tests") - 1)
     assert len(stage_test_role_name(PROJECT.project_id, longest)) == MAX_ROLE_NAME_LENGTH == 64
-    with pytest.raises(ValueError, match=r"'mlops-p-abc123-s+-tests' is longer than IAM's 64 characters \(65, 1 more"):
+    with pytest.raises(ValueError, match=r"'mlops-p-abc123-s+-tests' is longer than IAM's 64 characters \(65, 1 too many\)"):
         stage_test_role_name(PROJECT.project_id, longest + "s")
 
 
 def test_a_too_long_test_role_name_fails_synth(tmp_path):
     project = dataclasses.replace(PROJECT, stage_test_principal_arn=TEST_PRINCIPAL, project_id="p-" + "x" * 60, stages=("dev",))
-    with pytest.raises(ValueError, match="stage test role name .* more than IAM's 64"):
+    with pytest.raises(ValueError, match=r"stage test role name .* longer than IAM's 64 characters \(\d+, \d+ too many\)"):
         synth_templates(tmp_path, project)
 
 
