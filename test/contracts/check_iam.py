@@ -448,7 +448,7 @@ def check_boundaries(directory, problems):
 
 # --- Deployment target policy (issue 15): the CloudFormation execution policy of target accounts ---
 
-# What the bundled deploy app's stage templates hold (its tests/test_target_accounts.py checks
+# What the bundled deploy app's stage templates hold (its tests/test_deploy_target_accounts.py, shared, checks
 # the app against this file): resource types, role path, model role actions, properties unset.
 DEPLOY_APP_PERMISSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "seed_code", "deploy_app", "tests", "target_account_permissions.json")
 # The same for the bundled batch inference app (same keys, plus passRoleServices).
