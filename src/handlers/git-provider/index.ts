@@ -558,6 +558,9 @@ abstract class RestClient {
   protected async call(method: string, path: string, what: string, body?: unknown, accept: number[] = []): Promise<ApiResponse> {
     this.run.step = `trying to ${what} on ${this.providerName}`;
     const retry = this.run.retry;
+    // The provider's last error answer to this call: what to report when a later attempt, cut
+    // short by the time budget, gets no answer at all.
+    let lastAnswer: string | undefined;
     for (let attempt = 1; ; attempt++) {
       this.run.check();
       let problem: string;
@@ -582,7 +585,10 @@ abstract class RestClient {
       } catch (error) {
         this.run.check();
         response = undefined;
-        problem = `cannot reach ${this.providerName} at ${this.api} (${networkErrorOf(error)})`;
+        const networkError = networkErrorOf(error);
+        problem = networkError === 'no answer in time' && lastAnswer
+          ? `${lastAnswer}, then no answer in time`
+          : `cannot reach ${this.providerName} at ${this.api} (${networkError})`;
       }
       if (response) {
         let parsed: any = undefined;
@@ -610,6 +616,7 @@ abstract class RestClient {
           }
         } else if (response.status >= 500) {
           problem = `${this.providerName} answered ${response.status} (${this.messageOf(result)}) to '${what}'`;
+          lastAnswer = problem;
         } else if (response.status === 403) {
           throw new GitProviderError(`the token in secret ${this.props.TokenSecretArn} may not ${what} on ${this.providerName} (403: ${this.messageOf(result)}); give it the ${this.scopeName()} scope and access to ${this.props.Owner}`);
         } else {
